@@ -1,0 +1,5 @@
+"""`python -m nablax` runs the demo."""
+
+from .demo import main
+
+main()

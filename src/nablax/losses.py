@@ -1,0 +1,208 @@
+"""Losses as pure functions, equal to `torch.nn.functional`'s for the same inputs.
+
+Each takes `(input, target)` in PyTorch's order and a `reduction` of `'mean'` (default),
+`'sum'` or `'none'`. Unlike PyTorch, the regression losses do not broadcast a target of a
+different shape (a classic silent bug): they raise and say how to fix it.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(loss: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{loss}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_same_shape(loss: str, input: jax.Array, target: jax.Array) -> None:
+    if jnp.shape(input) != jnp.shape(target):
+        raise ValueError(
+            f"{loss}: target shape {tuple(jnp.shape(target))} does not match input shape "
+            f"{tuple(jnp.shape(input))}; reshape the target (e.g. target.reshape(input.shape)), "
+            f"nablax does not broadcast loss targets"
+        )
+
+
+def _reduce(loss: jax.Array, reduction: str) -> jax.Array:
+    if reduction == "mean":
+        return jnp.mean(loss)
+    if reduction == "sum":
+        return jnp.sum(loss)
+    return loss
+
+
+def mse(input: jax.Array, target: jax.Array, reduction: str = "mean") -> jax.Array:
+    """Mean squared error, `(input - target)**2` reduced; `torch.nn.functional.mse_loss`.
+
+    >>> import jax.numpy as jnp
+    >>> float(mse(jnp.array([1.0, 2.0]), jnp.array([1.0, 4.0])))
+    2.0
+    """
+    _check_reduction("mse", reduction)
+    _check_same_shape("mse", input, target)
+    return _reduce(jnp.square(input - target), reduction)
+
+
+def l1(input: jax.Array, target: jax.Array, reduction: str = "mean") -> jax.Array:
+    """Mean absolute error, `|input - target|` reduced; `torch.nn.functional.l1_loss`."""
+    _check_reduction("l1", reduction)
+    _check_same_shape("l1", input, target)
+    return _reduce(jnp.abs(input - target), reduction)
+
+
+def _class_axis(loss: str, input: jax.Array) -> int:
+    """PyTorch's layout: classes along axis 1 of `[N, C, d1, ...]`, or axis 0 of an unbatched `[C]`."""
+    ndim = jnp.ndim(input)
+    if ndim == 0:
+        raise ValueError(f"{loss}: input must have a class dimension, got a scalar")
+    return 0 if ndim == 1 else 1
+
+
+def _check_class_targets(loss: str, input: jax.Array, target: jax.Array, axis: int) -> None:
+    expected = jnp.shape(input)[:axis] + jnp.shape(input)[axis + 1 :]
+    if jnp.shape(target) != expected:
+        raise ValueError(
+            f"{loss}: class-index target must have shape {expected} (input {tuple(jnp.shape(input))} "
+            f"without its class dimension {axis}), got {tuple(jnp.shape(target))}"
+        )
+
+
+def _check_weight(loss: str, weight: jax.Array | None, num_classes: int) -> None:
+    if weight is not None and jnp.shape(weight) != (num_classes,):
+        raise ValueError(f"{loss}: weight must have one entry per class, shape ({num_classes},), got {tuple(jnp.shape(weight))}")
+
+
+def _nll_terms(log_probs, target, axis, weight, ignore_index):
+    """Per-element `-weight[t] * log_probs[t]` and the weights, with ignored targets at 0."""
+    keep = target != ignore_index
+    safe_target = jnp.where(keep, target, 0)
+    picked = jnp.take_along_axis(log_probs, jnp.expand_dims(safe_target, axis), axis=axis)
+    picked = jnp.squeeze(picked, axis)
+    weights = keep.astype(log_probs.dtype)
+    if weight is not None:
+        weights = weights * jnp.asarray(weight, log_probs.dtype)[safe_target]
+    return -picked * weights, weights
+
+
+def _reduce_weighted(terms, weights, reduction):
+    if reduction == "mean":
+        return jnp.sum(terms) / jnp.sum(weights)  # PyTorch's weighted mean: over the targets' weights
+    return _reduce(terms, reduction)
+
+
+def nll(
+    input: jax.Array,
+    target: jax.Array,
+    weight: jax.Array | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> jax.Array:
+    """Negative log likelihood of class indices `target` under log-probabilities `input`;
+    `torch.nn.functional.nll_loss`. Targets equal to `ignore_index` do not count.
+
+    Out-of-range targets are not checked (they cannot be inside `jit`); keep them in `[0, C)`.
+    """
+    _check_reduction("nll", reduction)
+    axis = _class_axis("nll", input)
+    _check_class_targets("nll", input, target, axis)
+    _check_weight("nll", weight, jnp.shape(input)[axis])
+    terms, weights = _nll_terms(input, target, axis, weight, ignore_index)
+    return _reduce_weighted(terms, weights, reduction)
+
+
+def cross_entropy(
+    input: jax.Array,
+    target: jax.Array,
+    weight: jax.Array | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> jax.Array:
+    """Softmax cross-entropy of logits `input` (classes along axis 1, or 0 when unbatched);
+    `torch.nn.functional.cross_entropy`.
+
+    `target` holds class indices (an integer array, the input's shape without the class axis)
+    or class probabilities (a float array of the input's shape).
+
+    >>> import jax.numpy as jnp
+    >>> logits = jnp.array([[2.0, 0.0], [0.0, 2.0]])
+    >>> round(float(cross_entropy(logits, jnp.array([0, 1]))), 4)
+    0.1269
+    """
+    _check_reduction("cross_entropy", reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    axis = _class_axis("cross_entropy", input)
+    num_classes = jnp.shape(input)[axis]
+    _check_weight("cross_entropy", weight, num_classes)
+    log_probs = jax.nn.log_softmax(input, axis=axis)
+    class_weight = None if weight is None else _along(jnp.asarray(weight, log_probs.dtype), axis, jnp.ndim(input))
+
+    if jnp.issubdtype(jnp.asarray(target).dtype, jnp.floating):
+        _check_same_shape("cross_entropy (probability target)", input, target)
+        if label_smoothing > 0:
+            target = target * (1.0 - label_smoothing) + label_smoothing / num_classes
+        weighted = log_probs * target if class_weight is None else log_probs * target * class_weight
+        terms = -jnp.sum(weighted, axis=axis)
+        if reduction == "mean":  # PyTorch divides by the number of samples, weights or not
+            return jnp.sum(terms) / (log_probs.size // num_classes)
+        return _reduce(terms, reduction)
+
+    _check_class_targets("cross_entropy", input, target, axis)
+    terms, weights = _nll_terms(log_probs, target, axis, weight, ignore_index)
+    loss = _reduce_weighted(terms, weights, reduction)
+    if label_smoothing == 0:
+        return loss
+    # PyTorch mixes in the loss against the uniform distribution, masked and normalised like nll.
+    smooth = -jnp.sum(log_probs if class_weight is None else log_probs * class_weight, axis=axis)
+    smooth = jnp.where(target != ignore_index, smooth, 0.0)
+    smooth = _reduce_weighted(smooth, weights, reduction)
+    return (1.0 - label_smoothing) * loss + (label_smoothing / num_classes) * smooth
+
+
+def _along(vector: jax.Array, axis: int, ndim: int) -> jax.Array:
+    """Reshapes a per-class vector to broadcast along `axis` of an `ndim`-dimensional array."""
+    return jnp.reshape(vector, (-1,) + (1,) * (ndim - axis - 1))
+
+
+def binary_cross_entropy(
+    input: jax.Array,
+    target: jax.Array,
+    weight: jax.Array | None = None,
+    reduction: str = "mean",
+) -> jax.Array:
+    """Binary cross-entropy of probabilities `input`; `torch.nn.functional.binary_cross_entropy`.
+    Like PyTorch, each log is clamped at -100 so a probability of exactly 0 or 1 stays finite."""
+    _check_reduction("binary_cross_entropy", reduction)
+    _check_same_shape("binary_cross_entropy", input, target)
+    log_p = jnp.maximum(jnp.log(input), -100.0)
+    log_not_p = jnp.maximum(jnp.log1p(-input), -100.0)
+    loss = -(target * log_p + (1.0 - target) * log_not_p)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: jax.Array,
+    target: jax.Array,
+    weight: jax.Array | None = None,
+    reduction: str = "mean",
+    pos_weight: jax.Array | None = None,
+) -> jax.Array:
+    """Sigmoid then binary cross-entropy, computed stably from logits `input`;
+    `torch.nn.functional.binary_cross_entropy_with_logits`. `pos_weight` scales the positive
+    term and broadcasts along the last (class) axis."""
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    log_sig = jax.nn.log_sigmoid(input)
+    log_not_sig = jax.nn.log_sigmoid(-input)
+    positive = target * log_sig if pos_weight is None else pos_weight * target * log_sig
+    loss = -(positive + (1.0 - target) * log_not_sig)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)

@@ -1,0 +1,200 @@
+"""Training as pure functions: a `TrainState` pytree and jitted steps built from a loss.
+
+A loss function has the signature `loss_fn(params, batch) -> loss` or `-> (loss, metrics)`,
+where `metrics` is a dict of scalars. It may also accept the keywords:
+
+- `key`: a fresh PRNG key for each training step (dropout), drawn from the state's key;
+- `train`: `True` in training steps, `False` in evaluation.
+
+`make_train_step` turns it into one compiled `step(state, batch) -> (state, metrics)`; any
+optax `GradientTransformation` does the update.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ._keys import as_key
+from .data import Data, batches, num_examples
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class TrainState:
+    """Everything a training step changes, as one pytree: parameters, optimizer state,
+    the step count, and (when the loss needs randomness) a PRNG key.
+
+    >>> import optax, nablax as nx
+    >>> model = nx.nn.Linear(2, 1)
+    >>> state = nx.TrainState.create(model.init(0), optax.sgd(0.1))
+    >>> int(state.step)
+    0
+    """
+
+    params: Any
+    opt_state: Any
+    step: jax.Array
+    key: jax.Array | None = None
+
+    @classmethod
+    def create(cls, params: Any, optimizer: optax.GradientTransformation, *, key=None) -> TrainState:
+        """A state at step 0 with `optimizer.init(params)`; give `key` when the loss takes one.
+
+        The state holds a copy of `params`: a donating train step consumes the state's
+        buffers, never arrays the caller still holds."""
+        optimizer = check_optimizer(optimizer)
+        params = jax.tree_util.tree_map(jnp.copy, params)
+        return cls(
+            params=params,
+            opt_state=optimizer.init(params),
+            step=jnp.zeros((), jnp.int32),
+            key=None if key is None else as_key(key),
+        )
+
+    def replace(self, **changes: Any) -> TrainState:
+        """A copy with the given fields replaced."""
+        return dataclasses.replace(self, **changes)
+
+
+def check_optimizer(optimizer: Any) -> optax.GradientTransformation:
+    """Returns `optimizer` if it is an optax transform, or raises an error that says what to pass."""
+    if isinstance(optimizer, optax.GradientTransformation):
+        return optimizer
+    if callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None)):
+        return optax.GradientTransformation(optimizer.init, optimizer.update)
+    raise TypeError(
+        f"optimizer must be an optax.GradientTransformation (e.g. optax.sgd(0.1) or optax.adam(1e-3)), "
+        f"got {type(optimizer).__module__}.{type(optimizer).__qualname__}"
+    )
+
+
+class _Objective:
+    """Calls a user's loss function with the keywords it accepts and normalises its result."""
+
+    def __init__(self, loss_fn: Callable):
+        if not callable(loss_fn):
+            raise TypeError(f"loss_fn must be callable as loss_fn(params, batch), got {type(loss_fn).__name__}")
+        self.loss_fn = loss_fn
+        try:
+            parameters = inspect.signature(loss_fn).parameters
+        except (TypeError, ValueError):  # some builtins and C functions have no signature
+            parameters = {}
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        self.takes_key = takes_any or "key" in parameters
+        self.takes_train = takes_any or "train" in parameters
+        self.needs_key = "key" in parameters and parameters["key"].default is inspect.Parameter.empty
+
+    def __call__(self, params: Any, batch: Data, *, key: jax.Array | None, train: bool):
+        kwargs: dict[str, Any] = {}
+        if self.takes_train:
+            kwargs["train"] = train
+        if key is not None and self.takes_key:
+            kwargs["key"] = key
+        elif self.needs_key:
+            raise ValueError(
+                "loss_fn takes a `key` but the TrainState has none: "
+                "create it with nx.TrainState.create(params, optimizer, key=0)"
+            )
+        out = self.loss_fn(params, batch, **kwargs)
+        loss, metrics = out if isinstance(out, tuple) else (out, {})
+        if jnp.shape(loss) != ():
+            raise ValueError(
+                f"loss_fn must return a scalar loss (or a (loss, metrics) pair), got a loss of shape "
+                f"{tuple(jnp.shape(loss))}; reduce it, e.g. with reduction='mean'"
+            )
+        if not isinstance(metrics, Mapping):
+            raise TypeError(f"loss_fn's metrics must be a dict of scalars, got {type(metrics).__name__}")
+        return loss, dict(metrics)
+
+
+def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, *, donate: bool = True):
+    """Compiles one training step: gradients of `loss_fn` by `jax.value_and_grad`, an update
+    by `optimizer`. Returns `step(state, batch) -> (state, metrics)`, with `metrics["loss"]`
+    the loss before the update.
+
+    With `donate=True` the input state's buffers are reused for the output (less memory, no
+    copies), so the old state must not be used after the call.
+
+    >>> import jax.numpy as jnp, optax, nablax as nx
+    >>> loss_fn = lambda w, batch: nx.losses.mse(w * batch[0], batch[1])
+    >>> step = nx.make_train_step(loss_fn, optax.sgd(0.1))
+    >>> state = nx.TrainState.create(jnp.float32(0.0), optax.sgd(0.1))
+    >>> state, metrics = step(state, (jnp.array([1.0, 2.0]), jnp.array([2.0, 4.0])))
+    >>> float(metrics["loss"]), float(state.params)
+    (10.0, 1.0)
+    """
+    optimizer = check_optimizer(optimizer)
+    objective = _Objective(loss_fn)
+
+    def train_step(state: TrainState, batch: Data):
+        if not isinstance(state, TrainState):
+            raise TypeError(
+                f"a train step takes a TrainState, got {type(state).__name__}; "
+                f"make one with nx.TrainState.create(params, optimizer)"
+            )
+        key = None if state.key is None else jax.random.fold_in(state.key, state.step)
+        loss_of = lambda params: objective(params, batch, key=key, train=True)
+        (loss, metrics), grads = jax.value_and_grad(loss_of, has_aux=True)(state.params)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        return state.replace(params=params, opt_state=opt_state, step=state.step + 1), {"loss": loss, **metrics}
+
+    return jax.jit(train_step, donate_argnums=(0,) if donate else ())
+
+
+def make_eval_step(loss_fn: Callable):
+    """Compiles `eval_step(state_or_params, batch) -> metrics`: the loss and metrics of
+    `loss_fn` with `train=False` and no randomness."""
+    objective = _Objective(loss_fn)
+
+    def eval_step(state: TrainState | Any, batch: Data):
+        params = state.params if isinstance(state, TrainState) else state
+        loss, metrics = objective(params, batch, key=None, train=False)
+        return {"loss": loss, **metrics}
+
+    return jax.jit(eval_step)
+
+
+def evaluate(eval_step: Callable, state: TrainState | Any, data: Data, *, batch_size: int | None = None) -> dict[str, float]:
+    """Runs `eval_step` over `data` in batches (all at once when `batch_size` is None) and
+    returns each metric averaged over examples. Metrics are taken to be per-batch means."""
+    totals: dict[str, float] = {}
+    count = 0
+    size = batch_size or num_examples(data)
+    for batch in batches(data, size):
+        weight = np.shape(jax.tree_util.tree_leaves(batch)[0])[0]
+        for name, value in eval_step(state, batch).items():
+            totals[name] = totals.get(name, 0.0) + float(value) * weight
+        count += weight
+    return loss_first({name: total / count for name, total in totals.items()})
+
+
+def loss_first(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """`metrics` with the loss first and the rest by name (jit returns dicts sorted by key)."""
+    return {name: metrics[name] for name in sorted(metrics, key=lambda name: (name != "loss", name))}
+
+
+def supervised_loss(model: Any, criterion: Callable, *, metrics: Mapping[str, Callable] | None = None) -> Callable:
+    """The loss of a model on `(inputs, targets)` batches: `criterion(model(x), y)`, plus
+    `metrics` computed from the same outputs.
+
+    >>> import nablax as nx
+    >>> loss_fn = nx.supervised_loss(nx.nn.MLP([4, 8, 3]), nx.losses.cross_entropy,
+    ...                              metrics={"accuracy": nx.metrics.accuracy})
+    """
+    metrics = dict(metrics or {})
+
+    def loss_fn(params: Any, batch: Data, *, key: jax.Array | None = None, train: bool = False):
+        inputs, targets = batch
+        outputs = model.apply(params, inputs, key=key, train=train)
+        return criterion(outputs, targets), {name: fn(outputs, targets) for name, fn in metrics.items()}
+
+    return loss_fn
