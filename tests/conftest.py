@@ -10,6 +10,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
+# nablax.stateful turns on jax_enable_x64 for the whole process when imported. Import it up
+# front so that every test runs in the same mode whatever the order; the functional face
+# must keep float32 under it (its x64-off behaviour is covered by subprocess tests).
+import nablax.stateful  # noqa: E402,F401
+
 settings.register_profile(
     "default",
     max_examples=40,

@@ -123,8 +123,8 @@ def test_binary_cross_entropy_clamps_log_like_torch(torch):
 
 
 def test_losses_are_jittable_and_keep_float32():
-    logits = jnp.ones((4, 3))
-    labels = jnp.array([0, 1, 2, 0])
+    logits = jnp.ones((4, 3), jnp.float32)
+    labels = jnp.array([0, 1, 2, 0], jnp.int32)
     assert jax.jit(nx.losses.cross_entropy)(logits, labels).dtype == jnp.float32
 
 

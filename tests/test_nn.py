@@ -50,7 +50,7 @@ def assert_same_forward_and_grads(torch, layer, params, torch_module, x, *, trai
 def test_linear_matches_torch(torch, in_features, out_features, leading, bias):
     layer = nx.nn.Linear(in_features, out_features, bias=bias)
     params = layer.init(in_features * 100 + out_features)
-    x = jax.random.normal(jax.random.key(3), (*leading, in_features))
+    x = jax.random.normal(jax.random.key(3), (*leading, in_features), jnp.float32)
     module = torch_module_with(torch, torch.nn.Linear(in_features, out_features, bias=bias), params)
     assert_same_forward_and_grads(torch, layer, params, module, x)
 
@@ -94,7 +94,7 @@ def test_mlp_matches_torch_sequential(torch):
     assert sorted(nx.state_dict(params)) == sorted(reference.state_dict())
     assert repr(model) == repr(reference)
     torch_module_with(torch, reference, params)
-    assert_same_forward_and_grads(torch, model, params, reference, jax.random.normal(jax.random.key(1), (4, 5)))
+    assert_same_forward_and_grads(torch, model, params, reference, jax.random.normal(jax.random.key(1), (4, 5), jnp.float32))
 
 
 ACTIVATIONS = [
@@ -114,7 +114,7 @@ ACTIVATIONS = [
 @pytest.mark.parametrize("name, layer, function, torch_layer, torch_function", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
 def test_activation_layer_and_function_match_torch(torch, name, layer, function, torch_layer, torch_function):
     # Values around 0 included: relu's gradient at 0 is 0 in both.
-    x = jnp.concatenate([jnp.zeros((1, 5)), 3 * jax.random.normal(jax.random.key(0), (3, 5))])
+    x = jnp.concatenate([jnp.zeros((1, 5), jnp.float32), 3 * jax.random.normal(jax.random.key(0), (3, 5), jnp.float32)])
     module = torch_layer(torch)
     assert repr(layer) == repr(module)
     assert_same_forward_and_grads(torch, layer, {}, module, x)
@@ -124,7 +124,7 @@ def test_activation_layer_and_function_match_torch(torch, name, layer, function,
 
 @pytest.mark.parametrize("start_dim, end_dim", [(1, -1), (0, -1), (1, 2), (-2, -1), (2, 2)])
 def test_flatten_matches_torch(torch, start_dim, end_dim):
-    x = jax.random.normal(jax.random.key(0), (2, 3, 4, 5))
+    x = jax.random.normal(jax.random.key(0), (2, 3, 4, 5), jnp.float32)
     layer = nx.nn.Flatten(start_dim, end_dim)
     module = torch.nn.Flatten(start_dim, end_dim)
     assert repr(layer) == repr(module)
@@ -133,7 +133,7 @@ def test_flatten_matches_torch(torch, start_dim, end_dim):
 
 def test_dropout_scaling_and_gradients_match_torch(torch):
     p = 0.3
-    x = jnp.ones((200, 50))
+    x = jnp.ones((200, 50), jnp.float32)
     layer = nx.nn.Dropout(p)
     assert repr(layer) == repr(torch.nn.Dropout(p))
     out = layer.apply({}, x, key=jax.random.key(0), train=True)
@@ -147,7 +147,7 @@ def test_dropout_scaling_and_gradients_match_torch(torch):
 
 
 def test_dropout_is_identity_in_eval_and_deterministic_per_key():
-    x = jax.random.normal(jax.random.key(0), (10, 10))
+    x = jax.random.normal(jax.random.key(0), (10, 10), jnp.float32)
     layer = nx.nn.Dropout(0.5)
     np.testing.assert_array_equal(layer.apply({}, x), x)
     a = layer.apply({}, x, key=jax.random.key(1), train=True)

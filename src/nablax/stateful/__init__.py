@@ -1,0 +1,75 @@
+"""`nablax.stateful`: PyTorch's tensor workflow (`Tensor`, `requires_grad`, `.backward()`,
+`.grad`, `no_grad`, `nn`, `optim`) over nablax's JAX engine.
+
+    import nablax.stateful as torch
+    import nablax.stateful.nn as nn
+
+Code written for PyTorch runs unchanged and prints what PyTorch prints. Importing this
+module turns on `jax_enable_x64` for the whole process, because PyTorch's int64 and
+float64 tensors need it; nablax's functional face passes explicit dtypes and stays float32.
+"""
+
+import jax as _jax
+
+_jax.config.update("jax_enable_x64", True)
+
+# The module `tensor` is loaded first: loading a submodule binds its name in this package,
+# which must end up meaning the function `tensor`, bound below.
+from .tensor import Size as Size  # noqa: E402
+from .tensor import Tensor as Tensor  # noqa: E402
+from . import dtypes as _dtypes  # noqa: E402
+from .autograd import enable_grad as enable_grad  # noqa: E402
+from .autograd import inference_mode as inference_mode  # noqa: E402
+from .autograd import is_grad_enabled as is_grad_enabled  # noqa: E402
+from .autograd import no_grad as no_grad  # noqa: E402
+from .autograd import set_grad_enabled as set_grad_enabled  # noqa: E402
+from .creation import BoolTensor as BoolTensor  # noqa: E402
+from .creation import ByteTensor as ByteTensor  # noqa: E402
+from .creation import CharTensor as CharTensor  # noqa: E402
+from .creation import DoubleTensor as DoubleTensor  # noqa: E402
+from .creation import FloatTensor as FloatTensor  # noqa: E402
+from .creation import HalfTensor as HalfTensor  # noqa: E402
+from .creation import IntTensor as IntTensor  # noqa: E402
+from .creation import LongTensor as LongTensor  # noqa: E402
+from .creation import ShortTensor as ShortTensor  # noqa: E402
+from .creation import arange as arange  # noqa: E402
+from .creation import as_tensor as as_tensor  # noqa: E402
+from .creation import empty as empty  # noqa: E402
+from .creation import empty_like as empty_like  # noqa: E402
+from .creation import eye as eye  # noqa: E402
+from .creation import from_numpy as from_numpy  # noqa: E402
+from .creation import full as full  # noqa: E402
+from .creation import full_like as full_like  # noqa: E402
+from .creation import linspace as linspace  # noqa: E402
+from .creation import ones as ones  # noqa: E402
+from .creation import ones_like as ones_like  # noqa: E402
+from .creation import tensor as tensor  # noqa: E402
+from .creation import zeros as zeros  # noqa: E402
+from .creation import zeros_like as zeros_like  # noqa: E402
+from .device import device as device  # noqa: E402
+from .dtypes import dtype as dtype  # noqa: E402
+from .dtypes import get_default_dtype as get_default_dtype  # noqa: E402
+from .dtypes import promote_types as promote_types  # noqa: E402
+from .functions import *  # noqa: E402,F401,F403
+from .printing import set_printoptions as set_printoptions  # noqa: E402
+from .random import Generator as Generator  # noqa: E402
+from .random import initial_seed as initial_seed  # noqa: E402
+from .random import manual_seed as manual_seed  # noqa: E402
+from .random import rand as rand  # noqa: E402
+from .random import rand_like as rand_like  # noqa: E402
+from .random import randint as randint  # noqa: E402
+from .random import randn as randn  # noqa: E402
+from .random import randn_like as randn_like  # noqa: E402
+from .random import randperm as randperm  # noqa: E402
+from .random import seed as seed  # noqa: E402
+
+globals().update(_dtypes.ALIASES)  # float32, float, long, double, ... as in PyTorch
+
+from . import cuda as cuda  # noqa: E402
+from . import autograd as autograd  # noqa: E402
+from . import nn as nn  # noqa: E402
+from . import optim as optim  # noqa: E402
+from . import utils as utils  # noqa: E402
+from . import func as func  # noqa: E402
+
+__version__ = "2.13.0+nablax"

@@ -1,0 +1,323 @@
+"""Autograd: grad mode, `backward`, `autograd.grad`, and the `grad_fn` objects users see.
+
+Backward never runs per-op backward closures. It flattens the recorded graph from the root
+back to the leaf tensors that require grad into one program (see lazy.py) that computes the
+forward pass and a single `jax.vjp` of it, plus the accumulation into every leaf's `.grad`.
+The program is compiled once per graph structure and cached, so a training loop pays one
+dispatch per `backward()`.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+from . import lazy
+from .lazy import VAR, Expr
+
+# ---------------------------------------------------------------------------------------
+# Grad mode
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_MODE = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops performed now are recorded for differentiation."""
+    return _MODE.enabled
+
+
+class _GradModeContext:
+    """Base of `no_grad`/`enable_grad`/`set_grad_enabled`: a context manager and a decorator."""
+
+    _target: bool
+
+    def __enter__(self):
+        self._previous = _MODE.enabled
+        _MODE.enabled = self._target
+        return self
+
+    def __exit__(self, *exc_info):
+        _MODE.enabled = self._previous
+        return False
+
+    def __call__(self, function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with type(self)() if not isinstance(self, set_grad_enabled) else set_grad_enabled(self._target):
+                return function(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):  # noqa: N801 - PyTorch's name
+    """Ops inside do not record gradients: `with torch.no_grad(): w -= lr * w.grad`."""
+
+    _target = False
+
+
+class enable_grad(_GradModeContext):  # noqa: N801
+    """Turns gradient recording back on inside a `no_grad` region."""
+
+    _target = True
+
+
+class set_grad_enabled(_GradModeContext):  # noqa: N801
+    """Sets grad mode to `mode`, immediately and (as a context) for a block."""
+
+    def __init__(self, mode: bool):
+        self._target = bool(mode)
+        self._previous = _MODE.enabled
+        _MODE.enabled = self._target
+
+    def __enter__(self):
+        return self
+
+
+inference_mode = no_grad
+
+
+# ---------------------------------------------------------------------------------------
+# grad_fn objects: what `tensor.grad_fn` shows. One class per PyTorch name, so that
+# `type(t.grad_fn).__name__ == "AddBackward0"` and the repr reads `<AddBackward0 object at 0x...>`.
+
+
+class Node:
+    """A node of the backward graph, viewed from Python."""
+
+    __slots__ = ("_expr", "__weakref__")
+
+    def __init__(self, expr: Expr):
+        self._expr = expr
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def next_functions(self) -> tuple:
+        """For each input of the op: `(node, 0)` when gradients flow to it (an
+        `AccumulateGrad` for a leaf), `(None, 0)` otherwise."""
+        return tuple((node_of(source) if edge else None, 0) for source, edge in zip(self._expr.inputs, self._expr.grad_edges))
+
+    @property
+    def metadata(self) -> dict:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+
+class AccumulateGrad(Node):
+    """Where the gradient of a leaf tensor is added into its `.grad`."""
+
+    __slots__ = ()
+
+    @property
+    def variable(self):
+        return self._expr.leaf()
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+
+@functools.lru_cache(maxsize=None)
+def _node_class(name: str) -> type:
+    return type(name, (Node,), {"__slots__": ()})
+
+
+def node_of(expr: Expr) -> Node | None:
+    """The `grad_fn` (or `AccumulateGrad`) object of an expr, the same object every time."""
+    if expr.node is None:
+        if expr.op is VAR:
+            expr.node = AccumulateGrad(expr)
+        elif expr.requires_grad:
+            expr.node = _node_class(expr.grad_name or "Backward")(expr)
+    return expr.node
+
+
+# ---------------------------------------------------------------------------------------
+# Backward
+
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they have "
+    "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
+    "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or "
+    "if you need to access saved tensors after calling backward."
+)
+
+
+def _backward_graph(root: Expr) -> tuple[list[Expr], list[Expr]]:
+    """The non-leaf nodes on gradient paths from `root`, in topological order, and the leaf
+    variables those paths end at."""
+    order: list[Expr] = []
+    variables: list[Expr] = []
+    seen: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        expr, expanded = stack.pop()
+        if expanded:
+            order.append(expr)
+            continue
+        if id(expr) in seen:
+            continue
+        seen.add(id(expr))
+        if expr.op is VAR:
+            variables.append(expr)
+            continue
+        if expr.freed and expr.saves:
+            raise RuntimeError(_FREED)
+        stack.append((expr, True))
+        for source, edge in zip(expr.inputs, expr.grad_edges):
+            if edge and id(source) not in seen:
+                stack.append((source, False))
+    return order, variables
+
+
+def leaf_groups(variables: list[Expr]) -> tuple[list, list]:
+    """Groups leaf variables by the tensor they belong to (a leaf changed in place between
+    two uses appears as two variables); variables of tensors that no longer exist are left
+    out (they become constants)."""
+    leaves, groups, index_of = [], [], {}
+    for expr in variables:
+        leaf = expr.leaf()
+        if leaf is None:
+            continue
+        key = id(leaf)
+        if key not in index_of:
+            index_of[key] = len(leaves)
+            leaves.append(leaf)
+            groups.append([])
+        groups[index_of[key]].append(expr)
+    return leaves, groups
+
+
+def run_backward(root: Expr, cotangent: Expr | None, *, retain_graph: bool, groups=None, old_grads=None, probes=()) -> tuple:
+    """Runs the backward program of `root`.
+
+    The gradients of the variables in each group are summed, plus the group's old grad
+    expr (for accumulation into `.grad`). With `groups=None` the groups are the leaf
+    tensors the graph reaches, and the result is `(leaves, grads)`; otherwise `grads`,
+    one per group, then one per probe (a non-leaf node whose gradient is wanted).
+    """
+    order, variables = _backward_graph(root)
+    leaves = None
+    if groups is None:
+        leaves, groups = leaf_groups(variables)
+        old_grads = [old_grad_of(leaf) for leaf in leaves] if old_grads is None else old_grads
+    old_grads = old_grads or [None] * len(groups)
+    builder = lazy._PlanBuilder()
+    flat: list[Expr] = [expr for group in groups for expr in group]
+    variable_index = {id(expr): index for index, expr in enumerate(flat)}
+    probe_index = {}
+    for probe in probes:
+        probe_index[id(probe)] = len(flat)
+        flat.append(probe)
+
+    body_nodes, body_exprs, body_ref = [], [], {}
+    for expr in order:
+        refs = []
+        for source, edge in zip(expr.inputs, expr.grad_edges):
+            if edge and id(source) in variable_index:
+                refs.append(("v", variable_index[id(source)]))
+            elif edge and id(source) in body_ref:
+                refs.append(body_ref[id(source)])
+            else:  # a constant of the differentiated function
+                refs.append(builder.prelude(source))
+        body_ref[id(expr)] = ("b", len(body_nodes))
+        body_nodes.append((expr.op, expr.static, tuple(refs)))
+        body_exprs.append(expr)
+        if id(expr) in probe_index:  # d root / d expr: a zero-valued variable added to the node
+            body_ref[id(expr)] = ("b", len(body_nodes))
+            body_nodes.append((_ADD, (), (("b", len(body_nodes) - 1), ("v", probe_index[id(expr)]))))
+            body_exprs.append(None)
+
+    variable_refs = tuple(
+        builder.prelude(_zeros_like(expr)) if id(expr) in probe_index else builder.prelude(expr.inputs[0])
+        for expr in flat
+    )
+    if root.op is VAR:
+        root_ref = ("v", variable_index[id(root)]) if id(root) in variable_index else builder.prelude(root)
+    else:
+        root_ref = body_ref[id(root)]
+    cotangent_ref = None if cotangent is None else builder.prelude(cotangent)
+
+    grad_groups, start = [], 0
+    for group, old_grad in zip(groups, old_grads):
+        grad_groups.append((tuple(range(start, start + len(group))), None if old_grad is None else builder.prelude(old_grad)))
+        start += len(group)
+    for probe in probes:
+        grad_groups.append(((probe_index[id(probe)],), None))
+
+    body_outputs = [(expr, ("b", i)) for i, expr in enumerate(body_exprs)
+                    if expr is not None and expr is not root and expr.value is None and lazy._is_live(expr)]
+    prelude_outputs = [(expr, ("p", i)) for i, expr in enumerate(builder.exprs) if lazy._is_live(expr)]
+    key = (
+        tuple(builder.nodes),
+        (tuple(body_nodes), variable_refs, root_ref, cotangent_ref, tuple(ref for _, ref in body_outputs), tuple(grad_groups)),
+        tuple(ref for _, ref in prelude_outputs),
+    )
+    prelude_values, root_value, body_values, grads = lazy.PROGRAMS.get(key)(*builder.args)
+
+    for (expr, _), value in zip(prelude_outputs, prelude_values):
+        lazy._settle(expr, value)
+    for (expr, _), value in zip(body_outputs, body_values):
+        expr.value = value
+    if root.op is not VAR and root.value is None:
+        root.value = root_value
+    if not retain_graph:
+        for expr in order:
+            expr.freed = True
+    return (leaves, grads) if leaves is not None else grads
+
+
+def old_grad_of(leaf):
+    """The expr of a leaf's current `.grad`, which a backward pass adds to."""
+    grad = leaf.grad
+    return None if grad is None else lazy.strip(grad._current_expr())
+
+
+def _zeros_like_fn(*, shape, dtype):
+    import jax.numpy as jnp
+
+    return jnp.zeros(shape, dtype)
+
+
+_ADD = lazy.Op("add", lambda a, b: a + b)
+_ZEROS = lazy.Op("zeros", _zeros_like_fn)
+
+
+def _zeros_like(expr: Expr) -> Expr:
+    return Expr(_ZEROS, (("shape", expr.shape), ("dtype", expr.dtype)), (), (), expr.shape, expr.dtype, False)
+
+
+def variables_of(root: Expr) -> list[Expr]:
+    """The leaf variables that gradient paths from `root` reach."""
+    return _backward_graph(root)[1]
+
+
+# ---------------------------------------------------------------------------------------
+# The `torch.autograd` namespace users see.
+
+from .grad import backward as _backward_one  # noqa: E402
+from .grad import grad as grad  # noqa: E402,F401
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+    """`torch.autograd.backward`: `tensor.backward(gradient)` for one or more tensors."""
+    tensors = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
+    gradients = list(grad_tensors) if isinstance(grad_tensors, (list, tuple)) else [grad_tensors] * len(tensors)
+    for index, (tensor, gradient) in enumerate(zip(tensors, gradients)):
+        keep = retain_graph if retain_graph is not None else index < len(tensors) - 1
+        _backward_one(tensor, gradient, retain_graph=keep, create_graph=create_graph, inputs=inputs)
+
+
+def Variable(data, requires_grad: bool = False, volatile: bool = False):  # noqa: N802 - PyTorch's name
+    """The legacy `autograd.Variable(tensor, requires_grad=...)`: since PyTorch 0.4 a
+    Variable is a tensor; this returns a tensor sharing `data`'s values."""
+    return data.detach().requires_grad_(requires_grad)

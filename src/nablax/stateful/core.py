@@ -1,0 +1,280 @@
+"""The core of a stateful tensor: its storage, its current expr, and how ops record.
+
+A `Storage` holds the value of a base tensor: a lazy expr, or a NumPy buffer once shared
+with NumPy (`.numpy()`, `from_numpy`). A tensor is a storage seen through view steps, plus
+its autograd role: a leaf that requires grad enters graphs through a `VAR` node, an alias
+made by `detach()`/`.data` through a `DETACH` node. In-place ops are functionalised: they
+compute a new value and write it into the storage (scattering through the view steps),
+so every alias sees the change, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import autograd, lazy, views
+from . import dtypes as dt
+from .device import device as Device
+from .lazy import Expr
+
+TENSOR_CLASS = None  # set by tensor.py: the class `record` returns
+CPU = Device("cpu")
+
+
+class Storage:
+    """The shared value behind a tensor and its views."""
+
+    __slots__ = ("expr", "version", "numpy", "device", "__weakref__")
+
+    def __init__(self, expr: Expr | None, device: Device = CPU, numpy_buffer: np.ndarray | None = None):
+        self.expr = expr
+        self.version = 0
+        self.numpy = numpy_buffer
+        self.device = device
+        if expr is not None:
+            expr.owner = weakref.ref(self)
+
+    def read(self) -> Expr:
+        """The current value as an expr. A NumPy buffer may have been changed behind our back,
+        so it is copied at every read: later ops see the values of the moment."""
+        if self.numpy is not None:
+            return lazy.source(jnp.array(self.numpy, copy=True))
+        return self.expr
+
+    def write(self, expr: Expr) -> None:
+        self.version += 1
+        if self.numpy is not None:
+            np.copyto(self.numpy, np.asarray(lazy.value_of(expr)), casting="unsafe")
+            return
+        self.expr = expr
+        expr.owner = weakref.ref(self)
+
+    def share_with_numpy(self) -> np.ndarray:
+        """Makes a writable host buffer the storage from now on, and returns it."""
+        if self.numpy is None:
+            self.numpy = np.array(lazy.value_of(self.expr))
+            self.expr = None
+        return self.numpy
+
+
+class TensorCore:
+    """State and mechanics shared by every tensor; the user-facing methods are in tensor.py."""
+
+    __slots__ = ("_storage", "_steps", "_strides", "_base", "_expr", "_seen", "_leaf", "_detached", "grad", "__weakref__")
+
+    # -- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def _from_expr(cls, expr: Expr, device: Device = CPU) -> TensorCore:
+        tensor = object.__new__(cls)
+        tensor._storage = Storage(expr, device)
+        tensor._steps = ()
+        tensor._strides = views.contiguous_strides(expr.shape)
+        tensor._base = None
+        tensor._expr = expr
+        tensor._seen = 0
+        tensor._leaf = False
+        tensor._detached = False
+        tensor.grad = None
+        return tensor
+
+    @classmethod
+    def _from_storage(cls, storage: Storage, strides: tuple | None = None) -> TensorCore:
+        """A tensor that is the whole of `storage` (one shared with NumPy, say)."""
+        tensor = object.__new__(cls)
+        tensor._storage = storage
+        tensor._steps = ()
+        tensor._base = None
+        tensor._expr = None
+        tensor._seen = -1
+        tensor._leaf = False
+        tensor._detached = False
+        tensor.grad = None
+        tensor._strides = strides if strides is not None else views.contiguous_strides(tensor._current_expr().shape)
+        return tensor
+
+    def _alias(self, *, detached: bool) -> TensorCore:
+        """A tensor sharing this one's storage and view (`detach()`, `.data`)."""
+        alias = object.__new__(TENSOR_CLASS)
+        alias._storage = self._storage
+        alias._steps = self._steps
+        alias._strides = self._strides
+        alias._base = self._base
+        alias._seen = -1
+        alias._expr = None
+        alias._leaf = False
+        alias._detached = detached
+        alias.grad = None
+        return alias
+
+    # -- the current value ------------------------------------------------------------------
+
+    def _current_expr(self) -> Expr:
+        storage = self._storage
+        if self._seen == storage.version and storage.numpy is None:
+            return self._expr
+        if self._steps:  # a view: the base's current value (with its autograd role) seen through the steps
+            source = self._base._current_expr()
+            expr = _view_expr(source, self._steps, "AsStridedBackward0", source.requires_grad)
+            expr.owner = weakref.ref(self)
+        else:
+            expr = storage.read()
+        if self._leaf:
+            expr = lazy.variable(expr, self)
+        elif self._detached and expr.requires_grad:
+            expr = lazy.detached(expr)
+        self._expr = expr
+        self._seen = storage.version
+        return expr
+
+    def _value(self) -> jax.Array:
+        """The computed value (a JAX array)."""
+        return lazy.value_of(self._current_expr())
+
+    # -- in-place writes ----------------------------------------------------------------------
+
+    def _check_inplace(self) -> None:
+        if autograd.is_grad_enabled():
+            if self._leaf:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            if self._base is not None and self._base._leaf:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+
+    def _write(self, new: Expr) -> None:
+        """Makes `new` (this tensor's shape and dtype) this tensor's value, in place."""
+        storage = self._storage
+        if new.requires_grad and not self._leaf:
+            self._detached = False  # an alias that takes in a value with history joins the graph
+        if self._steps:
+            if views.writes_overlap(_shape_of_storage(storage), self._steps):
+                raise RuntimeError(
+                    "unsupported operation: more than one element of the written-to tensor refers to a single memory "
+                    "location. Please clone() the tensor before performing the operation."
+                )
+            new = _copy_slices(storage.read(), new, self._steps)
+        storage.write(new)
+        self._seen = -1  # the next read rebuilds this tensor's expr from the storage
+
+
+# -- recording ops ---------------------------------------------------------------------------
+
+
+def _operand(value, exprs, edges, grad_mode, devices):
+    if isinstance(value, Expr):  # an intermediate without a tensor of its own (a multi-output op)
+        exprs.append(value)
+        edges.append(grad_mode and value.requires_grad)
+    elif isinstance(value, TensorCore):
+        expr = value._current_expr()
+        exprs.append(expr)
+        edges.append(grad_mode and expr.requires_grad)
+        if expr.shape:  # zero-dim tensors may mix with any device, as in PyTorch
+            devices.add(value._storage.device)
+    else:
+        exprs.append(lazy.source(value))
+        edges.append(False)
+
+
+def record(op: lazy.Op, operands, shape: tuple, dtype, grad_name: str, static=(), *, saves: bool = True, differentiable=True):
+    """Records `op` applied to `operands` (tensors, exprs or Python scalars) and returns the
+    result tensor. `shape`/`dtype` (a NumPy dtype) describe the result; `grad_name` is
+    PyTorch's name of its backward node. `differentiable` may be a tuple of flags, one per
+    operand."""
+    expr, device = record_expr(op, operands, shape, dtype, grad_name, static, saves=saves, differentiable=differentiable)
+    return TENSOR_CLASS._from_expr(expr, device)
+
+
+def record_expr(op: lazy.Op, operands, shape, dtype, grad_name, static=(), *, saves=True, differentiable=True):
+    """`record` without making a tensor: the expr and its device (for multi-output ops)."""
+    exprs: list[Expr] = []
+    edges: list[bool] = []
+    devices: set = set()
+    grad_mode = autograd.is_grad_enabled()
+    for operand in operands:
+        _operand(operand, exprs, edges, grad_mode, devices)
+    if differentiable is not True:  # False, or one flag per operand (missing flags mean False)
+        flags = tuple(differentiable) if differentiable else ()
+        edges = [edge and index < len(flags) and flags[index] for index, edge in enumerate(edges)]
+    if len(devices) > 1:
+        names = sorted(str(d) for d in devices)
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, {names[0]} and {names[1]}!")
+    expr = Expr(op, static, tuple(exprs), tuple(edges), shape, dtype, any(edges), grad_name, saves)
+    device = devices.pop() if devices else CPU
+    if expr.depth > lazy.MAX_PENDING_DEPTH:
+        lazy.realize(expr)
+    return expr, device
+
+
+@functools.lru_cache(maxsize=4096)
+def _inferred(op: lazy.Op, static, avals) -> tuple:
+    out = jax.eval_shape(functools.partial(op.fn, **dict(static)), *avals)
+    return out.shape, out.dtype
+
+
+def infer(op: lazy.Op, operands, static=()) -> tuple:
+    """The result (shape, NumPy dtype) of `op` on `operands`, from JAX's shape rules (cached)."""
+    avals = tuple(
+        jax.ShapeDtypeStruct(o.shape, o.dtype.numpy) if isinstance(o, TensorCore) else o for o in operands
+    )
+    return _inferred(op, static, avals)
+
+
+# -- views -------------------------------------------------------------------------------------
+
+
+def _apply_view(value, *, steps):
+    return views.apply_steps(value, steps)
+
+
+VIEW = lazy.Op("view", _apply_view)
+
+
+def _view_expr(base: Expr, steps, grad_name: str, grad: bool) -> Expr:
+    shape = views.apply_steps(np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), base.shape, (0,) * len(base.shape)), steps).shape
+    return Expr(VIEW, (("steps", steps),), (base,), (grad,), shape, base.dtype, grad, grad_name, saves=False)
+
+
+def make_view(tensor: TensorCore, steps: tuple, shape: tuple, strides: tuple, grad_name: str) -> TensorCore:
+    """A view of `tensor` through more `steps`, sharing its storage."""
+    source = tensor._current_expr()
+    grad = autograd.is_grad_enabled() and source.requires_grad
+    expr = Expr(VIEW, (("steps", steps),), (source,), (grad,), shape, source.dtype, grad, grad_name, saves=False)
+    view = object.__new__(TENSOR_CLASS)
+    view._storage = tensor._storage
+    view._steps = tensor._steps + steps
+    view._strides = strides
+    view._base = tensor._base if tensor._base is not None else tensor
+    view._expr = expr
+    view._seen = tensor._storage.version
+    view._leaf = False
+    view._detached = tensor._detached and not grad
+    view.grad = None
+    expr.owner = weakref.ref(view)
+    return view
+
+
+def _shape_of_storage(storage: Storage) -> tuple:
+    return storage.numpy.shape if storage.numpy is not None else storage.expr.shape
+
+
+def _copy_slices_fn(base, new, *, steps):
+    flat_positions = views.positions(base.shape, steps).reshape(-1)
+    updated = base.reshape(-1).at[flat_positions].set(new.reshape(-1).astype(base.dtype))
+    return updated.reshape(base.shape)
+
+
+COPY_SLICES = lazy.Op("copy_slices", _copy_slices_fn)
+
+
+def _copy_slices(base: Expr, new: Expr, steps) -> Expr:
+    grad_mode = autograd.is_grad_enabled()
+    edges = (grad_mode and base.requires_grad, grad_mode and new.requires_grad)
+    return Expr(COPY_SLICES, (("steps", steps),), (base, new), edges, base.shape, base.dtype, any(edges), "CopySlices")
+
+
+def dtype_of(expr: Expr) -> dt.dtype:
+    return dt.from_numpy(expr.dtype)

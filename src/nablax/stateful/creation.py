@@ -1,0 +1,254 @@
+"""Making tensors: `tensor`, `zeros`, `ones`, `full`, `arange`, `linspace`, `eye`,
+`from_numpy`, the `*_like` forms and the legacy constructors (`Tensor(...)`, `LongTensor(n)`)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import dtypes as dt
+from . import lazy
+from .core import TensorCore, record
+from .device import as_device, of_jax, to_jax
+from .lazy import Op
+
+
+def finish(tensor, device=None, requires_grad: bool = False):
+    """Moves a new tensor to `device` and marks it as requiring grad, as factories do."""
+    if device is not None and as_device(device).type != "cpu":
+        target = to_jax(as_device(device))
+        tensor = type(tensor)._from_expr(lazy.source(jax.device_put(tensor._value(), target)), of_jax(target))
+    if requires_grad:
+        if not (tensor.dtype.is_floating_point or tensor.dtype.is_complex):
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+        tensor.requires_grad_(True)
+    return tensor
+
+
+def _size(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"expected a sequence of integers or a single integer, got '{s}'")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: [{', '.join(map(str, size))}]")
+    return tuple(int(s) for s in size)
+
+
+# -- constants ------------------------------------------------------------------------------------
+
+
+FILL = Op("full", lambda value, *, shape, dtype: jnp.full(shape, value, dtype))
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, grad_name=None):
+    """A tensor of `size` filled with `fill_value` (dtype inferred from it, as in PyTorch)."""
+    if isinstance(fill_value, TensorCore):
+        fill_value = fill_value.item()
+    dtype = dt.as_dtype(dtype) if dtype is not None else dt.of_scalar(fill_value)
+    shape = _size((size,)) if not isinstance(size, (int, np.integer)) else (int(size),)
+    tensor = record(FILL, (fill_value,), shape, dtype.numpy, grad_name, (("shape", shape), ("dtype", dtype.numpy)))
+    return finish(tensor, device, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return full(_size(size), 0, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return full(_size(size), 1, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of `size` whose values are unspecified (zeros here)."""
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(x, fill_value, *, dtype=None, device=None, requires_grad=False, grad_name=None):
+    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or _non_cpu(x), requires_grad=requires_grad,
+                grad_name=grad_name)
+
+
+def _non_cpu(x):
+    return x.device if x.device.type != "cpu" else None
+
+
+def zeros_like(x, *, dtype=None, device=None, requires_grad=False):
+    return full_like(x, 0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def ones_like(x, *, dtype=None, device=None, requires_grad=False):
+    return full_like(x, 1, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def empty_like(x, *, dtype=None, device=None, requires_grad=False):
+    return zeros_like(x, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+ARANGE = Op("arange", lambda start, step, *, length, dtype: (start + step * jnp.arange(length)).astype(dtype))
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    """Values from `start` (default 0) up to but not including `end`, `step` apart."""
+    if end is None:
+        start, end = 0, start
+    values = [v.item() if isinstance(v, TensorCore) else v for v in (start, end, step)]
+    start, end, step = values
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        dtype = dt.int64 if all(isinstance(v, (int, np.integer)) for v in values) else dt.get_default_dtype()
+    dtype = dt.as_dtype(dtype)
+    length = max(math.ceil((end - start) / step), 0)
+    tensor = record(ARANGE, (start, step), (length,), dtype.numpy, None, (("length", length), ("dtype", dtype.numpy)))
+    return finish(tensor, device, requires_grad)
+
+
+LINSPACE = Op("linspace", lambda start, end, *, steps, dtype: jnp.linspace(start, end, steps).astype(dtype))
+
+
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=False):
+    dtype = dt.as_dtype(dtype) if dtype is not None else dt.get_default_dtype()
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    tensor = record(LINSPACE, (float(start), float(end)), (int(steps),), dtype.numpy, None,
+                    (("steps", int(steps)), ("dtype", dtype.numpy)))
+    return finish(tensor, device, requires_grad)
+
+
+EYE = Op("eye", lambda *, n, m, dtype: jnp.eye(n, m, dtype=dtype))
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False):
+    dtype = dt.as_dtype(dtype) if dtype is not None else dt.get_default_dtype()
+    m = n if m is None else m
+    tensor = record(EYE, (), (n, m), dtype.numpy, None, (("n", int(n)), ("m", int(m)), ("dtype", dtype.numpy)))
+    return finish(tensor, device, requires_grad)
+
+
+# -- from data --------------------------------------------------------------------------------------
+
+
+def _nested_shape(data, dim: int = 0) -> tuple:
+    """The shape of nested sequences, with PyTorch's error for ragged ones."""
+    if isinstance(data, TensorCore):
+        return tuple(data.shape)
+    if isinstance(data, np.ndarray):
+        return data.shape
+    if not isinstance(data, (list, tuple)):
+        return ()
+    if not data:
+        return (0,)
+    inner = [_nested_shape(item, dim + 1) for item in data]
+    for item_shape, item in zip(inner, data):
+        if item_shape != inner[0]:
+            length = len(item) if isinstance(item, (list, tuple)) else None
+            expected = inner[0][0] if inner[0] else None
+            raise ValueError(f"expected sequence of length {expected} at dim {dim + 1} (got {length})")
+    return (len(data),) + inner[0]
+
+
+def _plain(data):
+    """Nested lists with tensors replaced by their values."""
+    if isinstance(data, TensorCore):
+        return data._host()
+    if isinstance(data, (list, tuple)):
+        return [_plain(item) for item in data]
+    return data
+
+
+def _infer_dtype(data) -> dt.dtype:
+    if isinstance(data, TensorCore):
+        return data.dtype
+    if isinstance(data, np.ndarray):
+        return dt.from_numpy(data.dtype)
+    if isinstance(data, (list, tuple)):
+        kinds = [_infer_dtype(item) for item in data]
+        if not kinds:
+            return dt.get_default_dtype()
+        result = kinds[0]
+        for kind in kinds[1:]:
+            result = dt.promote_types(result, kind)
+        return result
+    if isinstance(data, (bool, int, float, complex, np.number, np.bool_)):
+        return dt.from_numpy(np.asarray(data).dtype) if isinstance(data, np.number) else dt.of_scalar(data)
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor holding a copy of `data` (a number, nested lists, a NumPy array or a tensor)."""
+    from .tensor import Tensor
+
+    if isinstance(data, TensorCore):
+        warnings.warn(
+            "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
+            "sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor).",
+            UserWarning, stacklevel=2,
+        )
+    shape = _nested_shape(data)
+    dtype = dt.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
+    values = np.asarray(_plain(data), dtype=dtype.numpy).reshape(shape)
+    result = Tensor._from_expr(lazy.source(jnp.asarray(values)))
+    return finish(result, device, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """`data` as a tensor, sharing memory with a NumPy array or tensor when it can."""
+    if isinstance(data, TensorCore):
+        return data.to(dtype=dtype) if dtype is not None else data
+    if isinstance(data, np.ndarray) and (dtype is None or dt.as_dtype(dtype).numpy == data.dtype) and device in (None, "cpu"):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray):
+    """A tensor whose storage is `array` itself: changes to either show in both."""
+    from .core import Storage
+    from .tensor import Tensor
+
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    dt.from_numpy(array.dtype)  # PyTorch's error for dtypes it has no tensor type for
+    strides = tuple(s // array.itemsize for s in array.strides) if array.size else None
+    return Tensor._from_storage(Storage(None, numpy_buffer=array), strides)
+
+
+def legacy_constructor(dtype: dt.dtype, args: tuple, device=None):
+    """`torch.Tensor(...)`, `torch.LongTensor(...)`: data, or sizes for an uninitialised tensor."""
+    if not args:
+        return empty(0, dtype=dtype, device=device)
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        data = args[0]
+        if isinstance(data, TensorCore):
+            return data.to(dtype)
+        if isinstance(data, tuple) and type(data).__name__ == "Size":
+            return empty(*data, dtype=dtype, device=device)
+        return tensor(data, dtype=dtype, device=device)
+    return empty(*args, dtype=dtype, device=device)
+
+
+def _typed(dtype: dt.dtype, name: str):
+    def constructor(*args, device=None):
+        return legacy_constructor(dtype, args, device)
+
+    constructor.__name__ = constructor.__qualname__ = name
+    constructor.__doc__ = f"The legacy `torch.{name}` constructor: {dtype!r} data, or sizes."
+    return constructor
+
+
+FloatTensor = _typed(dt.float32, "FloatTensor")
+DoubleTensor = _typed(dt.float64, "DoubleTensor")
+HalfTensor = _typed(dt.float16, "HalfTensor")
+LongTensor = _typed(dt.int64, "LongTensor")
+IntTensor = _typed(dt.int32, "IntTensor")
+ShortTensor = _typed(dt.int16, "ShortTensor")
+CharTensor = _typed(dt.int8, "CharTensor")
+ByteTensor = _typed(dt.uint8, "ByteTensor")
+BoolTensor = _typed(dt.bool_, "BoolTensor")

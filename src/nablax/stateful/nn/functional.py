@@ -1,0 +1,230 @@
+"""`torch.nn.functional` over the functional face: each function records one op whose math
+is the pure function of `nablax.nn` or `nablax.losses` (one implementation of the math),
+with PyTorch's argument checks, warnings and backward-node names."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import jax.numpy as jnp
+import numpy as np
+
+from ... import losses as L
+from ... import nn as pure
+from .. import dtypes as dt
+from .. import math_ops as M
+from .. import random
+from .. import shape_ops as S
+from ..core import TensorCore, record
+from ..lazy import Op
+from ..views import wrap_dim
+
+relu = M.relu
+sigmoid = M.sigmoid
+tanh = M.tanh
+softmax = M.softmax
+log_softmax = M.log_softmax
+
+
+def _op(name: str, fn) -> Op:
+    return Op(name, fn)
+
+
+LINEAR = _op("linear", pure.linear)
+
+
+def linear(input: TensorCore, weight: TensorCore, bias: TensorCore | None = None):
+    """`input @ weight.T + bias` (`nablax.nn.linear`)."""
+    in_features = weight.shape[-1]
+    if input.shape[-1:] != (in_features,):
+        rows = int(np.prod(input.shape[:-1])) if input.ndim > 1 else 1
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1] if input.ndim else 1} and "
+            f"{in_features}x{weight.shape[0]})"
+        )
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {M._type_name(input.dtype)} and {M._type_name(weight.dtype)}")
+    shape = input.shape[:-1] + (weight.shape[0],)
+    if bias is None:
+        name = {1: "SqueezeBackward4", 2: "MmBackward0"}.get(input.ndim, "UnsafeViewBackward0")
+        return record(LINEAR, (input, weight), shape, weight.dtype.numpy, name)
+    name = "AddmmBackward0" if input.ndim == 2 else "ViewBackward0"
+    return record(LINEAR, (input, weight, bias), shape, weight.dtype.numpy, name)
+
+
+GELU = _op("gelu", lambda x, *, approximate: pure.gelu(x, approximate))
+
+
+def gelu(input: TensorCore, approximate: str = "none"):
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh.")
+    return record(GELU, (input,), input.shape, input.dtype.numpy, "GeluBackward0", (("approximate", approximate),))
+
+
+DROPOUT = _op("dropout", lambda x, seed, counter, *, p: pure.dropout(x, p, random.key_of(seed, counter), train=True))
+
+
+def dropout(input: TensorCore, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zeroes elements with probability `p` (drawn from the global stream) and scales the
+    rest by 1/(1-p), in training; the identity otherwise."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    seed, counter = random.default_generator.next_draw()
+    return record(DROPOUT, (input, seed, counter), input.shape, input.dtype.numpy, "MulBackward0", (("p", float(p)),))
+
+
+def flatten(input: TensorCore, start_dim: int = 0, end_dim: int = -1):
+    return S.flatten(input, start_dim, end_dim)
+
+
+# -- losses --------------------------------------------------------------------------------------
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _broadcast_regression(input: TensorCore, target: TensorCore, stacklevel: int = 4):
+    """PyTorch broadcasts a regression target of another shape, with a warning."""
+    if input.shape == target.shape:
+        return input, target
+    warnings.warn(
+        f"Using a target size ({target.shape!r}) that is different to the input size ({input.shape!r}). This will "
+        "likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
+        UserWarning, stacklevel=stacklevel,
+    )
+    shape = M.broadcast_shapes(input.shape, target.shape)
+    return input.expand(shape), target.expand(shape)
+
+
+def _reduced_shape(shape: tuple, reduction: str) -> tuple:
+    return shape if reduction == "none" else ()
+
+
+def _target(target, like: TensorCore):
+    from ..creation import tensor
+
+    return target if isinstance(target, TensorCore) else tensor(target, dtype=like.dtype)
+
+
+MSE = _op("mse_loss", lambda x, t, *, reduction: L.mse(x, t.astype(x.dtype), reduction))
+L1 = _op("l1_loss", lambda x, t, *, reduction: L.l1(x, t.astype(x.dtype), reduction))
+
+
+def mse_loss(input: TensorCore, target: TensorCore, size_average=None, reduce=None, reduction: str = "mean"):
+    """Mean squared error (`nablax.losses.mse`)."""
+    _check_reduction(reduction)
+    input, target = _broadcast_regression(input, _target(target, input))
+    return record(MSE, (input, target), _reduced_shape(input.shape, reduction), input.dtype.numpy, "MseLossBackward0",
+                  (("reduction", reduction),))
+
+
+def l1_loss(input: TensorCore, target: TensorCore, size_average=None, reduce=None, reduction: str = "mean"):
+    """Mean absolute error (`nablax.losses.l1`)."""
+    _check_reduction(reduction)
+    input, target = _broadcast_regression(input, _target(target, input))
+    name = {"mean": "MeanBackward0", "sum": "SumBackward0", "none": "AbsBackward0"}[reduction]
+    return record(L1, (input, target), _reduced_shape(input.shape, reduction), input.dtype.numpy, name,
+                  (("reduction", reduction),))
+
+
+def _class_target_checks(input: TensorCore, target: TensorCore, ignore_index: int) -> None:
+    """PyTorch's batch-size check and, for class indices already computed, its bounds check."""
+    if input.ndim >= 2 and target.ndim >= 1 and input.shape[0] != target.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target.shape[0]}).")
+    expr = target._current_expr()
+    if expr.value is not None and not target.dtype.is_floating_point and target.numel():
+        values = np.asarray(expr.value)
+        classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
+        bad = values[(values != ignore_index) & ((values < 0) | (values >= classes))]
+        if bad.size:
+            raise IndexError(f"Target {int(bad.flat[0])} is out of bounds.")
+
+
+def _weight_operands(weight):
+    return () if weight is None else (weight,)
+
+
+def _with_weight(fn):
+    """Calls a pure loss with an optional trailing weight operand as its `weight=` argument."""
+
+    @functools.wraps(fn)
+    def call(input, target, *weight, **static):
+        return fn(input, target, weight=weight[0] if weight else None, **static)
+
+    return call
+
+
+CROSS_ENTROPY = _op("cross_entropy", _with_weight(L.cross_entropy))
+NLL = _op("nll_loss", _with_weight(L.nll))
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0):
+    """Softmax cross-entropy of logits, for class indices or probabilities (`nablax.losses.cross_entropy`)."""
+    _check_reduction(reduction)
+    probabilities = target.dtype.is_floating_point
+    if not probabilities:
+        _class_target_checks(input, target, ignore_index)
+    if label_smoothing:
+        name = "AddBackward0"
+    elif probabilities:
+        name = "DivBackward1" if reduction == "mean" else "NegBackward0"
+    else:
+        name = "NllLossBackward0"
+    shape = _reduced_shape(target.shape if not probabilities else input.shape[:1] + input.shape[2:], reduction)
+    static = (("ignore_index", int(ignore_index)), ("reduction", reduction), ("label_smoothing", float(label_smoothing)))
+    return record(CROSS_ENTROPY, (input, target, *_weight_operands(weight)), shape, input.dtype.numpy, name, static,
+                  differentiable=(True, probabilities) + (False,) * (weight is not None))
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None, reduction: str = "mean"):
+    """Negative log likelihood of class indices under log-probabilities (`nablax.losses.nll`)."""
+    _check_reduction(reduction)
+    _class_target_checks(input, target, ignore_index)
+    static = (("ignore_index", int(ignore_index)), ("reduction", reduction))
+    return record(NLL, (input, target, *_weight_operands(weight)), _reduced_shape(target.shape, reduction),
+                  input.dtype.numpy, "NllLossBackward0", static, differentiable=(True, False, False))
+
+
+def _check_same_size(input: TensorCore, target: TensorCore) -> None:
+    if input.shape != target.shape:
+        raise ValueError(
+            f"Using a target size ({target.shape!r}) that is different to the input size ({input.shape!r}) is deprecated. "
+            "Please ensure they have the same size."
+        )
+
+
+BCE = _op("binary_cross_entropy", _with_weight(L.binary_cross_entropy))
+def _bce_with_logits(x, t, *extra, reduction, has_weight, has_pos_weight):
+    weight = extra[0] if has_weight else None
+    pos_weight = extra[-1] if has_pos_weight else None
+    return L.binary_cross_entropy_with_logits(x, t, weight, reduction, pos_weight)
+
+
+BCE_LOGITS = _op("binary_cross_entropy_with_logits", _bce_with_logits)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
+    """Binary cross-entropy of probabilities (`nablax.losses.binary_cross_entropy`)."""
+    _check_reduction(reduction)
+    _check_same_size(input, target)
+    return record(BCE, (input, target, *_weight_operands(weight)), _reduced_shape(input.shape, reduction),
+                  input.dtype.numpy, "BinaryCrossEntropyBackward0", (("reduction", reduction),),
+                  differentiable=(True, True, False))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean",
+                                     pos_weight=None):
+    """Sigmoid and binary cross-entropy from logits, computed stably."""
+    _check_reduction(reduction)
+    _check_same_size(input, target)
+    operands = (input, target, *_weight_operands(weight), *(() if pos_weight is None else (pos_weight,)))
+    return record(BCE_LOGITS, operands, _reduced_shape(input.shape, reduction), input.dtype.numpy,
+                  "BinaryCrossEntropyWithLogitsBackward0",
+                  (("reduction", reduction), ("has_weight", weight is not None), ("has_pos_weight", pos_weight is not None)),
+                  differentiable=(True, True, False, False))

@@ -1,0 +1,41 @@
+"""`nn.Parameter`: a leaf tensor that a `Module` registers as one of its parameters."""
+
+from __future__ import annotations
+
+from .. import printing
+from ..core import TensorCore
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that requires grad by default and prints as `Parameter containing:`.
+
+    It shares its storage with the tensor it is made from, as in PyTorch.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data: TensorCore | None = None, requires_grad: bool = True):
+        if data is None:
+            from ..creation import empty
+
+            data = empty(0)
+        parameter = object.__new__(cls)
+        for name in ("_storage", "_steps", "_strides", "_base"):
+            setattr(parameter, name, getattr(data, name))
+        parameter._expr, parameter._seen = None, -1
+        parameter._leaf, parameter._detached, parameter.grad = False, False, None
+        if requires_grad:
+            parameter.requires_grad_(True)
+        return parameter
+
+    def __init__(self, data=None, requires_grad: bool = True):
+        pass
+
+    def __repr__(self) -> str:
+        return printing.parameter_repr(super().__repr__())
+
+    __str__ = __repr__
+
+
+Parameter.__module__ = "torch.nn.parameter"

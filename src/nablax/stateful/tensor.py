@@ -1,0 +1,557 @@
+"""`Tensor`: PyTorch's tensor API over the lazy JAX engine (see core.py and lazy.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import autograd, core, lazy, printing, views
+from . import dtypes as dt
+from . import math_ops as M
+from . import shape_ops as S
+from .device import as_device, device as Device, of_jax, to_jax
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints as `torch.Size([2, 3])`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"torch.Size([{', '.join(map(str, self))}])"
+
+    def numel(self) -> int:
+        total = 1
+        for size in self:
+            total *= size
+        return total
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "bfloat16": "BFloat16Tensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
+               "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+
+class Tensor(core.TensorCore):
+    """A multi-dimensional array with PyTorch's API, autograd included.
+
+    >>> import nablax.stateful as torch
+    >>> x = torch.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+    >>> y = (x ** 2 + 3).mean()
+    >>> y.backward()
+    >>> x.grad
+    tensor([[0.5000, 1.0000],
+            [1.5000, 2.0000]])
+    """
+
+    __slots__ = ()
+    __hash__ = object.__hash__  # __eq__ is elementwise, as in PyTorch
+    __array_priority__ = 1000  # numpy scalars on the left defer to us
+
+    def __new__(cls, *args, device=None):
+        """The legacy constructor: `Tensor([1, 2])` copies data (as float32), `Tensor(2, 3)`
+        makes an uninitialised 2x3 tensor."""
+        from . import creation
+
+        return creation.legacy_constructor(dt.float32, args, device)
+
+    # -- metadata ----------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._current_expr().shape)
+
+    def size(self, dim: int | None = None):
+        shape = self._current_expr().shape
+        return Size(shape) if dim is None else shape[views.wrap_dim(dim, len(shape))]
+
+    @property
+    def dtype(self) -> dt.dtype:
+        return dt.from_numpy(self._current_expr().dtype)
+
+    @property
+    def device(self) -> Device:
+        return self._storage.device
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._storage.device.type == "cuda"
+
+    @property
+    def ndim(self) -> int:
+        return len(self._current_expr().shape)
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return Size(self._current_expr().shape).numel()
+
+    nelement = numel
+
+    def stride(self, dim: int | None = None):
+        return self._strides if dim is None else self._strides[views.wrap_dim(dim, self.ndim)]
+
+    def is_contiguous(self) -> bool:
+        return views.is_contiguous(self.shape, self._strides)
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+    def type(self, dtype=None):
+        if dtype is None:
+            prefix = "torch.cuda." if self.is_cuda else "torch."
+            return prefix + _TYPE_NAMES.get(self.dtype.name, "Tensor")
+        return self.to(dtype)
+
+    # -- autograd ----------------------------------------------------------------------------
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._current_expr().requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    @property
+    def is_leaf(self) -> bool:
+        expr = self._current_expr()
+        return expr.op is lazy.VAR or not expr.requires_grad
+
+    @property
+    def grad_fn(self):
+        expr = self._current_expr()
+        if expr.op is lazy.VAR or not expr.requires_grad:
+            return None
+        return autograd.node_of(expr)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if not self.is_leaf:
+            if requires_grad:
+                return self
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a computed variable "
+                "in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+            )
+        if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._leaf = bool(requires_grad)
+        self._detached = not requires_grad and self._detached
+        self._seen = -1
+        return self
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this one's values, cut from the graph."""
+        return self._alias(detached=True)
+
+    def detach_(self) -> Tensor:
+        self._leaf, self._detached, self._seen = False, True, -1
+        return self
+
+    @property
+    def data(self) -> Tensor:
+        return self._alias(detached=True)
+
+    @data.setter
+    def data(self, other: Tensor) -> None:
+        self._storage, self._steps, self._strides, self._base = other._storage, other._steps, other._strides, other._base
+        self._seen = -1
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Accumulates d(self)/d(leaf) into the `.grad` of every leaf that requires grad."""
+        from .grad import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+    def retain_grad(self) -> None:
+        raise NotImplementedError("retain_grad() is not supported; use torch.autograd.grad(output, [tensor]) to get the gradient of a non-leaf tensor")
+
+    # -- values ------------------------------------------------------------------------------
+
+    def _host(self) -> np.ndarray:
+        value = np.asarray(self._value())
+        return value.astype(np.float32) if self.dtype is dt.bfloat16 else value
+
+    def item(self):
+        numel = self.numel()
+        if numel != 1:
+            raise RuntimeError(f"a Tensor with {numel} elements cannot be converted to Scalar")
+        return self._host().reshape(()).item()
+
+    def tolist(self):
+        return self._host().tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The values as a NumPy array sharing memory with this tensor (on the CPU)."""
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self.is_cuda:
+            if not force:
+                raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.")
+            return self.cpu().numpy()
+        return views.apply_steps(self._storage.share_with_numpy(), self._steps)
+
+    def __array__(self, dtype=None, copy=None):
+        array = self._host()
+        return array.astype(dtype) if dtype is not None else array
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[index] for index in range(self.shape[0]))
+
+    def __repr__(self, *, tensor_contents=None) -> str:
+        expr = self._current_expr()
+        grad_fn = self.grad_fn
+        return printing.format_tensor(
+            self._host(), dtype_name=repr(self.dtype), device=str(self.device),
+            requires_grad=expr.requires_grad and grad_fn is None,
+            grad_fn_name=None if grad_fn is None else type(grad_fn).__name__,
+        )
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0 and type(self) is Tensor:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    # -- devices and dtypes ------------------------------------------------------------------
+
+    def to(self, *args, **kwargs) -> Tensor:
+        """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other)`, or keywords."""
+        target_device, target_dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                target_device, target_dtype = arg.device, arg.dtype
+            elif isinstance(arg, dt.dtype) or arg in (float, int, bool):
+                target_dtype = dt.as_dtype(arg)
+            else:
+                target_device = arg
+        result = self
+        if target_dtype is not None:
+            result = S.to_dtype(result, dt.as_dtype(target_dtype), copy)
+        if target_device is not None:
+            result = result._to_device(as_device(target_device))
+        return result
+
+    def _to_device(self, target: Device) -> Tensor:
+        jax_device = to_jax(target)
+        if of_jax(jax_device) == self.device:
+            return self
+        import jax
+
+        moved = Tensor._from_expr(lazy.source(jax.device_put(self._value(), jax_device)), of_jax(jax_device))
+        return moved.requires_grad_(True) if self.requires_grad else moved
+
+    def cuda(self, device=None) -> Tensor:
+        return self._to_device(as_device("cuda" if device is None else device))
+
+    def cpu(self) -> Tensor:
+        return self._to_device(Device("cpu"))
+
+    def float(self) -> Tensor:
+        return S.to_dtype(self, dt.float32)
+
+    def double(self) -> Tensor:
+        return S.to_dtype(self, dt.float64)
+
+    def half(self) -> Tensor:
+        return S.to_dtype(self, dt.float16)
+
+    def long(self) -> Tensor:
+        return S.to_dtype(self, dt.int64)
+
+    def int(self) -> Tensor:
+        return S.to_dtype(self, dt.int32)
+
+    def bool(self) -> Tensor:
+        return S.to_dtype(self, dt.bool_)
+
+    # -- shape ---------------------------------------------------------------------------------
+
+    view = S.view
+    reshape = S.reshape
+    flatten = S.flatten
+    permute = S.permute
+    transpose = S.transpose
+    t = S.t
+    squeeze = S.squeeze
+    unsqueeze = S.unsqueeze
+    expand = S.expand
+    clone = S.clone
+    contiguous = S.contiguous
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        return S.numpy_t(self)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return S.view(self, other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return S.reshape(self, other.shape)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return S.expand(self, other.shape)
+
+    def __getitem__(self, index) -> Tensor:
+        return S.getitem(self, index)
+
+    def __setitem__(self, index, value) -> None:
+        S.setitem(self, index, value)
+
+    # -- math ----------------------------------------------------------------------------------
+
+    add = M.add
+    sub = M.sub
+    mul = M.mul
+    div = M.div
+    pow = M.pow
+    matmul = M.matmul
+    exp = M.exp
+    log = M.log
+    sqrt = M.sqrt
+    abs = M.abs
+    sin = M.sin
+    cos = M.cos
+    tan = M.tan
+    relu = M.relu
+    sigmoid = M.sigmoid
+    tanh = M.tanh
+    neg = M.neg
+    log1p = M.log1p
+    rsqrt = M.rsqrt
+    reciprocal = M.reciprocal
+    floor = M.floor
+    ceil = M.ceil
+    round = M.round
+    sign = M.sign
+    square = M.square
+    clamp = M.clamp
+    clip = M.clamp
+    sum = M.sum
+    mean = M.mean
+    prod = M.prod
+    softmax = M.softmax
+    log_softmax = M.log_softmax
+    maximum = M.maximum
+    minimum = M.minimum
+
+    def mm(self, other: Tensor) -> Tensor:
+        if self.ndim != 2 or other.ndim != 2:
+            raise RuntimeError(f"self must be a matrix" if self.ndim != 2 else "mat2 must be a matrix")
+        return M.matmul(self, other)
+
+    def dot(self, other: Tensor) -> Tensor:
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {other.ndim}D tensors")
+        return M.matmul(self, other)
+
+    def max(self, dim=None, keepdim=False):
+        return M.extreme(self, "max", dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return M.extreme(self, "min", dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False) -> Tensor:
+        return M.arg_extreme(self, "argmax", dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False) -> Tensor:
+        return M.arg_extreme(self, "argmin", dim, keepdim)
+
+    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None) -> Tensor:
+        correction = (1 if unbiased else 0) if correction is None else correction
+        centered = self - self.mean(dim, keepdim=True)
+        count = self.numel() if dim is None else Size(self.shape[d] for d in (dim if isinstance(dim, (tuple, list)) else (dim,))).numel()
+        return (centered * centered).sum(dim, keepdim=keepdim) / max(count - correction, 0)
+
+    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None) -> Tensor:
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def all(self) -> Tensor:
+        return (self != 0).sum() == self.numel()
+
+    def any(self) -> Tensor:
+        return (self != 0).sum() > 0
+
+    def eq(self, other):
+        return M.compare("eq", self, other)
+
+    def equal(self, other: Tensor) -> bool:
+        return self.shape == other.shape and bool((self == other).all())
+
+    __add__ = M.add
+    __radd__ = M.add
+    __sub__ = M.sub
+    __mul__ = M.mul
+    __rmul__ = M.mul
+    __truediv__ = M.div
+    __floordiv__ = M.floor_divide
+    __mod__ = M.remainder
+    __pow__ = M.pow
+    __matmul__ = M.matmul
+    __neg__ = M.neg
+    __abs__ = M.abs
+
+    def __rsub__(self, other):
+        return M.rsub(self, other)
+
+    def __rtruediv__(self, other):
+        return M.rdiv(self, other)
+
+    def __rfloordiv__(self, other):
+        return M.floor_divide(other, self)
+
+    def __rpow__(self, other):
+        return M.rpow(self, other)
+
+    def __rmatmul__(self, other):
+        return M.matmul(other, self)
+
+    def __pos__(self):
+        return self
+
+    def __invert__(self):
+        return M.logical_not(self)
+
+    def __eq__(self, other):
+        return M.compare("eq", self, other)
+
+    def __ne__(self, other):
+        return M.compare("ne", self, other)
+
+    def __lt__(self, other):
+        return M.compare("lt", self, other)
+
+    def __le__(self, other):
+        return M.compare("le", self, other)
+
+    def __gt__(self, other):
+        return M.compare("gt", self, other)
+
+    def __ge__(self, other):
+        return M.compare("ge", self, other)
+
+    def __and__(self, other):
+        return M.logical("and", self, other)
+
+    def __or__(self, other):
+        return M.logical("or", self, other)
+
+    def __xor__(self, other):
+        return M.logical("xor", self, other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    # -- in place -----------------------------------------------------------------------------
+
+    def _inplace(self, result: Tensor) -> Tensor:
+        """Writes `result` (computed from self) into self, with PyTorch's checks."""
+        self._check_inplace()
+        if result.shape != self.shape:
+            raise RuntimeError(
+                f"output with shape [{', '.join(map(str, self.shape))}] doesn't match the broadcast shape "
+                f"[{', '.join(map(str, result.shape))}]"
+            )
+        if result.dtype is not self.dtype:
+            if not _can_cast(result.dtype, self.dtype):
+                raise RuntimeError(
+                    f"result type {M._type_name(result.dtype)} can't be cast to the desired output type {M._type_name(self.dtype)}"
+                )
+            result = S.to_dtype(result, self.dtype)
+        self._write(result._current_expr())
+        return self
+
+    def add_(self, other, alpha=1):
+        return self._inplace(M.add(self, other, alpha))
+
+    def sub_(self, other, alpha=1):
+        return self._inplace(M.sub(self, other, alpha))
+
+    def mul_(self, other):
+        return self._inplace(M.mul(self, other))
+
+    def div_(self, other):
+        return self._inplace(M.div(self, other))
+
+    def pow_(self, exponent):
+        return self._inplace(M.pow(self, exponent))
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        return self._inplace(M.clamp(self, min, max))
+
+    def neg_(self):
+        return self._inplace(M.neg(self))
+
+    def zero_(self):
+        from . import creation
+
+        return self._inplace(creation.full_like(self, 0, grad_name="ZeroBackward0"))
+
+    def fill_(self, value):
+        from . import creation
+
+        value = value.item() if isinstance(value, Tensor) else value
+        return self._inplace(creation.full_like(self, value, grad_name="FillBackward2"))
+
+    def copy_(self, source: Tensor, non_blocking: bool = False):
+        self._check_inplace()
+        value = source.to(self.dtype)
+        if value.shape != self.shape:
+            value = value.expand(self.shape)
+        self._write(S.clone(value)._current_expr())
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0):
+        from . import random
+
+        return self._inplace(random.randn(*self.shape, dtype=self.dtype) * std + mean)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0):
+        from . import random
+
+        return self._inplace(random.rand(*self.shape, dtype=self.dtype) * (b - a) + a)
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+
+def _can_cast(source: dt.dtype, target: dt.dtype) -> bool:
+    """PyTorch's canCast: no floating to integral, no complex to real, no non-bool to bool."""
+    if source._category > target._category:
+        return False
+    return not (target is dt.bool_ and source is not dt.bool_)
+
+
+core.TENSOR_CLASS = Tensor

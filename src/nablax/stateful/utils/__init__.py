@@ -1,0 +1,3 @@
+"""`torch.utils`: `data` (datasets and loaders)."""
+
+from . import data as data

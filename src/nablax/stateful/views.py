@@ -1,0 +1,190 @@
+"""Views: tensors that share their storage with another tensor, as in PyTorch.
+
+A view is its storage's value seen through a chain of steps (reshape, permute, basic
+indexing, expand). The steps work on NumPy and JAX arrays alike, so a view's value is
+`apply_steps(storage value, steps)` and writing through a view scatters into the storage.
+Strides are tracked as metadata only, to give PyTorch's answers to `is_contiguous()`,
+`stride()` and which `view()` calls are allowed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    """`dim` as a non-negative axis, with PyTorch's error when it is out of range."""
+    bound = max(ndim, 1)
+    if not -bound <= dim < bound:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-bound}, {bound - 1}], but got {dim})")
+    return dim + bound if dim < 0 else dim
+
+
+def contiguous_strides(shape: tuple) -> tuple:
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return tuple(reversed(strides))
+
+
+def is_contiguous(shape: tuple, strides: tuple) -> bool:
+    expected = 1
+    for size, stride in zip(reversed(shape), reversed(strides)):
+        if size == 1:
+            continue
+        if size == 0:
+            return True
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def infer_shape(shape, numel: int) -> tuple:
+    """`shape` with its -1 (if any) replaced so that it has `numel` elements."""
+    shape = tuple(int(s) for s in shape)
+    inferred = [i for i, s in enumerate(shape) if s == -1]
+    if len(inferred) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    for s in shape:
+        if s < -1:
+            raise RuntimeError(f"invalid shape dimension {s}")
+    known = math.prod(s for s in shape if s != -1)
+    if inferred:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '[{', '.join(map(str, shape))}]' is invalid for input of size {numel}")
+        shape = shape[: inferred[0]] + (numel // known,) + shape[inferred[0] + 1 :]
+    elif known != numel:
+        raise RuntimeError(f"shape '[{', '.join(map(str, shape))}]' is invalid for input of size {numel}")
+    return shape
+
+
+def view_strides(old_shape: tuple, old_strides: tuple, new_shape: tuple) -> tuple | None:
+    """The strides of `new_shape` as a view of a tensor laid out as `old_shape`/`old_strides`,
+    or None when no view can express it (PyTorch's `computeStride`)."""
+    if not old_shape:
+        return (1,) * len(new_shape)
+    numel = math.prod(old_shape)
+    if numel == 0:
+        return tuple(old_strides) if tuple(old_shape) == tuple(new_shape) else contiguous_strides(new_shape)
+    new_strides = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    chunk_base_stride = old_strides[-1]
+    tensor_numel = view_numel = 1
+    for tensor_d in range(len(old_shape) - 1, -1, -1):
+        tensor_numel *= old_shape[tensor_d]
+        chunk_ends = tensor_d == 0 or (
+            old_shape[tensor_d - 1] != 1 and old_strides[tensor_d - 1] != tensor_numel * chunk_base_stride
+        )
+        if chunk_ends:
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                new_strides[view_d] = view_numel * chunk_base_stride
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if tensor_d > 0:
+                chunk_base_stride = old_strides[tensor_d - 1]
+                tensor_numel = view_numel = 1
+    return tuple(new_strides) if view_d == -1 else None
+
+
+# ---------------------------------------------------------------------------------------
+# Steps: ("reshape", shape), ("permute", dims), ("index", basic index), ("expand", shape).
+
+
+def apply_step(array, step):
+    kind, argument = step
+    if kind == "reshape":
+        return array.reshape(argument)
+    if kind == "permute":
+        return array.transpose(argument)
+    if kind == "index":
+        return array[argument]
+    if kind == "expand":
+        return (np if isinstance(array, np.ndarray) else _jnp()).broadcast_to(array, argument)
+    raise ValueError(f"unknown view step {kind}")
+
+
+def apply_steps(array, steps):
+    for step in steps:
+        array = apply_step(array, step)
+    return array
+
+
+def _jnp():
+    import jax.numpy as jnp
+
+    return jnp
+
+
+def positions(base_shape: tuple, steps) -> np.ndarray:
+    """For each element of the view, its flat position in the base: how writes scatter back."""
+    return apply_steps(np.arange(math.prod(base_shape)).reshape(base_shape), steps)
+
+
+def writes_overlap(base_shape: tuple, steps) -> bool:
+    """Whether several elements of the view are one element of the base (an expanded view)."""
+    flat = positions(base_shape, steps).reshape(-1)
+    return len(np.unique(flat)) != len(flat)
+
+
+# ---------------------------------------------------------------------------------------
+# Basic indexing: ints, slices, None and Ellipsis give views.
+
+
+def is_basic_index(index) -> bool:
+    components = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(c, (int, np.integer, slice)) or c is None or c is Ellipsis for c in components if not isinstance(c, bool))
+
+
+def basic_index(shape: tuple, strides: tuple, index):
+    """Resolves a basic index on a tensor: returns (normalised index, new shape, new
+    strides, grad_fn name), with PyTorch's errors."""
+    components = index if isinstance(index, tuple) else (index,)
+    consumed = sum(1 for c in components if c is not None and c is not Ellipsis)
+    if consumed > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    if sum(1 for c in components if c is Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    expanded = []
+    for component in components:
+        if component is Ellipsis:
+            expanded.extend([slice(None)] * (len(shape) - consumed))
+        else:
+            expanded.append(component)
+    resolved, new_shape, new_strides = [], [], []
+    name = "AliasBackward0"
+    dim = 0
+    for component in expanded:
+        if component is None:
+            new_stride = strides[dim] * shape[dim] if dim < len(shape) else 1
+            resolved.append(None)
+            new_shape.append(1)
+            new_strides.append(new_stride)
+            name = "UnsqueezeBackward0"
+            continue
+        size = shape[dim]
+        if isinstance(component, slice):
+            if component.step is not None and component.step <= 0:
+                raise ValueError("step must be greater than zero")
+            start, stop, step = component.indices(size)
+            length = len(range(start, stop, step))
+            resolved.append(slice(start, start + length * step if length else start, step))
+            new_shape.append(length)
+            new_strides.append(strides[dim] * step)
+            if (start, length, step) != (0, size, 1):
+                name = "SliceBackward0"
+        else:
+            position = int(component)
+            if not -size <= position < size:
+                raise IndexError(f"index {position} is out of bounds for dimension {dim} with size {size}")
+            resolved.append(position + size if position < 0 else position)
+            name = "SelectBackward0"
+        dim += 1
+    new_shape.extend(shape[dim:])
+    new_strides.extend(strides[dim:])
+    return tuple(resolved), tuple(new_shape), tuple(new_strides), name
