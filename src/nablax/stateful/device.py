@@ -50,6 +50,9 @@ class device:  # noqa: N801 - PyTorch's name
         return hash((self.type, self.index))
 
 
+device.__module__ = "torch"
+
+
 @functools.lru_cache(maxsize=None)
 def _gpus() -> tuple:
     try:

@@ -39,6 +39,8 @@ class dtype:  # noqa: N801 - PyTorch's name
         return complex128 if self is float64 else complex64
 
 
+dtype.__module__ = "torch"
+
 bool_ = dtype("bool", np.bool_, 0)
 uint8 = dtype("uint8", np.uint8, 1)
 int8 = dtype("int8", np.int8, 1)

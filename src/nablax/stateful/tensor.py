@@ -555,3 +555,7 @@ def _can_cast(source: dt.dtype, target: dt.dtype) -> bool:
 
 
 core.TENSOR_CLASS = Tensor
+
+# PyTorch's names, so that `type(x)` prints `<class 'torch.Tensor'>` as in the notes.
+Tensor.__module__ = "torch"
+Size.__module__ = "torch"
