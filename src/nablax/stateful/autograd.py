@@ -209,60 +209,55 @@ def run_backward(root: Expr, cotangent: Expr | None, *, retain_graph: bool, grou
     leaves = None
     if groups is None:
         leaves, groups = leaf_groups(variables)
-        old_grads = [old_grad_of(leaf) for leaf in leaves] if old_grads is None else old_grads
+        old_grads = [old_grad_of(leaf) for leaf in leaves]
     old_grads = old_grads or [None] * len(groups)
     builder = lazy._PlanBuilder()
-    flat: list[Expr] = [expr for group in groups for expr in group]
-    variable_index = {id(expr): index for index, expr in enumerate(flat)}
-    probe_index = {}
+    prelude = builder.prelude
+    ref_of: dict[int, tuple] = {}  # body refs: variables and differentiated nodes
+    flat: list[Expr] = []
+    for group in groups:
+        for expr in group:
+            ref_of[id(expr)] = ("v", len(flat))
+            flat.append(expr)
+    probe_ids = set()
     for probe in probes:
-        probe_index[id(probe)] = len(flat)
+        probe_ids.add(id(probe))
         flat.append(probe)
 
-    body_nodes, body_exprs, body_ref = [], [], {}
+    body_nodes: list[tuple] = []
+    body_exprs: list = []
     for expr in order:
-        refs = []
-        for source, edge in zip(expr.inputs, expr.grad_edges):
-            if edge and id(source) in variable_index:
-                refs.append(("v", variable_index[id(source)]))
-            elif edge and id(source) in body_ref:
-                refs.append(body_ref[id(source)])
-            else:  # a constant of the differentiated function
-                refs.append(builder.prelude(source))
-        body_ref[id(expr)] = ("b", len(body_nodes))
-        body_nodes.append((expr.op, expr.static, tuple(refs)))
+        refs = tuple([ref_of.get(id(source)) or prelude(source) if edge else prelude(source)
+                      for source, edge in zip(expr.inputs, expr.grad_edges)])
+        ref = ("b", len(body_nodes))
+        body_nodes.append((expr.op, expr.static, refs))
         body_exprs.append(expr)
-        if id(expr) in probe_index:  # d root / d expr: a zero-valued variable added to the node
-            body_ref[id(expr)] = ("b", len(body_nodes))
-            body_nodes.append((_ADD, (), (("b", len(body_nodes) - 1), ("v", probe_index[id(expr)]))))
+        if id(expr) in probe_ids:  # d root / d expr: a zero-valued variable added to the node
+            body_nodes.append((_ADD, (), (ref, ("v", flat.index(expr)))))
             body_exprs.append(None)
+            ref = ("b", len(body_nodes) - 1)
+        ref_of[id(expr)] = ref
 
-    variable_refs = tuple(
-        builder.prelude(_zeros_like(expr)) if id(expr) in probe_index else builder.prelude(expr.inputs[0])
-        for expr in flat
-    )
-    if root.op is VAR:
-        root_ref = ("v", variable_index[id(root)]) if id(root) in variable_index else builder.prelude(root)
-    else:
-        root_ref = body_ref[id(root)]
-    cotangent_ref = None if cotangent is None else builder.prelude(cotangent)
-
+    variable_refs = tuple(prelude(_zeros_like(expr)) if id(expr) in probe_ids else prelude(expr.inputs[0]) for expr in flat)
+    root_ref = ref_of.get(id(root)) or prelude(root)
+    cotangent_ref = None if cotangent is None else prelude(cotangent)
     grad_groups, start = [], 0
     for group, old_grad in zip(groups, old_grads):
-        grad_groups.append((tuple(range(start, start + len(group))), None if old_grad is None else builder.prelude(old_grad)))
+        grad_groups.append((tuple(range(start, start + len(group))), None if old_grad is None else prelude(old_grad)))
         start += len(group)
-    for probe in probes:
-        grad_groups.append(((probe_index[id(probe)],), None))
+    for index in range(start, len(flat)):
+        grad_groups.append(((index,), None))
 
     body_outputs = [(expr, ("b", i)) for i, expr in enumerate(body_exprs)
-                    if expr is not None and expr is not root and expr.value is None and lazy._is_live(expr)]
-    prelude_outputs = [(expr, ("p", i)) for i, expr in enumerate(builder.exprs) if lazy._is_live(expr)]
+                    if expr is not None and expr.value is None and expr is not root
+                    and expr.owner is not None and expr.owner() is not None]
+    prelude_outputs = builder.live_outputs()
     key = (
         tuple(builder.nodes),
         (tuple(body_nodes), variable_refs, root_ref, cotangent_ref, tuple(ref for _, ref in body_outputs), tuple(grad_groups)),
         tuple(ref for _, ref in prelude_outputs),
     )
-    prelude_values, root_value, body_values, grads = lazy.PROGRAMS.get(key)(*builder.args)
+    prelude_values, root_value, body_values, grads = lazy._call(lazy.PROGRAMS.get(key), builder.args)
 
     for (expr, _), value in zip(prelude_outputs, prelude_values):
         lazy._settle(expr, value)

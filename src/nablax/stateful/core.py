@@ -36,6 +36,8 @@ class Storage:
         self.version = 0
         self.numpy = numpy_buffer
         self.device = device
+        if device.type != "cpu":
+            _devices_in_use[0] = True
         if expr is not None:
             expr.owner = weakref.ref(self)
 
@@ -65,7 +67,19 @@ class Storage:
 class TensorCore:
     """State and mechanics shared by every tensor; the user-facing methods are in tensor.py."""
 
-    __slots__ = ("_storage", "_steps", "_strides", "_base", "_expr", "_seen", "_leaf", "_detached", "grad", "__weakref__")
+    __slots__ = ("_storage", "_steps", "_stride_cache", "_base", "_expr", "_seen", "_leaf", "_detached", "grad", "__weakref__")
+
+    @property
+    def _strides(self) -> tuple:
+        """PyTorch's strides (in elements); computed on first use for a fresh tensor."""
+        strides = self._stride_cache
+        if strides is None:
+            strides = self._stride_cache = views.contiguous_strides(self._current_expr().shape)
+        return strides
+
+    @_strides.setter
+    def _strides(self, strides: tuple) -> None:
+        self._stride_cache = strides
 
     # -- construction ---------------------------------------------------------------------
 
@@ -74,7 +88,7 @@ class TensorCore:
         tensor = object.__new__(cls)
         tensor._storage = Storage(expr, device)
         tensor._steps = ()
-        tensor._strides = views.contiguous_strides(expr.shape)
+        tensor._stride_cache = None
         tensor._base = None
         tensor._expr = expr
         tensor._seen = 0
@@ -95,7 +109,7 @@ class TensorCore:
         tensor._leaf = False
         tensor._detached = False
         tensor.grad = None
-        tensor._strides = strides if strides is not None else views.contiguous_strides(tensor._current_expr().shape)
+        tensor._stride_cache = strides
         return tensor
 
     def _alias(self, *, detached: bool) -> TensorCore:
@@ -164,7 +178,7 @@ class TensorCore:
 # -- recording ops ---------------------------------------------------------------------------
 
 
-def _operand(value, exprs, edges, grad_mode, devices):
+def _operand(value, exprs, edges, grad_mode):
     if isinstance(value, Expr):  # an intermediate without a tensor of its own (a multi-output op)
         exprs.append(value)
         edges.append(grad_mode and value.requires_grad)
@@ -172,8 +186,6 @@ def _operand(value, exprs, edges, grad_mode, devices):
         expr = value._current_expr()
         exprs.append(expr)
         edges.append(grad_mode and expr.requires_grad)
-        if expr.shape:  # zero-dim tensors may mix with any device, as in PyTorch
-            devices.add(value._storage.device)
     else:
         exprs.append(lazy.source(value))
         edges.append(False)
@@ -192,21 +204,116 @@ def record_expr(op: lazy.Op, operands, shape, dtype, grad_name, static=(), *, sa
     """`record` without making a tensor: the expr and its device (for multi-output ops)."""
     exprs: list[Expr] = []
     edges: list[bool] = []
-    devices: set = set()
-    grad_mode = autograd.is_grad_enabled()
+    grad_mode = autograd._MODE.enabled
     for operand in operands:
-        _operand(operand, exprs, edges, grad_mode, devices)
+        _operand(operand, exprs, edges, grad_mode)
     if differentiable is not True:  # False, or one flag per operand (missing flags mean False)
         flags = tuple(differentiable) if differentiable else ()
         edges = [edge and index < len(flags) and flags[index] for index, edge in enumerate(edges)]
-    if len(devices) > 1:
-        names = sorted(str(d) for d in devices)
-        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, {names[0]} and {names[1]}!")
+    device = _common_device(operands) if _devices_in_use[0] else CPU
     expr = Expr(op, static, tuple(exprs), tuple(edges), shape, dtype, any(edges), grad_name, saves)
-    device = devices.pop() if devices else CPU
     if expr.depth > lazy.MAX_PENDING_DEPTH:
         lazy.realize(expr)
     return expr, device
+
+
+class _DtypeProxy:
+    """What `dtypes.result_type` needs to know of a tensor operand."""
+
+    __slots__ = ("dtype", "ndim")
+
+    def __init__(self, dtype, ndim):
+        self.dtype, self.ndim = dtype, ndim
+
+
+_SCALAR_KINDS = {bool: True, int: 1, float: 1.0, complex: 1j}
+_PROMOTIONS: dict = {}
+
+
+def _kind(operand, expr):
+    """A hashable summary of an operand for type promotion: (dtype, zero-dim) or a scalar type."""
+    if expr is not None:
+        return (expr.dtype, not expr.shape)
+    kind = type(operand)
+    if kind in _SCALAR_KINDS:
+        return kind
+    if isinstance(operand, (np.bool_, bool)):
+        return bool
+    if isinstance(operand, np.integer):
+        return int
+    if isinstance(operand, np.floating):
+        return float
+    if isinstance(operand, (complex, np.complexfloating)):
+        return complex
+    raise TypeError(f"unsupported operand type: {type(operand).__name__}")
+
+
+def promote(kind_a, kind_b):
+    """PyTorch's result dtype (a NumPy dtype) for operands summarised by `_kind` (cached)."""
+    result = _PROMOTIONS.get((kind_a, kind_b))
+    if result is None:
+        proxies = [_SCALAR_KINDS[k] if not isinstance(k, tuple) else _DtypeProxy(dt.from_numpy(k[0]), 0 if k[1] else 1)
+                   for k in (kind_a, kind_b)]
+        result = _PROMOTIONS[(kind_a, kind_b)] = dt.result_type(*proxies).numpy
+    return result
+
+
+def reset_promotions() -> None:
+    """Forgets cached promotions (the default float dtype changed)."""
+    _PROMOTIONS.clear()
+
+
+def record_binary(op: lazy.Op, a, b, grad_name, result=None, compute=None, broadcast=None):
+    """The fast path of `record` for two operands, one or both tensors: promotes dtypes as
+    PyTorch does (`compute` is the dtype the op computes in, `result` its output dtype;
+    both default to the promoted dtype) and broadcasts shapes with `broadcast`."""
+    a_is_tensor = isinstance(a, TensorCore)
+    b_is_tensor = isinstance(b, TensorCore)
+    ea = a._current_expr() if a_is_tensor else lazy.source(a)
+    eb = b._current_expr() if b_is_tensor else lazy.source(b)
+    if compute is None:
+        compute = promote(_kind(a, ea if a_is_tensor else None), _kind(b, eb if b_is_tensor else None))
+    if result is None:
+        result = compute
+    shape_a, shape_b = ea.shape, eb.shape
+    shape = shape_a if shape_a == shape_b or not shape_b else (shape_b if not shape_a else broadcast(shape_a, shape_b))
+    grad_mode = autograd._MODE.enabled
+    edge_a = grad_mode and ea.requires_grad
+    edge_b = grad_mode and eb.requires_grad
+    device = CPU
+    if _devices_in_use[0]:
+        device = _common_device((a, b))
+    expr = Expr(op, _dtype_static(compute), (ea, eb), (edge_a, edge_b), shape, result, edge_a or edge_b, grad_name, op.saves)
+    if expr.depth > lazy.MAX_PENDING_DEPTH:
+        lazy.realize(expr)
+    return TENSOR_CLASS._from_expr(expr, device)
+
+
+_DTYPE_STATICS: dict = {}
+
+
+def _dtype_static(dtype):
+    static = _DTYPE_STATICS.get(dtype)
+    if static is None:
+        static = _DTYPE_STATICS[dtype] = (("dtype", dtype),)
+    return static
+
+
+# Whether any tensor has ever left the CPU: until then, device checks are skipped.
+_devices_in_use = [False]
+
+
+def note_device(device: Device) -> None:
+    if device.type != "cpu":
+        _devices_in_use[0] = True
+
+
+def _common_device(operands) -> Device:
+    devices = {o._storage.device for o in operands if isinstance(o, TensorCore) and o._current_expr().shape}
+    if len(devices) > 1:
+        names = sorted(str(d) for d in devices)
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, {names[0]} and {names[1]}!")
+    return devices.pop() if devices else next((o._storage.device for o in operands if isinstance(o, TensorCore)), CPU)
 
 
 @functools.lru_cache(maxsize=4096)

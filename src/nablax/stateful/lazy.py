@@ -29,13 +29,16 @@ PROGRAM_CACHE_SIZE = 512
 
 class Op:
     """A pure operation: `fn(*input_values, **static) -> value` (a tuple for multi-output
-    ops). `name` identifies it in program signatures and error messages."""
+    ops). `name` identifies it in program signatures and error messages. `saves` says
+    whether PyTorch's backward node for it keeps tensors, which a backward pass frees
+    (then a second backward through it is an error)."""
 
-    __slots__ = ("name", "fn", "__weakref__")
+    __slots__ = ("name", "fn", "saves", "__weakref__")
 
-    def __init__(self, name: str, fn):
+    def __init__(self, name: str, fn, *, saves: bool = True):
         self.name = name
         self.fn = fn
+        self.saves = saves
 
     def __repr__(self) -> str:
         return f"Op({self.name})"
@@ -127,56 +130,40 @@ def strip(expr: Expr) -> Expr:
 
 
 class _PlanBuilder:
-    """Walks pending exprs and numbers them into a plan."""
+    """Numbers the pending exprs a program needs, inputs first, into a plan."""
+
+    __slots__ = ("args", "nodes", "exprs", "ref_of")
 
     def __init__(self):
-        self.args: list[Any] = []
-        self.arg_index: dict[int, int] = {}
-        self.nodes: list[tuple] = []  # prelude: (op, static, refs)
-        self.exprs: list[Expr] = []  # prelude exprs, same order
+        self.args: list[Any] = []  # the known values the program is called with
+        self.nodes: list[tuple] = []  # prelude nodes: (op, static, input refs)
+        self.exprs: list[Expr] = []  # the exprs of the prelude nodes, same order
         self.ref_of: dict[int, tuple] = {}
 
-    def arg(self, expr: Expr) -> tuple:
-        key = id(expr)
-        index = self.arg_index.get(key)
-        if index is None:
-            index = self.arg_index[key] = len(self.args)
-            self.args.append(expr.value)
-        return ("a", index)
-
-    def prelude(self, root: Expr, body_refs: dict[int, tuple] | None = None) -> tuple:
-        """The ref of `root`, adding it and every pending expr it needs to the prelude
-        (iteratively: graphs may be deep)."""
-        ref = self.ref_of.get(id(root))
+    def prelude(self, expr: Expr) -> tuple:
+        """The ref of `expr`'s value, adding it and every pending expr it needs to the
+        prelude. Recursion is safe: records run any pending graph deeper than
+        MAX_PENDING_DEPTH, and known values end the walk."""
+        ref = self.ref_of.get(id(expr))
         if ref is not None:
             return ref
-        stack = [(root, False)]
-        while stack:
-            expr, expanded = stack.pop()
-            if id(expr) in self.ref_of:
-                continue
-            if expr.value is not None:
-                self.ref_of[id(expr)] = self.arg(expr)
-                continue
-            if expr.op is VAR or expr.op is DETACH:  # identities outside differentiation
-                inner = expr.inputs[0]
-                if id(inner) in self.ref_of:
-                    self.ref_of[id(expr)] = self.ref_of[id(inner)]
-                else:
-                    stack.append((expr, False))
-                    stack.append((inner, False))
-                continue
-            if expanded:
-                refs = tuple(self.ref_of[id(source)] for source in expr.inputs)
-                self.ref_of[id(expr)] = ("p", len(self.nodes))
-                self.nodes.append((expr.op, expr.static, refs))
-                self.exprs.append(expr)
-                continue
-            stack.append((expr, True))
-            for source in reversed(expr.inputs):
-                if id(source) not in self.ref_of:
-                    stack.append((source, False))
-        return self.ref_of[id(root)]
+        if expr.value is not None:
+            ref = ("a", len(self.args))
+            self.args.append(expr.value)
+        elif expr.op is VAR or expr.op is DETACH:  # identities outside differentiation
+            ref = self.prelude(expr.inputs[0])
+        else:
+            refs = tuple([self.prelude(source) for source in expr.inputs])
+            ref = ("p", len(self.nodes))
+            self.nodes.append((expr.op, expr.static, refs))
+            self.exprs.append(expr)
+        self.ref_of[id(expr)] = ref
+        return ref
+
+    def live_outputs(self, skip=()) -> list:
+        """(expr, ref) of every prelude node that a live tensor or storage holds."""
+        return [(expr, ("p", index)) for index, expr in enumerate(self.exprs)
+                if expr.owner is not None and expr.owner() is not None and id(expr) not in skip]
 
 
 class Plan:
@@ -288,17 +275,22 @@ def realize(*targets: Expr) -> None:
     if not pending:
         return
     builder = _PlanBuilder()
-    target_refs = [builder.prelude(expr) for expr in pending]
-    outputs, output_refs = list(pending), list(target_refs)
-    wanted = {id(expr) for expr in pending}
-    for expr, index in zip(builder.exprs, range(len(builder.exprs))):
-        if id(expr) not in wanted and _is_live(expr):
-            outputs.append(expr)
-            output_refs.append(("p", index))
-    key = (tuple(builder.nodes), None, tuple(output_refs))
-    values = PROGRAMS.get(key)(*builder.args)
-    for expr, value in zip(outputs, values):
+    outputs = [(expr, builder.prelude(expr)) for expr in pending]
+    outputs += builder.live_outputs(skip={id(expr) for expr in pending})
+    key = (tuple(builder.nodes), None, tuple(ref for _, ref in outputs))
+    values = _call(PROGRAMS.get(key), builder.args)
+    for (expr, _), value in zip(outputs, values):
         _settle(expr, value)
+
+
+def _call(program, args):
+    """Runs a program. One without array arguments (it only creates values) runs on the
+    CPU, PyTorch's default device, even where JAX's default is a GPU."""
+    for arg in args:
+        if isinstance(arg, jax.Array):
+            return program(*args)
+    with jax.default_device(jax.devices("cpu")[0]):
+        return program(*args)
 
 
 def value_of(expr: Expr) -> jax.Array:

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import dtypes as dt
-from .core import TensorCore, infer, record, record_expr
+from .core import TensorCore, infer, record, record_binary, record_expr
 from .lazy import Op
 from .views import wrap_dim
 
@@ -51,12 +51,12 @@ def _check_operand(value, name: str):
 # -- binary arithmetic -------------------------------------------------------------------------
 
 
-def _binary_op(name: str, fn) -> Op:
-    return Op(name, lambda a, b, *, dtype: fn(_cast(a, dtype), _cast(b, dtype)))
+def _binary_op(name: str, fn, *, saves: bool = True) -> Op:
+    return Op(name, lambda a, b, *, dtype: fn(_cast(a, dtype), _cast(b, dtype)), saves=saves)
 
 
-ADD = _binary_op("add", jnp.add)
-SUB = _binary_op("sub", jnp.subtract)
+ADD = _binary_op("add", jnp.add, saves=False)  # PyTorch's AddBackward0/SubBackward0 keep no tensors
+SUB = _binary_op("sub", jnp.subtract, saves=False)
 MUL = _binary_op("mul", jnp.multiply)
 DIV = _binary_op("div", jnp.divide)
 FLOOR_DIV = _binary_op("floor_divide", jnp.floor_divide)
@@ -67,10 +67,10 @@ POW_TENSOR = _binary_op("pow", jnp.power)
 
 
 def _binary(op: Op, a, b, grad_name: str, *, dtype=None, compute_dtype=None):
-    result = dtype or dt.result_type(a, b)
-    compute = compute_dtype or result
-    shape = broadcast_shapes(_shape(a), _shape(b))
-    return record(op, (a, b), shape, result.numpy, grad_name, (("dtype", compute.numpy),))
+    """Records a binary op: PyTorch's promotion gives the dtype it computes in
+    (`compute_dtype`) and returns (`dtype`), unless given."""
+    compute = compute_dtype.numpy if compute_dtype is not None else (dtype.numpy if dtype is not None else None)
+    return record_binary(op, a, b, grad_name, dtype.numpy if dtype is not None else None, compute, broadcast_shapes)
 
 
 def add(a, b, alpha=1):
