@@ -20,7 +20,11 @@ def linear(x: jax.Array, weight: jax.Array, bias: jax.Array | None = None) -> ja
     [[3.0], [3.0]]
     """
     y = jnp.matmul(x, weight.T)
-    return y if bias is None else y + bias
+    if bias is not None:
+        return y + bias
+    # -0.0 -> 0.0: a one-term product keeps the sign of zero where BLAS, which accumulates
+    # from +0, gives 0, and PyTorch prints the difference (XLA simplifies `y + 0.0` away).
+    return jnp.where(y == 0, jnp.zeros((), y.dtype), y)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

@@ -221,7 +221,8 @@ def build_program(key):
                 total = total + grads[index]
             if old_grad_ref is not None:
                 total = _resolve(old_grad_ref, args, prelude) + total
-            accumulated.append(total)
+            # -0.0 -> 0.0: PyTorch's BLAS accumulates from +0 and never shows -0. in a gradient.
+            accumulated.append(jnp.where(total == 0, jnp.zeros((), total.dtype), total))
         return (tuple(_resolve(ref, args, prelude) for ref in output_refs), root, body_values, tuple(accumulated))
 
     return program

@@ -13,7 +13,9 @@ from . import dtypes as dt
 from .core import record
 from .lazy import Op
 
-_DEFAULT_SEED = 67280421310721  # PyTorch's default seed, so runs are reproducible by default
+# A fixed default seed (PyTorch's documented default value): unseeded runs are
+# reproducible, where PyTorch 2.13 draws a random seed per process.
+_DEFAULT_SEED = 67280421310721
 
 
 class Generator:
@@ -82,9 +84,9 @@ DRAW = Op("random", _draw)
 
 
 def _shape(size) -> tuple:
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    return tuple(int(s) for s in size)
+    from .creation import _size
+
+    return _size(size)
 
 
 def _random(kind, shape, dtype, generator=None, requires_grad=False, device=None, **bounds):
