@@ -44,7 +44,7 @@ class Storage:
     def read(self) -> Expr:
         """The current value as an expr. A NumPy buffer may have been changed behind our back,
         so it is copied at every read: later ops see the values of the moment."""
-        if self.numpy is not None:
+        if self.numpy is not None and self.expr is None:
             return lazy.source(jnp.array(self.numpy, copy=True))
         return self.expr
 
@@ -52,7 +52,9 @@ class Storage:
         self.version += 1
         if self.numpy is not None:
             np.copyto(self.numpy, np.asarray(lazy.value_of(expr)), casting="unsafe")
-            return
+            if not expr.requires_grad:
+                self.expr = None
+                return
         self.expr = expr
         expr.owner = weakref.ref(self)
 
@@ -60,7 +62,10 @@ class Storage:
         """Makes a writable host buffer the storage from now on, and returns it."""
         if self.numpy is None:
             self.numpy = np.array(lazy.value_of(self.expr))
-            self.expr = None
+            if not self.expr.requires_grad:
+                self.expr = None
+            # else the expr stays, with its graph: `y.detach().numpy()` must not cut `y` off
+            # from backward. The buffer then mirrors the value; writes keep both in step.
         return self.numpy
 
 
@@ -130,7 +135,7 @@ class TensorCore:
 
     def _current_expr(self) -> Expr:
         storage = self._storage
-        if self._seen == storage.version and storage.numpy is None:
+        if self._seen == storage.version and (storage.numpy is None or storage.expr is not None):
             return self._expr
         if self._steps:  # a view: the base's current value (with its autograd role) seen through the steps
             source = self._base._current_expr()

@@ -23,14 +23,20 @@ def _as_tensor(value):
 
 
 @contextlib.contextmanager
-def _swapped(module, tensors: Mapping[str, TensorCore], strict: bool):
+def _swapped(module, tensors: Mapping[str, TensorCore], strict: bool, tie_weights: bool):
     """Temporarily puts `tensors` in place of the module's parameters and buffers of the same names."""
-    tables = {}
-    for name, owner in _owners(module).items():
-        tables[name] = owner
-    unknown = [name for name in tensors if name not in tables]
-    if unknown and strict:
-        raise RuntimeError(f"Unexpected key(s): {', '.join(repr(n) for n in unknown)}.")
+    tables = _owners(module)
+    if strict:
+        errors = []
+        unexpected, missing = sorted(set(tensors) - set(tables)), sorted(set(tables) - set(tensors))
+        if unexpected:
+            errors.append(f"Unexpected key(s): {', '.join(map(repr, unexpected))}.")
+        if missing:
+            errors.append(f"Missing key(s): {', '.join(map(repr, missing))}.")
+        if errors:
+            raise RuntimeError(f"Error(s) in reparametrizing for {module._get_name()}:\n\t" + "\n\t".join(errors))
+    if tie_weights:
+        tensors = _untied(tables, tensors)
     saved = []
     try:
         for name, value in tensors.items():
@@ -44,10 +50,27 @@ def _swapped(module, tensors: Mapping[str, TensorCore], strict: bool):
             table[key] = value
 
 
+def _untied(tables: dict, tensors: Mapping[str, TensorCore]) -> dict:
+    """`tensors` plus, for each one replacing a tensor registered under several names (tied
+    weights), the same value under the names not given."""
+    names_of: dict = {}
+    for name, (table, key) in tables.items():
+        if table[key] is not None:
+            names_of.setdefault(id(table[key]), []).append(name)
+    untied = dict(tensors)
+    for name, value in tensors.items():
+        if name in tables:
+            table, key = tables[name]
+            for tied in names_of.get(id(table[key]), ()):
+                untied.setdefault(tied, value)
+    return untied
+
+
 def _owners(module) -> dict:
-    """Dotted name -> (the dict holding it, its key) for every parameter and buffer."""
+    """Dotted name -> (the dict holding it, its key) for every parameter and buffer, under
+    every name (a module or tensor shared by two parents appears under both)."""
     owners = {}
-    for prefix, submodule in module.named_modules():
+    for prefix, submodule in module.named_modules(remove_duplicate=False):
         for table in (submodule._parameters, submodule._buffers):
             for key in table:
                 owners[f"{prefix}.{key}" if prefix else key] = (table, key)
@@ -60,10 +83,14 @@ def functional_call(module, parameter_and_buffer_dicts, args=(), kwargs=None, *,
     dicts = parameter_and_buffer_dicts if isinstance(parameter_and_buffer_dicts, (list, tuple)) else [parameter_and_buffer_dicts]
     merged = {}
     for mapping in dicts:
-        merged.update(flatten_names(mapping) if any(isinstance(v, Mapping) for v in mapping.values()) else mapping)
+        flat = flatten_names(mapping) if any(isinstance(v, Mapping) for v in mapping.values()) else mapping
+        repeated = [name for name in flat if name in merged]
+        if repeated:
+            raise ValueError(f"{repeated} appeared in multiple dictionaries; behavior of functional call is ambiguous")
+        merged.update(flat)
     tensors = {name: _as_tensor(value) for name, value in merged.items()}
     args = args if isinstance(args, tuple) else (args,)
-    with _swapped(module, tensors, strict):
+    with _swapped(module, tensors, strict, tie_weights):
         return module(*args, **(kwargs or {}))
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import collections
 import functools
+import warnings
+import weakref
 from typing import Any, NamedTuple
 
 import jax
@@ -111,6 +113,9 @@ class Optimizer:
                 raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(param).__name__}")
             if not param.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
+        if len({id(p) for p in group["params"]}) != len(group["params"]):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will cause an "
+                          "error; see github.com/pytorch/pytorch/issues/40967 for more information", stacklevel=3)
         for name, default in self.defaults.items():
             if default is _REQUIRED and name not in group:
                 raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
@@ -160,6 +165,10 @@ class Optimizer:
                 value = lazy.strip(param._current_expr())
                 treedef, leaf_specs = _state_structure(transforms[-1], value.shape, value.dtype)
                 held = self.state[param].get("optax")
+                if held is not None and [(tuple(t.shape), t.dtype.numpy) for t in held] != list(leaf_specs):
+                    # A hyperparameter change gave the group a transform whose state looks different
+                    # (momentum turned on, say): it starts afresh, as PyTorch starts a new buffer.
+                    held = None
                 layout.append((group_index, None if held is None else treedef, len(leaf_specs)))
                 if held is not None:
                     states.extend(lazy.strip(t._current_expr()) for t in held)
@@ -175,6 +184,11 @@ class Optimizer:
 
         with no_grad():
             update, device = record_expr(UPDATE, operands, tuple(shapes), None, None, static)
+            # The program that first needs the new parameters (the next backward, usually)
+            # computes this update. An owner makes it keep the result: the new state is read
+            # only by the step after, and without it each step would recompute (and
+            # recompile) the whole chain of updates before it.
+            update.owner = weakref.ref(self)
             outputs = [lazy.Expr(SELECT, (("index", i),), (update,), (False,), shape, None, False) for i, shape in enumerate(shapes)]
             for param, new_value in zip(params, outputs):
                 new_value.dtype = lazy.strip(param._current_expr()).dtype
@@ -218,6 +232,7 @@ class Optimizer:
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for index, group in enumerate(self.param_groups):
+            lines.extend([""] if index else [])  # PyTorch separates the groups by a blank line
             lines.append(f"Parameter Group {index}")
             lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key != "params")
         return "\n".join(lines) + "\n)"

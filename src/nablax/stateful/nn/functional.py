@@ -23,8 +23,27 @@ from ..views import wrap_dim
 relu = M.relu
 sigmoid = M.sigmoid
 tanh = M.tanh
-softmax = M.softmax
-log_softmax = M.log_softmax
+
+
+def _implicit_softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
+    """PyTorch's legacy choice of dim when none is given, with its deprecation warning."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as an "
+                  "argument.", UserWarning, stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: TensorCore, dim: int | None = None, _stacklevel: int = 3, dtype=None):
+    """exp(x) / sum(exp(x)) along `dim` (`nablax.nn.softmax`)."""
+    if dim is None:
+        dim = _implicit_softmax_dim("softmax", input.ndim, _stacklevel)
+    return M.softmax(input, dim, dtype)
+
+
+def log_softmax(input: TensorCore, dim: int | None = None, _stacklevel: int = 3, dtype=None):
+    """log(softmax(x)) along `dim`, computed stably (`nablax.nn.log_softmax`)."""
+    if dim is None:
+        dim = _implicit_softmax_dim("log_softmax", input.ndim, _stacklevel)
+    return M.log_softmax(input, dim, dtype)
 
 
 def _op(name: str, fn) -> Op:
@@ -89,7 +108,9 @@ def _check_reduction(reduction: str) -> None:
 
 
 def _broadcast_regression(input: TensorCore, target: TensorCore, stacklevel: int = 4):
-    """PyTorch broadcasts a regression target of another shape, with a warning."""
+    """PyTorch broadcasts a regression target of another shape, with a warning that points
+    at the line calling the loss (the default `stacklevel` counts this function, the loss's
+    helper and the loss)."""
     if input.shape == target.shape:
         return input, target
     warnings.warn(
@@ -111,31 +132,37 @@ def _target(target, like: TensorCore):
     return target if isinstance(target, TensorCore) else tensor(target, dtype=like.dtype)
 
 
-MSE = _op("mse_loss", lambda x, t, *, reduction: L.mse(x, t.astype(x.dtype), reduction))
-L1 = _op("l1_loss", lambda x, t, *, reduction: L.l1(x, t.astype(x.dtype), reduction))
+MSE = _op("mse_loss", lambda x, t, *, reduction, dtype: L.mse(x.astype(dtype), t.astype(dtype), reduction))
+L1 = _op("l1_loss", lambda x, t, *, reduction, dtype: L.l1(x.astype(dtype), t.astype(dtype), reduction))
+
+
+def _regression_loss(op: Op, input, target, reduction: str, grad_name: str):
+    _check_reduction(reduction)
+    input, target = _broadcast_regression(input, _target(target, input))
+    # PyTorch computes in the promoted dtype: a float64 target makes a float64 loss.
+    dtype = dt.promote_types(input.dtype, target.dtype).numpy
+    return record(op, (input, target), _reduced_shape(input.shape, reduction), dtype, grad_name,
+                  (("reduction", reduction), ("dtype", dtype)))
 
 
 def mse_loss(input: TensorCore, target: TensorCore, size_average=None, reduce=None, reduction: str = "mean"):
     """Mean squared error (`nablax.losses.mse`)."""
-    _check_reduction(reduction)
-    input, target = _broadcast_regression(input, _target(target, input))
-    return record(MSE, (input, target), _reduced_shape(input.shape, reduction), input.dtype.numpy, "MseLossBackward0",
-                  (("reduction", reduction),))
+    return _regression_loss(MSE, input, target, reduction, "MseLossBackward0")
 
 
 def l1_loss(input: TensorCore, target: TensorCore, size_average=None, reduce=None, reduction: str = "mean"):
     """Mean absolute error (`nablax.losses.l1`)."""
-    _check_reduction(reduction)
-    input, target = _broadcast_regression(input, _target(target, input))
-    name = {"mean": "MeanBackward0", "sum": "SumBackward0", "none": "AbsBackward0"}[reduction]
-    return record(L1, (input, target), _reduced_shape(input.shape, reduction), input.dtype.numpy, name,
-                  (("reduction", reduction),))
+    name = {"mean": "MeanBackward0", "sum": "SumBackward0", "none": "AbsBackward0"}.get(reduction)
+    return _regression_loss(L1, input, target, reduction, name)
 
 
 def _class_target_checks(input: TensorCore, target: TensorCore, ignore_index: int) -> None:
-    """PyTorch's batch-size check and, for class indices already computed, its bounds check."""
+    """PyTorch's batch-size and dtype checks and, for class indices already computed, its
+    bounds check."""
     if input.ndim >= 2 and target.ndim >= 1 and input.shape[0] != target.shape[0]:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target.shape[0]}).")
+    if target.dtype.name not in ("int64", "uint8"):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {M._type_name(target.dtype)}")
     expr = target._current_expr()
     if expr.value is not None and not target.dtype.is_floating_point and target.numel():
         values = np.asarray(expr.value)
@@ -167,15 +194,20 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
                   reduction: str = "mean", label_smoothing: float = 0.0):
     """Softmax cross-entropy of logits, for class indices or probabilities (`nablax.losses.cross_entropy`)."""
     _check_reduction(reduction)
-    probabilities = target.dtype.is_floating_point
-    if not probabilities:
-        _class_target_checks(input, target, ignore_index)
-    if label_smoothing:
-        name = "AddBackward0"
-    elif probabilities:
-        name = "DivBackward1" if reduction == "mean" else "NegBackward0"
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    # PyTorch's rule: a target of the input's own shape holds class probabilities.
+    probabilities = target.shape == input.shape
+    if probabilities:
+        if not target.dtype.is_floating_point:
+            raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
+                               f"{M._type_name(target.dtype)}")
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        name = "DivBackward1" if reduction == "mean" else "NegBackward0"  # smoothing folds into the target
     else:
-        name = "NllLossBackward0"
+        _class_target_checks(input, target, ignore_index)
+        name = "AddBackward0" if label_smoothing else "NllLossBackward0"
     shape = _reduced_shape(target.shape if not probabilities else input.shape[:1] + input.shape[2:], reduction)
     static = (("ignore_index", int(ignore_index)), ("reduction", reduction), ("label_smoothing", float(label_smoothing)))
     return record(CROSS_ENTROPY, (input, target, *_weight_operands(weight)), shape, input.dtype.numpy, name, static,
@@ -197,6 +229,11 @@ def _check_same_size(input: TensorCore, target: TensorCore) -> None:
             f"Using a target size ({target.shape!r}) that is different to the input size ({input.shape!r}) is deprecated. "
             "Please ensure they have the same size."
         )
+
+
+def _check_logits_target_size(input: TensorCore, target: TensorCore) -> None:
+    if input.shape != target.shape:
+        raise ValueError(f"Target size ({target.shape!r}) must be the same as input size ({input.shape!r})")
 
 
 BCE = _op("binary_cross_entropy", _with_weight(L.binary_cross_entropy))
@@ -222,7 +259,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                                      pos_weight=None):
     """Sigmoid and binary cross-entropy from logits, computed stably."""
     _check_reduction(reduction)
-    _check_same_size(input, target)
+    _check_logits_target_size(input, target)
     operands = (input, target, *_weight_operands(weight), *(() if pos_weight is None else (pos_weight,)))
     return record(BCE_LOGITS, operands, _reduced_shape(input.shape, reduction), input.dtype.numpy,
                   "BinaryCrossEntropyWithLogitsBackward0",

@@ -100,19 +100,17 @@ class _SoftmaxBase(Module):
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
-    def _dim(self, input) -> int:
-        # PyTorch's legacy choice when no dim is given (it warns; so do we, through the name).
-        return self.dim if self.dim is not None else (0 if input.ndim in (0, 1, 3) else 1)
 
-
+# Without a dim, nn.functional warns; a stack level of 5 (the warning's helper, the function,
+# forward, __call__) points the warning at the line calling the module.
 class Softmax(_SoftmaxBase):
     def forward(self, input):
-        return F.softmax(input, self._dim(input))
+        return F.softmax(input, self.dim, _stacklevel=5)
 
 
 class LogSoftmax(_SoftmaxBase):
     def forward(self, input):
-        return F.log_softmax(input, self._dim(input))
+        return F.log_softmax(input, self.dim, _stacklevel=5)
 
 
 class Flatten(Module):
@@ -198,7 +196,12 @@ class ModuleList(Module):
         return self
 
     def __getitem__(self, index):
-        return list(self._modules.values())[index]
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(modules[index])
+        if not -len(modules) <= index < len(modules):
+            raise IndexError(f"index {index} is out of range")
+        return modules[index]
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -1,0 +1,148 @@
+"""`nablax.stateful.utils.data` against `torch.utils.data`: datasets, batching, shuffling
+and collation (shuffled orders differ from PyTorch's by design: only their properties are
+compared)."""
+
+import collections
+
+import numpy as np
+import pytest
+from conftest import to_numpy
+
+import nablax.stateful as nxt
+from nablax.stateful.utils import data
+
+N = 10
+
+
+def tensors(T):
+    return T.arange(2 * N).float().reshape(N, 2), T.arange(N) * 10
+
+
+def batches_as_lists(loader):
+    return [[to_numpy(part).tolist() for part in batch] for batch in loader]
+
+
+def test_tensor_dataset_indexing_and_len_match_torch(torch):
+    theirs, ours = torch.utils.data.TensorDataset(*tensors(torch)), data.TensorDataset(*tensors(nxt))
+    assert len(ours) == len(theirs) == N
+    for index in (0, 3, -1, slice(2, 5), [1, 7]):
+        expected, got = theirs[index], ours[index]
+        assert isinstance(got, tuple) and len(got) == 2
+        for part, their_part in zip(got, expected):
+            assert to_numpy(part).tolist() == to_numpy(their_part).tolist()
+            assert str(part.dtype) == str(their_part.dtype)
+    with pytest.raises(AssertionError, match="Size mismatch between tensors"):
+        data.TensorDataset(nxt.ones(3), nxt.ones(4))
+
+
+@pytest.mark.parametrize("batch_size, drop_last", [(1, False), (3, False), (3, True), (5, True), (12, False)])
+def test_unshuffled_batches_and_len_match_torch(torch, batch_size, drop_last):
+    theirs = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*tensors(torch)), batch_size=batch_size,
+                                         drop_last=drop_last)
+    ours = data.DataLoader(data.TensorDataset(*tensors(nxt)), batch_size=batch_size, drop_last=drop_last)
+    assert len(ours) == len(theirs)
+    assert batches_as_lists(ours) == batches_as_lists(theirs)
+    assert batches_as_lists(ours) == batches_as_lists(ours)  # a loader iterates again, epoch after epoch
+    first = next(iter(ours))
+    assert isinstance(first, list) and [str(t.dtype) for t in first] == ["torch.float32", "torch.int64"]
+
+
+@pytest.mark.parametrize("batch_size, drop_last", [(3, False), (4, True)])
+def test_shuffled_epochs_see_every_example_once_in_new_orders(batch_size, drop_last):
+    nxt.manual_seed(0)
+    x, y = tensors(nxt)
+    loader = data.DataLoader(data.TensorDataset(x, y), batch_size=batch_size, shuffle=True, drop_last=drop_last)
+    orders = []
+    for _ in range(3):
+        batches = list(loader)
+        assert len(batches) == len(loader) == (N // batch_size if drop_last else -(-N // batch_size))
+        assert all(len(yb) == batch_size for _, yb in batches[:-1]) and len(batches[-1][1]) <= batch_size
+        seen = np.concatenate([to_numpy(yb) for _, yb in batches])
+        for xb, yb in batches:  # rows stay paired
+            np.testing.assert_array_equal(to_numpy(xb)[:, 0], to_numpy(yb) // 5)
+        assert len(set(seen.tolist())) == len(seen) == (N - N % batch_size if drop_last else N)
+        orders.append(seen.tolist())
+    assert orders[0] != orders[1] and orders[1] != orders[2]  # reshuffled every epoch
+    assert sorted(orders[0]) != orders[0]
+
+
+def test_manual_seed_and_generators_make_shuffling_reproducible():
+    dataset = data.TensorDataset(*tensors(nxt))
+
+    def two_epochs(**options):
+        loader = data.DataLoader(dataset, batch_size=4, shuffle=True, **options)
+        return batches_as_lists(loader) + batches_as_lists(loader)
+
+    nxt.manual_seed(7)
+    first = two_epochs()
+    nxt.manual_seed(7)
+    assert two_epochs() == first
+    nxt.manual_seed(8)
+    assert two_epochs() != first
+    with_generator = two_epochs(generator=nxt.Generator().manual_seed(3))
+    assert two_epochs(generator=nxt.Generator().manual_seed(3)) == with_generator
+
+
+def test_custom_dataset_with_default_collate_matches_torch(torch):
+    Point = collections.namedtuple("Point", "x y")
+
+    def dataset(T):
+        class Samples(T.utils.data.Dataset):
+            def __len__(self):
+                return 5
+
+            def __getitem__(self, i):
+                return {
+                    "features": T.tensor([float(i), 2.0 * i]),
+                    "label": i,
+                    "weight": 0.5 * i,
+                    "flag": i % 2 == 0,
+                    "pair": (T.tensor(i), np.full(2, i, np.float32)),
+                    "point": Point(i, np.float32(i)),
+                }
+
+        return Samples()
+
+    theirs = list(torch.utils.data.DataLoader(dataset(torch), batch_size=2))
+    ours = list(data.DataLoader(dataset(nxt), batch_size=2))
+    assert len(ours) == len(theirs) == 3
+    for got, expected in zip(ours, theirs):
+        assert list(got) == list(expected)
+        assert type(got["pair"]) is type(expected["pair"]) is list  # tuples collate to lists
+        assert type(got["point"]) is Point
+        for key, their_value in expected.items():
+            parts = zip(got[key], their_value) if isinstance(their_value, (list, tuple)) else [(got[key], their_value)]
+            for part, their_part in parts:
+                assert repr(part) == repr(their_part), key  # values, dtypes (float64 for Python floats) and all
+
+
+def test_loader_options_and_errors_match_torch(torch):
+    def both(build):
+        results = []
+        for T, module in ((torch, torch.utils.data), (nxt, data)):
+            try:
+                results.append(("ok", build(T, module, module.TensorDataset(*tensors(T)))))
+            except Exception as error:  # noqa: BLE001 - compared across frameworks
+                results.append((type(error).__name__, str(error)))
+        return results
+
+    for build in [
+        lambda T, d, ds: d.DataLoader(ds, batch_size=0),
+        lambda T, d, ds: d.DataLoader(ds, batch_size=2, shuffle=True, sampler=[0, 1]),
+        lambda T, d, ds: d.DataLoader(ds, batch_sampler=[[0, 1]], batch_size=2),
+        lambda T, d, ds: d.DataLoader(ds, batch_size=None, drop_last=True),
+    ]:
+        theirs, ours = both(build)
+        assert theirs[0] != "ok" and ours == theirs
+
+    for build in [
+        lambda T, d, ds: batches_as_lists(d.DataLoader(ds, batch_size=3, sampler=[9, 0, 4, 4, 1])),
+        lambda T, d, ds: batches_as_lists(d.DataLoader(ds, batch_sampler=[[3, 2], [7], [0, 1, 2]])),
+        lambda T, d, ds: len(d.DataLoader(ds, batch_size=2, sampler=range(5), drop_last=True)),
+        lambda T, d, ds: [repr(s) for s in d.DataLoader(ds, batch_size=None)][:2],
+        lambda T, d, ds: [repr(b) for b in d.DataLoader([1.5, 2.5, 3.5], batch_size=2)],
+        lambda T, d, ds: [repr(b) for b in d.DataLoader([(1, 2), (3, 4), (5, 6)], batch_size=2)],
+        lambda T, d, ds: [repr(b) for b in d.DataLoader(list(range(5)), batch_size=2, collate_fn=lambda s: sum(s))],
+    ]:
+        theirs, ours = both(build)
+        assert theirs[0] == "ok" and ours == theirs
