@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from . import autograd, lazy
+from . import autograd, core, lazy
 from .core import TensorCore
 
 
@@ -62,9 +62,7 @@ def _accumulate(leaf: TensorCore, value) -> None:
 
 
 def _new_tensor(value, like: TensorCore):
-    from .core import TENSOR_CLASS
-
-    return TENSOR_CLASS._from_expr(lazy.source(value), like.device)
+    return core.TENSOR_CLASS._from_expr(lazy.source(value), like.device)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None, materialize_grads=False):

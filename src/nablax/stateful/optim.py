@@ -19,7 +19,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from . import lazy
+from . import core, lazy
+from .autograd import enable_grad, no_grad
 from .core import TensorCore, record_expr
 from .lazy import Op
 
@@ -151,8 +152,6 @@ class Optimizer:
         """Updates every parameter that has a gradient, in one recorded op."""
         loss = None
         if closure is not None:
-            from .autograd import enable_grad
-
             with enable_grad():
                 loss = closure()
         params, grads, layout, states, state_owners, transforms, lrs = [], [], [], [], [], [], []
@@ -180,8 +179,6 @@ class Optimizer:
         operands = [lazy.strip(p._current_expr()) for p in params] + grads + lrs + states
         shapes = [p.shape for p in params] + [spec[0] for _, specs in state_owners for spec in specs]
         static = (("layout", tuple(layout)), ("transforms", tuple(transforms)), ("maximize", bool(self.defaults.get("maximize", False))))
-        from .autograd import no_grad
-
         with no_grad():
             update, device = record_expr(UPDATE, operands, tuple(shapes), None, None, static)
             # The program that first needs the new parameters (the next backward, usually)
@@ -194,13 +191,11 @@ class Optimizer:
                 new_value.dtype = lazy.strip(param._current_expr()).dtype
                 param._write(new_value)
             cursor = len(params)
-            from .tensor import Tensor
-
             for param, specs in state_owners:
                 held = []
                 for shape, dtype in specs:
                     outputs[cursor].dtype = dtype
-                    held.append(Tensor._from_expr(outputs[cursor], device))
+                    held.append(core.TENSOR_CLASS._from_expr(outputs[cursor], device))
                     cursor += 1
                 self.state[param]["optax"] = held
         return loss

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+import weakref
 
 import jax.numpy as jnp
 import numpy as np
@@ -55,21 +56,23 @@ LINEAR = _op("linear", pure.linear)
 
 def linear(input: TensorCore, weight: TensorCore, bias: TensorCore | None = None):
     """`input @ weight.T + bias` (`nablax.nn.linear`)."""
-    in_features = weight.shape[-1]
-    if input.shape[-1:] != (in_features,):
-        rows = int(np.prod(input.shape[:-1])) if input.ndim > 1 else 1
+    # Shapes and dtypes straight from the exprs: this runs once per layer per step.
+    x, w = input._current_expr(), weight._current_expr()
+    in_features = w.shape[-1]
+    if x.shape[-1:] != (in_features,):
+        rows = int(np.prod(x.shape[:-1])) if len(x.shape) > 1 else 1
         raise RuntimeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1] if input.ndim else 1} and "
-            f"{in_features}x{weight.shape[0]})"
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1] if x.shape else 1} and "
+            f"{in_features}x{w.shape[0]})"
         )
-    if input.dtype is not weight.dtype:
+    if x.dtype != w.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {M._type_name(input.dtype)} and {M._type_name(weight.dtype)}")
-    shape = input.shape[:-1] + (weight.shape[0],)
+    shape = x.shape[:-1] + (w.shape[0],)
     if bias is None:
-        name = {1: "SqueezeBackward4", 2: "MmBackward0"}.get(input.ndim, "UnsafeViewBackward0")
-        return record(LINEAR, (input, weight), shape, weight.dtype.numpy, name)
-    name = "AddmmBackward0" if input.ndim == 2 else "ViewBackward0"
-    return record(LINEAR, (input, weight, bias), shape, weight.dtype.numpy, name)
+        name = {1: "SqueezeBackward4", 2: "MmBackward0"}.get(len(x.shape), "UnsafeViewBackward0")
+        return record(LINEAR, (input, weight), shape, w.dtype, name)
+    name = "AddmmBackward0" if len(x.shape) == 2 else "ViewBackward0"
+    return record(LINEAR, (input, weight, bias), shape, w.dtype, name)
 
 
 GELU = _op("gelu", lambda x, *, approximate: pure.gelu(x, approximate))
@@ -164,12 +167,17 @@ def _class_target_checks(input: TensorCore, target: TensorCore, ignore_index: in
     if target.dtype.name not in ("int64", "uint8"):
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {M._type_name(target.dtype)}")
     expr = target._current_expr()
-    if expr.value is not None and not target.dtype.is_floating_point and target.numel():
+    classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
+    if expr.value is not None and target.numel() and _checked_bounds.get(expr) != (classes, ignore_index):
         values = np.asarray(expr.value)
-        classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
         bad = values[(values != ignore_index) & ((values < 0) | (values >= classes))]
         if bad.size:
             raise IndexError(f"Target {int(bad.flat[0])} is out of bounds.")
+        _checked_bounds[expr] = (classes, ignore_index)  # the same targets every step: check once
+
+
+# Targets whose bounds were checked, so a training loop does not copy them to the host each step.
+_checked_bounds: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _weight_operands(weight):
