@@ -12,6 +12,19 @@ from .._keys import as_key
 from .layer import Layer, Params, check_params
 
 
+@jax.custom_jvp
+def without_negative_zeros(x: jax.Array) -> jax.Array:
+    """`x` with -0.0 made 0.0. A product of one term keeps the sign of zero where BLAS, which
+    accumulates from +0, gives 0; PyTorch never shows `-0.` from a product, so neither do
+    we. (A select, because XLA simplifies `x + 0.0` away.)"""
+    return jnp.where(x == 0, jnp.zeros((), x.dtype), x)
+
+
+# The identity as far as derivatives go: otherwise no gradient would flow where the product
+# is zero, and a weight initialised to zeros would never train.
+without_negative_zeros.defjvps(lambda tangent, _, x: tangent)
+
+
 def linear(x: jax.Array, weight: jax.Array, bias: jax.Array | None = None) -> jax.Array:
     """Applies `x @ weight.T + bias` over the last axis of `x`; `weight` is `[out, in]`.
 
@@ -20,11 +33,7 @@ def linear(x: jax.Array, weight: jax.Array, bias: jax.Array | None = None) -> ja
     [[3.0], [3.0]]
     """
     y = jnp.matmul(x, weight.T)
-    if bias is not None:
-        return y + bias
-    # -0.0 -> 0.0: a one-term product keeps the sign of zero where BLAS, which accumulates
-    # from +0, gives 0, and PyTorch prints the difference (XLA simplifies `y + 0.0` away).
-    return jnp.where(y == 0, jnp.zeros((), y.dtype), y)
+    return without_negative_zeros(y) if bias is None else y + bias
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

@@ -36,6 +36,11 @@ class _GradModeContext:
 
     _target: bool
 
+    def __new__(cls, function=None):
+        # `@no_grad` without parentheses hands the function straight to the constructor.
+        context = super().__new__(cls)
+        return context(function) if callable(function) else context
+
     def __enter__(self):
         self._previous = _MODE.enabled
         _MODE.enabled = self._target
@@ -55,7 +60,8 @@ class _GradModeContext:
 
 
 class no_grad(_GradModeContext):  # noqa: N801 - PyTorch's name
-    """Ops inside do not record gradients: `with torch.no_grad(): w -= lr * w.grad`."""
+    """Ops inside do not record gradients: `with torch.no_grad(): w -= lr * w.grad`. Also a
+    decorator, with or without parentheses."""
 
     _target = False
 
@@ -99,9 +105,12 @@ class Node:
 
     @property
     def next_functions(self) -> tuple:
-        """For each input of the op: `(node, 0)` when gradients flow to it (an
-        `AccumulateGrad` for a leaf), `(None, 0)` otherwise."""
-        return tuple((node_of(source) if edge else None, 0) for source, edge in zip(self._expr.inputs, self._expr.grad_edges))
+        """For each input PyTorch's node has an edge for: `(node, 0)` when gradients flow to
+        it (an `AccumulateGrad` for a leaf), `(None, 0)` otherwise."""
+        shown = _SHOWN_INPUTS.get(type(self).__name__)
+        return tuple((node_of(source) if edge else None, 0)
+                     for index, (source, edge) in enumerate(zip(self._expr.inputs, self._expr.grad_edges))
+                     if shown is None or shown(index, source))
 
     @property
     def metadata(self) -> dict:
@@ -109,6 +118,20 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+
+def _not_a_python_scalar(index: int, source: Expr) -> bool:
+    return source.op is not None or source.shape != () or source.dtype is not None
+
+
+# Nodes whose PyTorch twin has edges for only some of the recorded inputs: a Python scalar
+# that PyTorch takes as a Scalar argument, a `where` condition, index arrays.
+_SHOWN_INPUTS = {
+    "RsubBackward1": _not_a_python_scalar,
+    "PowBackward2": _not_a_python_scalar,
+    "WhereBackward0": lambda index, source: index > 0,
+    "IndexBackward0": lambda index, source: index == 0,
+}
 
 
 class AccumulateGrad(Node):

@@ -29,9 +29,13 @@ def finish(tensor, device=None, requires_grad: bool = False):
     return tensor
 
 
+def _flat_size(size) -> tuple:
+    """`f(2, 3)`, `f((2, 3))` and `f(torch.Size([2, 3]))` all mean (2, 3)."""
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+
+
 def _size(size) -> tuple:
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
+    size = _flat_size(size)
     for s in size:
         if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
             raise TypeError(f"expected a sequence of integers or a single integer, got '{s}'")
@@ -57,6 +61,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, grad
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
+    if any(isinstance(s, (int, np.integer)) and s < 0 for s in _flat_size(size)):
+        raise RuntimeError("zeros: Dimension size must be non-negative.")  # zeros words it apart from the others
     return full(_size(size), 0, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
@@ -66,7 +72,7 @@ def ones(*size, dtype=None, device=None, requires_grad=False):
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
     """A tensor of `size` whose values are unspecified (zeros here)."""
-    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+    return full(_size(size), 0, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
 def full_like(x, fill_value, *, dtype=None, device=None, requires_grad=False, grad_name=None):
@@ -102,7 +108,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         dtype = dt.int64 if all(isinstance(v, (int, np.integer)) for v in values) else dt.get_default_dtype()
     dtype = dt.as_dtype(dtype)
@@ -148,6 +154,8 @@ def _nested_shape(data, dim: int = 0) -> tuple:
         return (0,)
     inner = [_nested_shape(item, dim + 1) for item in data]
     for item_shape, item in zip(inner, data):
+        if inner[0] and not isinstance(item, (list, tuple, np.ndarray, TensorCore)):
+            raise TypeError("not a sequence")
         if item_shape != inner[0]:
             length = len(item) if isinstance(item, (list, tuple)) else None
             expected = inner[0][0] if inner[0] else None
@@ -179,7 +187,9 @@ def _infer_dtype(data) -> dt.dtype:
         return result
     if isinstance(data, (bool, int, float, complex, np.number, np.bool_)):
         return dt.from_numpy(np.asarray(data).dtype) if isinstance(data, np.number) else dt.of_scalar(data)
-    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
@@ -228,7 +238,9 @@ def legacy_constructor(dtype: dt.dtype, args: tuple, device=None):
         data = args[0]
         if isinstance(data, TensorCore):
             return data.to(dtype)
-        if isinstance(data, tuple) and type(data).__name__ == "Size":
+        from .tensor import Size
+
+        if isinstance(data, Size):
             return empty(*data, dtype=dtype, device=device)
         return tensor(data, dtype=dtype, device=device)
     return empty(*args, dtype=dtype, device=device)

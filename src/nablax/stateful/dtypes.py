@@ -91,22 +91,24 @@ def from_numpy(numpy_dtype) -> dtype:
     try:
         return _BY_NUMPY[np.dtype(numpy_dtype)]
     except KeyError:
-        raise TypeError(f"can't convert np.ndarray of type {np.dtype(numpy_dtype)}. The only supported types are: "
+        raise TypeError(f"can't convert np.ndarray of type numpy.{np.dtype(numpy_dtype).type.__name__}. The only supported types are: "
                         "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint8, and bool.") from None
 
 
 def as_dtype(value) -> dtype:
-    """A torch dtype from a torch dtype, a NumPy dtype or a Python type (`float`, `int`, `bool`)."""
+    """A torch dtype from a torch dtype, a NumPy dtype or a Python type. As in PyTorch, the
+    Python types mean their C types whatever the default dtype: `float` is float64, `int`
+    int64, `complex` complex128 (unlike Python scalars in data, which make float32)."""
     if isinstance(value, dtype):
         return value
     if value is float:
-        return _default_float
+        return float64
     if value is int:
         return int64
     if value is bool:
         return bool_
     if value is complex:
-        return _default_float.to_complex()
+        return complex128
     return from_numpy(value)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from . import math_ops as M
+from . import matmul as MM
+from . import reductions as R
 from . import shape_ops as S
 
 __all__ = [
@@ -14,7 +16,7 @@ __all__ = [
     "t", "clone", "eq", "ne", "lt", "le", "gt", "ge", "where", "numel", "is_tensor", "equal", "allclose", "all", "any",
 ]
 
-add, sub, mul, div, pow, matmul = M.add, M.sub, M.mul, M.div, M.pow, M.matmul  # noqa: A001
+add, sub, mul, div, pow, matmul = M.add, M.sub, M.mul, M.div, M.pow, MM.matmul  # noqa: A001
 subtract, multiply, divide, true_divide = M.sub, M.mul, M.div, M.div
 exp, log, sqrt, abs, sin, cos, tan = M.exp, M.log, M.sqrt, M.abs, M.sin, M.cos, M.tan  # noqa: A001
 relu, sigmoid, tanh, neg, negative = M.relu, M.sigmoid, M.tanh, M.neg, M.neg
@@ -22,7 +24,7 @@ log1p, rsqrt, reciprocal, floor, ceil, round, sign, square = (  # noqa: A001
     M.log1p, M.rsqrt, M.reciprocal, M.floor, M.ceil, M.round, M.sign, M.square)
 clamp = clip = M.clamp
 maximum, minimum = M.maximum, M.minimum
-sum, mean, prod, softmax, log_softmax = M.sum, M.mean, M.prod, M.softmax, M.log_softmax  # noqa: A001
+sum, mean, prod, softmax, log_softmax = R.sum, R.mean, R.prod, R.softmax, R.log_softmax  # noqa: A001
 cat = concat = concatenate = S.cat
 stack, reshape, flatten, transpose, permute = S.stack, S.reshape, S.flatten, S.transpose, S.permute
 squeeze, unsqueeze, t, clone = S.squeeze, S.unsqueeze, S.t, S.clone

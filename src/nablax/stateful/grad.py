@@ -96,12 +96,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     found = autograd.run_backward(root, cotangent, retain_graph=bool(retain_graph), groups=[g for g in groups if g],
                                   probes=probes)
     results, leaf_grads, probe_grads = [], iter(found[: sum(1 for g in groups if g)]), iter(found[sum(1 for g in groups if g):])
-    for tensor, group in zip(inputs, groups):
+    for index, (tensor, group) in enumerate(zip(inputs, groups)):
         if tensor.is_leaf and not group:
             if not allow_unused and not materialize_grads:
                 raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the graph. Set allow_unused=True "
-                    "if this is the desired behavior."
+                    f"The differentiated Tensor at index {index} appears to not have been used in the graph. "
+                    "Set allow_unused=True if this is the desired behavior."
                 )
             results.append(_new_tensor(jnp.zeros(tensor.shape, tensor.dtype.numpy), tensor) if materialize_grads else None)
         else:

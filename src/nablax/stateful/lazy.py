@@ -19,7 +19,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 # Pending graphs deeper than this are run at once: bounds program size and compile time
 # for code that builds long chains of ops without ever looking at the result.

@@ -1,19 +1,17 @@
-"""Arithmetic, comparisons, elementwise functions, reductions and matmul on tensors, with
-PyTorch's type promotion, broadcasting errors and backward-node names."""
+"""Arithmetic, comparisons, logic and elementwise functions on tensors, with PyTorch's type
+promotion, broadcasting errors and backward-node names. Reductions are in reductions.py,
+matmul in matmul.py."""
 
 from __future__ import annotations
 
-import functools
-import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from . import dtypes as dt
-from .core import TensorCore, infer, record, record_binary, record_expr
+from .core import TensorCore, record, record_binary
 from .lazy import Op
-from .views import wrap_dim
 
 SCALARS = (bool, int, float, complex, np.number, np.bool_)
 
@@ -45,7 +43,13 @@ def broadcast_shapes(a: tuple, b: tuple) -> tuple:
 
 def _check_operand(value, name: str):
     if not isinstance(value, (TensorCore, *SCALARS)):
-        raise TypeError(f"{name}(): argument 'other' must be Tensor or Number, not {type(value).__name__}")
+        raise TypeError(f"{name}(): argument 'other' (position 1) must be Tensor, not {type(value).__name__}")
+
+
+def _type_name(d: dt.dtype) -> str:
+    """PyTorch's ScalarType name in messages: Long, Float, Double, ..."""
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+            "float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}.get(d.name, d.name)
 
 
 # -- binary arithmetic -------------------------------------------------------------------------
@@ -63,7 +67,32 @@ FLOOR_DIV = _binary_op("floor_divide", jnp.floor_divide)
 REMAINDER = _binary_op("remainder", jnp.remainder)
 MAXIMUM = _binary_op("maximum", jnp.maximum)
 MINIMUM = _binary_op("minimum", jnp.minimum)
-POW_TENSOR = _binary_op("pow", jnp.power)
+
+
+@jax.custom_jvp
+def _power(x, y):
+    return jnp.power(x, y)
+
+
+@_power.defjvp
+def _power_jvp(primals, tangents):
+    """PyTorch's derivatives of x ** y: zero with respect to x where y == 0, and zero with
+    respect to y where x == 0 and y >= 0 (JAX gives 0 * log(0) = nan there)."""
+    x, y = primals
+    dx, dy = tangents
+    out = jnp.power(x, y)
+    zero = jnp.zeros_like(out)
+    d_x = jnp.where(y == 0, zero, y * jnp.power(x, y - 1))
+    d_y = jnp.where((x == 0) & (y >= 0), zero, out * jnp.log(x))
+    return out, d_x * dx + d_y * dy
+
+
+def _pow_fn(x, y, *, dtype):
+    x, y = _cast(x, dtype), _cast(y, dtype)
+    return _power(x, y) if jnp.issubdtype(dtype, jnp.inexact) else jnp.power(x, y)
+
+
+POW_TENSOR = Op("pow", _pow_fn)
 
 
 def _binary(op: Op, a, b, grad_name: str, *, dtype=None, compute_dtype=None):
@@ -73,22 +102,59 @@ def _binary(op: Op, a, b, grad_name: str, *, dtype=None, compute_dtype=None):
     return record_binary(op, a, b, grad_name, dtype.numpy if dtype is not None else None, compute, broadcast_shapes)
 
 
+# `a + alpha * b` as one op, as PyTorch's add/sub with `alpha` are one node.
+ADD_SCALED = Op("add_scaled", lambda a, b, *, alpha, dtype: _cast(a, dtype) + _cast(b, dtype) * jnp.asarray(alpha, dtype),
+                saves=False)
+SUB_SCALED = Op("sub_scaled", lambda a, b, *, alpha, dtype: _cast(a, dtype) - _cast(b, dtype) * jnp.asarray(alpha, dtype),
+                saves=False)
+
+
+def _scaled(op: Op, a, b, alpha, grad_name: str):
+    result = dt.result_type(a, b)
+    if isinstance(alpha, (float, np.floating)) and not (result.is_floating_point or result.is_complex):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    shape = broadcast_shapes(_shape(a), _shape(b))
+    return record(op, (a, b), shape, result.numpy, grad_name, (("alpha", alpha), ("dtype", result.numpy)), saves=False)
+
+
 def add(a, b, alpha=1):
     _check_operand(b, "add")
     if alpha != 1:
-        b = mul(b, alpha)
+        return _scaled(ADD_SCALED, a, b, alpha, "AddBackward0")
     return _binary(ADD, a, b, "AddBackward0")
+
+
+def _is_bool(value) -> bool:
+    if isinstance(value, TensorCore):
+        return value._current_expr().dtype == np.bool_
+    return isinstance(value, (bool, np.bool_))
+
+
+def _check_bool_subtraction(a, b) -> None:
+    a_bool, b_bool = _is_bool(a), _is_bool(b)
+    if a_bool and b_bool:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` "
+            "operator instead."
+        )
+    if a_bool or b_bool:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, "
+            "use the `~` or `logical_not()` operator instead."
+        )
 
 
 def sub(a, b, alpha=1):
     _check_operand(b, "sub")
+    _check_bool_subtraction(a, b)
     if alpha != 1:
-        b = mul(b, alpha)
+        return _scaled(SUB_SCALED, a, b, alpha, "SubBackward0")
     return _binary(SUB, a, b, "SubBackward0")
 
 
 def rsub(a, b):
     """`b - a` for a Python scalar `b`."""
+    _check_bool_subtraction(b, a)
     return _binary(SUB, b, a, "RsubBackward1")
 
 
@@ -109,18 +175,25 @@ def div(a, b, rounding_mode=None):
 
 
 def rdiv(a, b):
-    """`b / a` for a Python scalar `b`: PyTorch computes it as `reciprocal(a) * b`."""
-    result = dt.result_type(a, b)
-    if not (result.is_floating_point or result.is_complex):
-        result = dt.get_default_dtype()
-    return _binary(DIV, b, a, "MulBackward0", dtype=result)
+    """`b / a` for a Python scalar `b`: PyTorch computes it as `reciprocal(a) * b` (which may
+    differ from `b / a` in the last bit, and has a `ReciprocalBackward0` under the
+    `MulBackward0`), and so do we."""
+    return mul(reciprocal(a), b)
+
+
+def _refuse_bools(a, b, kernel: str) -> None:
+    """PyTorch has no kernel for some ops on two bools (whose result would be bool)."""
+    if _is_bool(a) and _is_bool(b):
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
 
 
 def floor_divide(a, b):
+    _refuse_bools(a, b, "div_floor_cpu")
     return _binary(FLOOR_DIV, a, b, "FloorDivideBackward0")
 
 
 def remainder(a, b):
+    _refuse_bools(a, b, "remainder_cpu")
     return _binary(REMAINDER, a, b, "RemainderBackward0")
 
 
@@ -133,6 +206,8 @@ def minimum(a, b):
 
 
 def _pow_scalar_fn(x, *, exponent, dtype):
+    if dtype == np.bool_:  # a bool tensor to a bool power: x ** True is x, x ** False is all True
+        return _pow_scalar_fn(x, exponent=exponent, dtype=np.dtype(np.int8)).astype(np.bool_)
     x = _cast(x, dtype)
     if isinstance(exponent, int):
         return jax.lax.integer_pow(x, exponent) if exponent >= 0 else 1 / jax.lax.integer_pow(x, -exponent)
@@ -144,6 +219,7 @@ POW_SCALAR = Op("pow_scalar", _pow_scalar_fn)
 
 def pow(a, exponent):  # noqa: A001 - PyTorch's name
     if isinstance(exponent, TensorCore):
+        _refuse_bools(a, exponent, "pow")
         return _binary(POW_TENSOR, a, exponent, "PowBackward1")
     _check_operand(exponent, "pow")
     result = dt.result_type(a, exponent)
@@ -158,6 +234,7 @@ def pow(a, exponent):  # noqa: A001 - PyTorch's name
 
 def rpow(a, base):
     """`base ** a` for a Python scalar `base`."""
+    _refuse_bools(base, a, "pow")
     return _binary(POW_TENSOR, base, a, "PowBackward2")
 
 
@@ -175,10 +252,16 @@ _COMPARISONS = {
 }
 
 
+def _binary_without_grad(op: Op, a, b, result: dt.dtype, compute: dt.dtype):
+    """Records a binary op with a bool or integer result, which never requires grad."""
+    shape = broadcast_shapes(_shape(a), _shape(b))
+    return record(op, (a, b), shape, result.numpy, None, (("dtype", compute.numpy),), differentiable=False)
+
+
 def compare(name: str, a, b):
     if not isinstance(b, (TensorCore, *SCALARS)):
         return NotImplemented
-    return _binary(_COMPARISONS[name], a, b, None, dtype=dt.bool_, compute_dtype=dt.result_type(a, b))
+    return _binary_without_grad(_COMPARISONS[name], a, b, dt.bool_, dt.result_type(a, b))
 
 
 _LOGICAL = {
@@ -190,9 +273,9 @@ _LOGICAL = {
 
 def logical(name: str, a, b):
     result = dt.result_type(a, b)
-    if result.is_floating_point:
-        raise RuntimeError(f'"bitwise_{name}_cpu" not implemented for \'{result.name.capitalize()}\'')
-    return _binary(_LOGICAL[name], a, b, None)
+    if result.is_floating_point or result.is_complex:
+        raise NotImplementedError(f'"bitwise_{name}_cpu" not implemented for \'{_type_name(result)}\'')
+    return _binary_without_grad(_LOGICAL[name], a, b, result, result)
 
 
 WHERE = Op("where", lambda condition, x, y, *, dtype: jnp.where(condition, _cast(x, dtype), _cast(y, dtype)))
@@ -216,20 +299,45 @@ def _floating(x: TensorCore) -> dt.dtype:
     return x.dtype if (x.dtype.is_floating_point or x.dtype.is_complex) else dt.get_default_dtype()
 
 
-def _unary(name, fn, *, grad_name, promote_to_float):
+def _unary(name, fn, *, grad_name, promote_to_float, bool_error=None, saves=True):
+    """A recorder of the elementwise op `fn`. `bool_error` is the (exception, message)
+    PyTorch raises for a bool input, if it refuses one."""
     op = _unary_op(name, fn)
 
     def apply(x: TensorCore):
+        if bool_error is not None and x.dtype is dt.bool_:
+            raise bool_error[0](bool_error[1])
         result = _floating(x) if promote_to_float else x.dtype
-        return record(op, (x,), x.shape, result.numpy, grad_name, (("dtype", result.numpy),))
+        return record(op, (x,), x.shape, result.numpy, grad_name, (("dtype", result.numpy),), saves=saves)
 
     apply.__name__ = name
     return apply
 
 
-neg = _unary("neg", jnp.negative, grad_name="NegBackward0", promote_to_float=False)
-abs = _unary("abs", jnp.abs, grad_name="AbsBackward0", promote_to_float=False)  # noqa: A001
-relu = _unary("relu", jax.nn.relu, grad_name="ReluBackward0", promote_to_float=False)
+def _not_implemented_for_bool(kernel: str) -> tuple:
+    return NotImplementedError, f'"{kernel}" not implemented for \'Bool\''
+
+
+@jax.custom_jvp
+def _abs_inexact(x):
+    return jnp.abs(x)
+
+
+# PyTorch's derivative of |x| is sign(x), zero at zero (JAX's is one there).
+_abs_inexact.defjvps(lambda tangent, _, x: jnp.sign(x) * tangent)
+
+
+def _abs(x):
+    return _abs_inexact(x) if jnp.issubdtype(x.dtype, jnp.inexact) else jnp.abs(x)
+
+
+neg = _unary("neg", jnp.negative, grad_name="NegBackward0", promote_to_float=False, saves=False, bool_error=(
+    RuntimeError, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, "
+    "use the `~` or `logical_not()` operator instead."))
+abs = _unary("abs", _abs, grad_name="AbsBackward0", promote_to_float=False,  # noqa: A001
+             bool_error=_not_implemented_for_bool("abs_cpu"))
+relu = _unary("relu", jax.nn.relu, grad_name="ReluBackward0", promote_to_float=False,
+              bool_error=(RuntimeError, "Boolean inputs not supported for relu"))
 exp = _unary("exp", jnp.exp, grad_name="ExpBackward0", promote_to_float=True)
 log = _unary("log", jnp.log, grad_name="LogBackward0", promote_to_float=True)
 sqrt = _unary("sqrt", jnp.sqrt, grad_name="SqrtBackward0", promote_to_float=True)
@@ -241,232 +349,68 @@ tanh = _unary("tanh", jnp.tanh, grad_name="TanhBackward0", promote_to_float=True
 log1p = _unary("log1p", jnp.log1p, grad_name="Log1PBackward0", promote_to_float=True)
 rsqrt = _unary("rsqrt", jax.lax.rsqrt, grad_name="RsqrtBackward0", promote_to_float=True)
 reciprocal = _unary("reciprocal", lambda x: 1 / x, grad_name="ReciprocalBackward0", promote_to_float=True)
-floor = _unary("floor", jnp.floor, grad_name="FloorBackward0", promote_to_float=False)
-ceil = _unary("ceil", jnp.ceil, grad_name="CeilBackward0", promote_to_float=False)
-round = _unary("round", jnp.round, grad_name="RoundBackward0", promote_to_float=False)  # noqa: A001
-trunc = _unary("trunc", jnp.trunc, grad_name="TruncBackward0", promote_to_float=False)
-sign = _unary("sign", jnp.sign, grad_name="SignBackward0", promote_to_float=False)
+floor = _unary("floor", jnp.floor, grad_name="FloorBackward0", promote_to_float=False,
+               bool_error=_not_implemented_for_bool("floor_vml_cpu"))
+ceil = _unary("ceil", jnp.ceil, grad_name="CeilBackward0", promote_to_float=False,
+              bool_error=_not_implemented_for_bool("ceil_vml_cpu"))
+round = _unary("round", jnp.round, grad_name="RoundBackward0", promote_to_float=False,  # noqa: A001
+               bool_error=_not_implemented_for_bool("round_vml_cpu"))
+trunc = _unary("trunc", jnp.trunc, grad_name="TruncBackward0", promote_to_float=False,
+               bool_error=_not_implemented_for_bool("trunc_vml_cpu"))
+sign = _unary("sign", lambda x: x if x.dtype == jnp.bool_ else jnp.sign(x), grad_name="SignBackward0",
+              promote_to_float=False)
 square = _unary("square", jnp.square, grad_name="PowBackward0", promote_to_float=False)
 
 _NOT = Op("logical_not", lambda x: ~x if x.dtype == jnp.bool_ else x == 0)
+_INVERT = Op("bitwise_not", jnp.invert)
 
 
 def logical_not(x):
-    return record(_NOT, (x,), x.shape, np.dtype(np.bool_), None)
+    return record(_NOT, (x,), x.shape, np.dtype(np.bool_), None, differentiable=False)
 
 
-def clamp(x, min=None, max=None):  # noqa: A002
-    if min is None and max is None:
-        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    out = x
-    if min is not None:
-        out = maximum(out, min) if isinstance(min, TensorCore) else _clamp_scalar(out, min, "min")
-    if max is not None:
-        out = minimum(out, max) if isinstance(max, TensorCore) else _clamp_scalar(out, max, "max")
+def bitwise_not(x):
+    """`~x`: logical not of a bool tensor, two's complement not of an integer one."""
+    if x.dtype.is_floating_point or x.dtype.is_complex:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return record(_INVERT, (x,), x.shape, x.dtype.numpy, None, differentiable=False)
+
+
+_TENSOR_BOUND = "tensor"  # in `_clamp_fn`: the bound is the next tensor input
+
+
+def _clamp_fn(x, *tensor_bounds, low, high, dtype):
+    """`x` limited to [low, high]; a bound is a static number, None, or a tensor input.
+
+    Written with `where` rather than maximum/minimum so that the gradient reaches `x` at
+    the bounds too, as in PyTorch (JAX's maximum splits it between the tied inputs)."""
+    bounds = iter(tensor_bounds)
+    out = _cast(x, dtype)
+    if low is not None:
+        bound = _cast(next(bounds) if low is _TENSOR_BOUND else low, dtype)
+        out = jnp.where(out < bound, bound, out)
+    if high is not None:
+        bound = _cast(next(bounds) if high is _TENSOR_BOUND else high, dtype)
+        out = jnp.where(out > bound, bound, out)
     return out
 
 
-_CLAMP_MIN = Op("clamp_min", lambda x, bound, *, dtype: jnp.maximum(_cast(x, dtype), _cast(bound, dtype)))
-_CLAMP_MAX = Op("clamp_max", lambda x, bound, *, dtype: jnp.minimum(_cast(x, dtype), _cast(bound, dtype)))
+CLAMP = Op("clamp", _clamp_fn)
 
 
-def _clamp_scalar(x, bound, which):
-    result = dt.result_type(x, bound)
-    op = _CLAMP_MIN if which == "min" else _CLAMP_MAX
-    return record(op, (x, bound), x.shape, result.numpy, "ClampMinBackward0" if which == "min" else "ClampMaxBackward0",
-                  (("dtype", result.numpy),))
-
-
-# -- reductions ----------------------------------------------------------------------------------
-
-
-def _dims(x: TensorCore, dim) -> tuple | None:
-    if dim is None:
-        return None
-    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    return tuple(sorted(wrap_dim(d, x.ndim) for d in dims))
-
-
-def _reduced_shape(shape: tuple, dims, keepdim: bool) -> tuple:
-    if dims is None:
-        return tuple(1 for _ in shape) if keepdim else ()
-    return tuple(1 if i in dims else s for i, s in enumerate(shape)) if keepdim else tuple(s for i, s in enumerate(shape) if i not in dims)
-
-
-SUM = Op("sum", lambda x, *, dims, keepdim, dtype: jnp.sum(_cast(x, dtype), axis=dims, keepdims=keepdim))
-MEAN = Op("mean", lambda x, *, dims, keepdim, dtype: jnp.mean(_cast(x, dtype), axis=dims, keepdims=keepdim))
-PROD = Op("prod", lambda x, *, dims, keepdim, dtype: jnp.prod(_cast(x, dtype), axis=dims, keepdims=keepdim))
-
-
-def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
-    result = dt.as_dtype(dtype) if dtype is not None else (dt.int64 if not (x.dtype.is_floating_point or x.dtype.is_complex) else x.dtype)
-    dims = _dims(x, dim)
-    name = "SumBackward0" if dim is None else "SumBackward1"
-    return record(SUM, (x,), _reduced_shape(x.shape, dims, keepdim), result.numpy, name,
-                  (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)), saves=False)
-
-
-def mean(x, dim=None, keepdim=False, *, dtype=None):
-    result = dt.as_dtype(dtype) if dtype is not None else x.dtype
-    if not (result.is_floating_point or result.is_complex):
-        raise RuntimeError(
-            "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
-            f"Got: {_type_name(result)}"
-        )
-    dims = _dims(x, dim)
-    name = "MeanBackward0" if dim is None else "MeanBackward1"
-    return record(MEAN, (x,), _reduced_shape(x.shape, dims, keepdim), result.numpy, name,
-                  (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)), saves=False)
-
-
-def prod(x, dim=None, keepdim=False, *, dtype=None):
-    result = dt.as_dtype(dtype) if dtype is not None else (dt.int64 if not (x.dtype.is_floating_point or x.dtype.is_complex) else x.dtype)
-    dims = _dims(x, dim)
-    return record(PROD, (x,), _reduced_shape(x.shape, dims, keepdim), result.numpy,
-                  "ProdBackward0" if dim is None else "ProdBackward1", (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)))
-
-
-def _type_name(d: dt.dtype) -> str:
-    """PyTorch's ScalarType name in messages: Long, Float, Double, ..."""
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-            "float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}.get(d.name, d.name)
-
-
-_REDUCE_ALL = {
-    "max": Op("max_all", lambda x: jnp.max(x)),
-    "min": Op("min_all", lambda x: jnp.min(x)),
-}
-
-
-def _argextreme(x, *, dim, keepdim, which):
-    index = (jnp.argmax if which == "max" else jnp.argmin)(x, axis=dim, keepdims=True)
-    values = jnp.take_along_axis(x, index, axis=dim)  # the gradient goes to this one element, as in PyTorch
-    if not keepdim:
-        values, index = jnp.squeeze(values, dim), jnp.squeeze(index, dim)
-    return values, index.astype(jnp.int64)
-
-
-_REDUCE_DIM = Op("reduce_dim", _argextreme)
-SELECT_OUTPUT = Op("select_output", lambda values, *, index: values[index])
-
-
-class _ValuesIndices(tuple):
-    """`torch.return_types.max(values=..., indices=...)`."""
-
-    __slots__ = ()
-    _name = "max"
-
-    @property
-    def values(self):
-        return self[0]
-
-    @property
-    def indices(self):
-        return self[1]
-
-    def __repr__(self) -> str:
-        return f"torch.return_types.{self._name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
-
-
-@functools.lru_cache(maxsize=None)
-def _return_type(name: str) -> type:
-    return type(name, (_ValuesIndices,), {"__slots__": (), "_name": name})
-
-
-def extreme(x, which: str, dim=None, keepdim=False):
-    """`max`/`min`: of everything (`dim=None`), per `dim` (values and indices), or
-    elementwise against another tensor."""
-    if isinstance(dim, TensorCore):
-        return maximum(x, dim) if which == "max" else minimum(x, dim)
-    if dim is None:
-        if x.numel() == 0:
-            raise RuntimeError(f"{which}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
-        return record(_REDUCE_ALL[which], (x,), (), x.dtype.numpy, f"{which.capitalize()}Backward1")
-    d = wrap_dim(dim, x.ndim)
-    shape = _reduced_shape(x.shape, (d,), keepdim)
-    both, _ = record_expr(_REDUCE_DIM, (x,), (shape, shape), None, f"{which.capitalize()}Backward0",
-                          (("dim", d), ("keepdim", bool(keepdim)), ("which", which)))
-    values = record(SELECT_OUTPUT, (both,), shape, x.dtype.numpy, f"{which.capitalize()}Backward0", (("index", 0),))
-    indices = record(SELECT_OUTPUT, (both,), shape, np.dtype(np.int64), None, (("index", 1),), differentiable=False)
-    return _return_type(which)((values, indices))
-
-
-_ARG = {
-    "argmax": Op("argmax", lambda x, *, dim, keepdim: jnp.argmax(x, axis=dim, keepdims=keepdim).astype(jnp.int64)),
-    "argmin": Op("argmin", lambda x, *, dim, keepdim: jnp.argmin(x, axis=dim, keepdims=keepdim).astype(jnp.int64)),
-}
-
-
-def arg_extreme(x, name: str, dim=None, keepdim=False):
-    if dim is None:
-        shape = tuple(1 for _ in x.shape) if keepdim else ()
-        source = x.reshape(-1) if not keepdim else x
-        d = 0 if not keepdim else None
-        if keepdim:
-            return record(_ARG[name], (x,), shape, np.dtype(np.int64), None, (("dim", None), ("keepdim", True)))
-        return record(_ARG[name], (source,), shape, np.dtype(np.int64), None, (("dim", d), ("keepdim", False)))
-    d = wrap_dim(dim, x.ndim)
-    return record(_ARG[name], (x,), _reduced_shape(x.shape, (d,), keepdim), np.dtype(np.int64), None,
-                  (("dim", d), ("keepdim", bool(keepdim))))
-
-
-# -- softmax family --------------------------------------------------------------------------------
-
-
-SOFTMAX = Op("softmax", lambda x, *, dim, dtype: jax.nn.softmax(_cast(x, dtype), axis=dim))
-LOG_SOFTMAX = Op("log_softmax", lambda x, *, dim, dtype: jax.nn.log_softmax(_cast(x, dtype), axis=dim))
-
-
-def softmax(x, dim, dtype=None):
-    result = dt.as_dtype(dtype) if dtype is not None else _floating(x)
-    d = wrap_dim(dim, x.ndim)
-    return record(SOFTMAX, (x,), x.shape, result.numpy, "SoftmaxBackward0", (("dim", d), ("dtype", result.numpy)))
-
-
-def log_softmax(x, dim, dtype=None):
-    result = dt.as_dtype(dtype) if dtype is not None else _floating(x)
-    d = wrap_dim(dim, x.ndim)
-    return record(LOG_SOFTMAX, (x,), x.shape, result.numpy, "LogSoftmaxBackward0", (("dim", d), ("dtype", result.numpy)))
-
-
-# -- matmul ------------------------------------------------------------------------------------------
-
-
-MATMUL = Op("matmul", jnp.matmul)
-
-
-def matmul(a, b):
-    """PyTorch's `matmul`, with its shape errors and backward-node names per case."""
-    if not isinstance(b, TensorCore):
-        raise TypeError(f"matmul(): argument 'other' (position 1) must be Tensor, not {type(b).__name__}")
-    if a.dtype is not b.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}"
-                           .replace("float32", "float").replace("float64", "double"))
-    sa, sb = a.shape, b.shape
-    if not sa or not sb:
-        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {len(sa)}D and {len(sb)}D")
-    if len(sa) == 1 and len(sb) == 1:
-        if sa != sb:
-            raise RuntimeError(
-                f"inconsistent tensor size, expected tensor [{sa[0]}] and src [{sb[0]}] to have the same number of "
-                f"elements, but got {sa[0]} and {sb[0]} elements respectively"
-            )
-        return record(MATMUL, (a, b), (), a.dtype.numpy, "DotBackward0")
-    if len(sa) == 2 and len(sb) == 1:
-        if sa[1] != sb[0]:
-            raise RuntimeError(f"size mismatch, got input ({sa[0]}), mat ({sa[0]}x{sa[1]}), vec ({sb[0]})")
-        return record(MATMUL, (a, b), (sa[0],), a.dtype.numpy, "MvBackward0")
-    if len(sa) <= 2 and len(sb) == 2:
-        rows = sa[0] if len(sa) == 2 else 1
-        if sa[-1] != sb[0]:
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{sa[-1]} and {sb[0]}x{sb[1]})")
-        shape = (sa[0], sb[1]) if len(sa) == 2 else (sb[1],)
-        return record(MATMUL, (a, b), shape, a.dtype.numpy, "MmBackward0" if len(sa) == 2 else "SqueezeBackward4")
-    if sa[-1] != sb[-2 if len(sb) > 1 else -1]:
-        batch = sa[:-2] if len(sa) > 2 else ()
-        raise RuntimeError(
-            f"Expected size for first two dimensions of batch2 tensor to be: [{math.prod(batch) if batch else 1}, {sa[-1]}] "
-            f"but got: [{math.prod(sb[:-2]) if len(sb) > 2 else 1}, {sb[-2] if len(sb) > 1 else sb[-1]}]."
-        )
-    shape, dtype = infer(MATMUL, (a, b))
-    return record(MATMUL, (a, b), shape, dtype, "UnsafeViewBackward0")
+def clamp(x, min=None, max=None):  # noqa: A002
+    """PyTorch's clamp. Number bounds are static arguments, so the node has the one input
+    PyTorch's `ClampBackward1` has; tensor bounds are inputs (`ClampBackward0`) and get
+    gradients."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    bounds = [bound for bound in (min, max) if bound is not None]
+    tensors = [bound for bound in bounds if isinstance(bound, TensorCore)]
+    result = dt.result_type(x, *bounds)
+    shape = x.shape
+    for bound in tensors:
+        shape = broadcast_shapes(shape, bound.shape)
+    static = tuple((name, _TENSOR_BOUND if isinstance(bound, TensorCore) else bound)
+                   for name, bound in (("low", min), ("high", max)))
+    return record(CLAMP, (x, *tensors), shape, result.numpy, "ClampBackward0" if tensors else "ClampBackward1",
+                  (*static, ("dtype", result.numpy)))

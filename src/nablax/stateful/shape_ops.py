@@ -4,12 +4,13 @@ and item assignment, with PyTorch's rules for what is a view and its error messa
 from __future__ import annotations
 
 import math
+import warnings
 
 import jax.numpy as jnp
 import numpy as np
 
+from . import autograd, lazy, views
 from . import dtypes as dt
-from . import lazy, views
 from .core import TensorCore, make_view, record
 from .lazy import Op
 from .views import wrap_dim
@@ -89,7 +90,16 @@ def t(x: TensorCore):
 
 
 def numpy_t(x: TensorCore):
-    """`x.T`: all dimensions reversed."""
+    """`x.T`: all dimensions reversed (PyTorch deprecates it for other than matrices)."""
+    if x.ndim == 0:
+        warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases.",
+                      UserWarning, stacklevel=3)
+    elif x.ndim != 2:
+        warnings.warn(
+            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated and it will "
+            "throw an error in a future release. Consider `x.mT` to transpose batches of matrices or "
+            "`x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.",
+            UserWarning, stacklevel=3)
     return permute(x, *reversed(range(x.ndim)))
 
 
@@ -116,12 +126,19 @@ def unsqueeze(x: TensorCore, dim: int):
 
 def expand(x: TensorCore, *sizes):
     sizes = _size_args(sizes)
-    if len(sizes) < x.ndim:
+    shape, strides = _expanded_shape(x.type(), x.shape, x._strides, sizes)
+    return make_view(x, (("expand", shape),), shape, strides, "ExpandBackward0")
+
+
+def _expanded_shape(type_name: str, own_shape: tuple, own_strides: tuple, sizes: tuple) -> tuple:
+    """The shape and strides of a tensor of `own_shape` expanded to `sizes`, with PyTorch's errors."""
+    if len(sizes) < len(own_shape):
         raise RuntimeError(
-            f"expand(torch.FloatTensor{{[{', '.join(map(str, x.shape))}]}}, size=[{', '.join(map(str, sizes))}]): the number "
-            f"of sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions in the tensor ({x.ndim})"
+            f"expand({type_name}{{[{', '.join(map(str, own_shape))}]}}, size=[{', '.join(map(str, sizes))}]): the number "
+            f"of sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions in the tensor "
+            f"({len(own_shape)})"
         )
-    lead = len(sizes) - x.ndim
+    lead = len(sizes) - len(own_shape)
     shape, strides = [], []
     for i, size in enumerate(sizes):
         if i < lead:
@@ -130,36 +147,39 @@ def expand(x: TensorCore, *sizes):
             shape.append(size)
             strides.append(0)
             continue
-        own = x.shape[i - lead]
+        own = own_shape[i - lead]
         if size == -1:
             size = own
         if own != size and own != 1:
             raise RuntimeError(
                 f"The expanded size of the tensor ({size}) must match the existing size ({own}) at non-singleton "
-                f"dimension {i}.  Target sizes: [{', '.join(map(str, sizes))}].  Tensor sizes: [{', '.join(map(str, x.shape))}]"
+                f"dimension {i}.  Target sizes: [{', '.join(map(str, sizes))}].  Tensor sizes: [{', '.join(map(str, own_shape))}]"
             )
         shape.append(size)
-        strides.append(x._strides[i - lead] if own == size else 0)
-    shape = tuple(shape)
-    return make_view(x, (("expand", shape),), shape, tuple(strides), "ExpandBackward0")
+        strides.append(own_strides[i - lead] if own == size else 0)
+    return tuple(shape), tuple(strides)
 
 
 # -- indexing ------------------------------------------------------------------------------------
 
 
 def _index_component(component):
-    """An advanced index component as a host int array (bool masks become positions)."""
+    """A non-basic index component: ("bool", flag) for a bool scalar, ("mask", array) for a
+    bool mask, ("array", int64 array) for integer positions, all on the host."""
+    if isinstance(component, (bool, np.bool_)):
+        return ("bool", bool(component))
     if isinstance(component, TensorCore):
-        if component.dtype is dt.bool_ or component.dtype is dt.uint8:
-            return ("mask", np.asarray(component._value()).astype(bool))
-        if component.dtype.is_floating_point:
+        if component.dtype.is_floating_point or component.dtype.is_complex:
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-        return ("array", np.asarray(component._value()).astype(np.int64))
-    array = np.asarray(component)
+        array = np.asarray(component._value())
+        if component.dtype is dt.uint8:
+            array = array.astype(bool)
+    else:
+        array = np.asarray(component)
+        if array.dtype != np.bool_ and not np.issubdtype(array.dtype, np.integer):
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     if array.dtype == np.bool_:
-        return ("mask", array)
-    if not np.issubdtype(array.dtype, np.integer):
-        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return ("bool", bool(array)) if array.ndim == 0 else ("mask", array)
     return ("array", array.astype(np.int64))
 
 
@@ -168,23 +188,61 @@ def _is_basic(component) -> bool:
         isinstance(component, (int, np.integer, slice)) and not isinstance(component, (bool, np.bool_)))
 
 
-def _advanced_index(x: TensorCore, index) -> tuple:
-    """Splits an index with tensors or lists into a static layout (basic components, and
-    ("array", k) for the k-th index array) and the index arrays, checking bounds."""
-    components = [c if _is_basic(c) else _index_component(c) for c in (index if isinstance(index, tuple) else (index,))]
-    width = lambda c: 0 if c is None or c is Ellipsis else (max(c[1].ndim, 1) if isinstance(c, tuple) and c[0] == "mask" else 1)
-    consumed = sum(width(c) for c in components)
+def _as_components(index) -> tuple:
+    """The index as a tuple; a 0-d integer tensor in it is an int, as PyTorch selects with it."""
+    components = index if isinstance(index, tuple) else (index,)
+    return tuple(int(c.item()) if isinstance(c, TensorCore) and c.ndim == 0 and c.dtype._category == 1
+                 and c.dtype is not dt.uint8 else c for c in components)
+
+
+def _width(component) -> int:
+    """How many dims of the indexed tensor a component consumes."""
+    if component is None or component is Ellipsis:
+        return 0
+    if isinstance(component, tuple):
+        kind, value = component
+        return 0 if kind == "bool" else (value.ndim if kind == "mask" else 1)
+    return 1
+
+
+def _advanced_index(x: TensorCore, components: tuple) -> tuple:
+    """PyTorch's advanced indexing: ints, slices and None apply first, as in basic indexing;
+    the index arrays (from tensors, lists, bool masks and bool scalars) then index what
+    remains, the dims they make going where NumPy's rules put them. Returns the static layout
+    `(basic, advanced)`, which means `x[basic][advanced]` with ("array", k) in `advanced` for
+    the k-th index array, and the index arrays, checked."""
+    components = [c if _is_basic(c) else _index_component(c) for c in components]
+    consumed = sum(_width(c) for c in components)
     if consumed > x.ndim:
         raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
-    layout, arrays = [], []
+    if sum(1 for c in components if c is Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    basic, advanced, arrays = [], [], []
+
+    def index_with(array):
+        advanced.append(("array", len(arrays)))
+        arrays.append(array)
+
     dim = 0
     for component in components:
         if component is Ellipsis:
-            layout.append(component)
+            basic += [slice(None)] * (x.ndim - consumed)
+            advanced += [slice(None)] * (x.ndim - consumed)
             dim += x.ndim - consumed
-        elif _is_basic(component):
-            layout.append(component)
-            dim += width(component)
+        elif component is None:
+            basic.append(None)
+            advanced.append(slice(None))
+        elif isinstance(component, slice):
+            views.check_slice_step(component)
+            basic.append(component)
+            advanced.append(slice(None))
+            dim += 1
+        elif _is_basic(component):  # an int: selects, so it leaves no dim for `advanced`
+            basic.append(views.check_position(int(component), x.shape[dim], dim))
+            dim += 1
+        elif component[0] == "bool":  # PyTorch: unsqueeze, then index the new dim with [0] or []
+            basic.append(None)
+            index_with(np.zeros(1 if component[1] else 0, np.int64))
         elif component[0] == "mask":
             mask = component[1]
             if mask.shape != x.shape[dim : dim + mask.ndim]:
@@ -192,24 +250,33 @@ def _advanced_index(x: TensorCore, index) -> tuple:
                     f"The shape of the mask {list(mask.shape)} at index {dim} does not match the shape of the indexed "
                     f"tensor {list(x.shape)} at index {dim}"
                 )
+            basic += [slice(None)] * mask.ndim
             for axis_positions in np.nonzero(mask):
-                layout.append(("array", len(arrays)))
-                arrays.append(axis_positions)
+                index_with(axis_positions)
             dim += mask.ndim
         else:
             array, size = component[1], x.shape[dim]
             bad = array[(array < -size) | (array >= size)]
             if bad.size:
                 raise IndexError(f"index {int(bad.flat[0])} is out of bounds for dimension {dim} with size {size}")
-            layout.append(("array", len(arrays)))
-            arrays.append(array)
+            basic.append(slice(None))
+            index_with(array)
             dim += 1
-    return tuple(layout), arrays
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        shapes = ", ".join(f"[{', '.join(map(str, a.shape))}]" for a in arrays)
+        raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together with shapes {shapes}") from None
+    return (views.static_index(tuple(basic)), views.static_index(tuple(advanced))), arrays
+
+
+def _advanced_part(advanced, arrays) -> tuple:
+    return tuple(arrays[c[1]] if isinstance(c, tuple) else views.concrete_index(c) for c in advanced)
 
 
 def _gather_fn(x, *arrays, layout):
-    index = tuple(arrays[c[1]] if isinstance(c, tuple) else c for c in layout)
-    return x[index]
+    basic, advanced = layout
+    return x[views.concrete_index(basic)][_advanced_part(advanced, arrays)]
 
 
 GATHER = Op("index", _gather_fn)
@@ -217,12 +284,13 @@ GATHER = Op("index", _gather_fn)
 
 def getitem(x: TensorCore, index):
     if x.ndim == 0 and index is not None and index is not Ellipsis and not (isinstance(index, tuple) and not index):
-        if not isinstance(index, TensorCore):
+        if not isinstance(index, (TensorCore, bool, np.bool_)):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
-    if views.is_basic_index(index):
-        resolved, shape, strides, name = views.basic_index(x.shape, x._strides, index)
+    components = _as_components(index)
+    if views.is_basic_index(components):
+        resolved, shape, strides, name = views.basic_index(x.shape, x._strides, components)
         return make_view(x, (("index", resolved),), shape, strides, name)
-    layout, arrays = _advanced_index(x, index)
+    layout, arrays = _advanced_index(x, components)
     sources = [lazy.source(jnp.asarray(a)) for a in arrays]
     shape = _shape_after(x.shape, layout, arrays)
     return record(GATHER, (x, *sources), shape, x.dtype.numpy, "IndexBackward0", (("layout", layout),),
@@ -232,31 +300,68 @@ def getitem(x: TensorCore, index):
 def _shape_after(shape: tuple, layout, arrays) -> tuple:
     """The shape `x[index]` has, found by indexing a zero-strided stand-in (no big allocation)."""
     stand_in = np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), shape, (0,) * len(shape))
-    return stand_in[tuple(arrays[c[1]] if isinstance(c, tuple) else c for c in layout)].shape
+    return _gather_fn(stand_in, *arrays, layout=layout).shape
 
 
-def _scatter_fn(x, value, *arrays, layout):
-    index = tuple(arrays[c[1]] if isinstance(c, tuple) else c for c in layout)
-    return x.at[index].set(jnp.asarray(value).astype(x.dtype))
+def _scatter_fn(x, value, *arrays, layout, value_shape):
+    basic, advanced = layout
+    basic = views.concrete_index(basic)
+    value = jnp.asarray(value).astype(x.dtype)
+    if value_shape is not None:  # without the leading 1s, which PyTorch ignores
+        value = value.reshape(value_shape)
+    if not advanced:
+        return x.at[basic].set(value)
+    return x.at[basic].set(x[basic].at[_advanced_part(advanced, arrays)].set(value))
 
 
 SCATTER = Op("index_put", _scatter_fn)
 
 
+def _selects_a_view(components: tuple) -> bool:
+    """Whether PyTorch indexes a view of the tensor before writing: any int, None, bool or
+    slice that is not the whole dim (its error for a leaf then speaks of a view)."""
+    return any(c is None or isinstance(c, (bool, np.bool_)) or (isinstance(c, (int, np.integer)))
+               or (isinstance(c, slice) and c != slice(None)) for c in components)
+
+
 def setitem(x: TensorCore, index, value) -> None:
     """`x[index] = value`: an in-place write (PyTorch's `CopySlices`)."""
+    components = _as_components(index)
+    through_view = _selects_a_view(components)
+    if autograd.is_grad_enabled() and x._leaf and through_view:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     x._check_inplace()
-    if views.is_basic_index(index):
-        layout, arrays = views.basic_index(x.shape, x._strides, index)[0], []
-        layout = tuple(layout)
+    if views.is_basic_index(components):
+        layout, arrays = (views.basic_index(x.shape, x._strides, components)[0], ()), []
     else:
-        layout, arrays = _advanced_index(x, index)
+        layout, arrays = _advanced_index(x, components)
+    value_shape = None
+    if isinstance(value, TensorCore):
+        value_shape = _check_value_shape(value, _shape_after(x.shape, layout, arrays), basic=not arrays)
+        if value.dtype is not x.dtype:
+            value = to_dtype(value, x.dtype)
     sources = [lazy.source(jnp.asarray(a)) for a in arrays]
-    if isinstance(value, TensorCore) and value.dtype is not x.dtype:
-        value = to_dtype(value, x.dtype)
-    new = record(SCATTER, (x, value, *sources), x.shape, x.dtype.numpy, "CopySlices", (("layout", layout),),
-                 differentiable=(True, True) + (False,) * len(sources))
+    # PyTorch writes through a view (CopySlices), or index_put_s into the tensor itself.
+    grad_name = "CopySlices" if through_view or not arrays else "IndexPutBackward0"
+    new = record(SCATTER, (x, value, *sources), x.shape, x.dtype.numpy, grad_name,
+                 (("layout", layout), ("value_shape", value_shape)), differentiable=(True, True) + (False,) * len(sources))
     x._write(new._current_expr())
+
+
+def _check_value_shape(value: TensorCore, target: tuple, *, basic: bool) -> tuple:
+    """The shape of the value written by `x[index] = value` without its leading 1s, checked
+    as PyTorch does: as `expand` for a basic index, as `index_put_` for an advanced one."""
+    shape = tuple(value.shape)
+    while shape and shape[0] == 1:
+        shape = shape[1:]
+    if basic:
+        _expanded_shape(value.type(), shape, shape, target)
+    elif len(shape) > len(target) or any(s not in (1, t) for s, t in zip(reversed(shape), reversed(target))):
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape [{', '.join(map(str, value.shape))}] cannot be broadcast to indexing "
+            f"result of shape [{', '.join(map(str, target))}]"
+        )
+    return shape
 
 
 # -- copies ----------------------------------------------------------------------------------------
@@ -269,7 +374,7 @@ STACK = Op("stack", lambda *xs, dim, dtype: jnp.stack([x.astype(dtype) for x in 
 def cat(tensors, dim: int = 0):
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     reference = next((t for t in tensors if t.shape != (0,)), tensors[0])
     d = wrap_dim(dim, reference.ndim)
     for number, tensor in enumerate(tensors):
@@ -286,7 +391,7 @@ def cat(tensors, dim: int = 0):
                     f"number {number} in the list."
                 )
     parts = [t for t in tensors if t.shape != (0,)] or tensors[:1]
-    result = dt.result_type(*[_as_dimensioned(t) for t in parts])
+    result = dt.result_type(*[_as_dimensioned(t) for t in tensors])  # skipped empty tensors still promote
     shape = list(reference.shape)
     shape[d] = sum(t.shape[d] for t in parts)
     return record(CONCATENATE, tuple(parts), tuple(shape), result.numpy, "CatBackward0", (("dim", d), ("dtype", result.numpy)), saves=False)

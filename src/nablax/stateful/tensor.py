@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import autograd, core, lazy, printing, views
 from . import dtypes as dt
 from . import math_ops as M
+from . import matmul as MM
+from . import reductions as R
 from . import shape_ops as S
 from .device import as_device, device as Device, of_jax, to_jax
 
@@ -24,6 +28,23 @@ class Size(tuple):
         for size in self:
             total *= size
         return total
+
+
+def _operator(function, *, reflected: bool = False, operands=(core.TensorCore, *M.SCALARS)):
+    """A binary operator method calling `function(self, other)` (`function(other, self)` when
+    `reflected`). It returns NotImplemented for other operands, so that Python raises its
+    usual TypeError ("unsupported operand type(s) for +: 'Tensor' and 'NoneType'"), as it
+    does for PyTorch's tensors."""
+    def method(self, other):
+        if isinstance(other, np.ndarray):  # PyTorch takes a NumPy array operand as a tensor
+            from .creation import tensor
+
+            other = tensor(other)
+        if not isinstance(other, operands):
+            return NotImplemented
+        return function(other, self) if reflected else function(self, other)
+
+    return method
 
 
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "bfloat16": "BFloat16Tensor",
@@ -114,6 +135,11 @@ class Tensor(core.TensorCore):
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
+        # PyTorch's setter is stricter than requires_grad_() and words its errors differently.
+        if flag and not self.is_leaf:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables.")
+        if flag and not (self.dtype.is_floating_point or self.dtype.is_complex):
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         self.requires_grad_(flag)
 
     @property
@@ -137,7 +163,7 @@ class Tensor(core.TensorCore):
                 "in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
             )
         if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
-            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._leaf = bool(requires_grad)
         self._detached = not requires_grad and self._detached
         self._seen = -1
@@ -203,11 +229,17 @@ class Tensor(core.TensorCore):
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
 
+    def _scalar(self):
+        """The one element, for int()/float() (whose error PyTorch words apart from item()'s)."""
+        if self.numel() != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
+
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar())
 
     def __index__(self) -> int:
         if self.dtype.is_floating_point or self.numel() != 1:
@@ -336,7 +368,6 @@ class Tensor(core.TensorCore):
     mul = M.mul
     div = M.div
     pow = M.pow
-    matmul = M.matmul
     exp = M.exp
     log = M.log
     sqrt = M.sqrt
@@ -358,35 +389,35 @@ class Tensor(core.TensorCore):
     square = M.square
     clamp = M.clamp
     clip = M.clamp
-    sum = M.sum
-    mean = M.mean
-    prod = M.prod
-    softmax = M.softmax
-    log_softmax = M.log_softmax
+    sum = R.sum
+    mean = R.mean
+    prod = R.prod
+    softmax = R.softmax
+    log_softmax = R.log_softmax
     maximum = M.maximum
     minimum = M.minimum
 
     def mm(self, other: Tensor) -> Tensor:
         if self.ndim != 2 or other.ndim != 2:
-            raise RuntimeError(f"self must be a matrix" if self.ndim != 2 else "mat2 must be a matrix")
-        return M.matmul(self, other)
+            raise RuntimeError("self must be a matrix" if self.ndim != 2 else "mat2 must be a matrix")
+        return MM.matmul(self, other)
 
     def dot(self, other: Tensor) -> Tensor:
         if self.ndim != 1 or other.ndim != 1:
             raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {other.ndim}D tensors")
-        return M.matmul(self, other)
+        return MM.matmul(self, other)
 
     def max(self, dim=None, keepdim=False):
-        return M.extreme(self, "max", dim, keepdim)
+        return R.extreme(self, "max", dim, keepdim)
 
     def min(self, dim=None, keepdim=False):
-        return M.extreme(self, "min", dim, keepdim)
+        return R.extreme(self, "min", dim, keepdim)
 
     def argmax(self, dim=None, keepdim=False) -> Tensor:
-        return M.arg_extreme(self, "argmax", dim, keepdim)
+        return R.arg_extreme(self, "argmax", dim, keepdim)
 
     def argmin(self, dim=None, keepdim=False) -> Tensor:
-        return M.arg_extreme(self, "argmin", dim, keepdim)
+        return R.arg_extreme(self, "argmin", dim, keepdim)
 
     def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None) -> Tensor:
         correction = (1 if unbiased else 0) if correction is None else correction
@@ -409,39 +440,35 @@ class Tensor(core.TensorCore):
     def equal(self, other: Tensor) -> bool:
         return self.shape == other.shape and bool((self == other).all())
 
-    __add__ = M.add
-    __radd__ = M.add
-    __sub__ = M.sub
-    __mul__ = M.mul
-    __rmul__ = M.mul
-    __truediv__ = M.div
-    __floordiv__ = M.floor_divide
-    __mod__ = M.remainder
-    __pow__ = M.pow
-    __matmul__ = M.matmul
+    __add__ = _operator(M.add)
+    __radd__ = _operator(M.add)
+    __sub__ = _operator(M.sub)
+    __rsub__ = _operator(M.rsub)
+    __mul__ = _operator(M.mul)
+    __rmul__ = _operator(M.mul)
+    __truediv__ = _operator(M.div)
+    __rtruediv__ = _operator(M.rdiv)
+    __floordiv__ = _operator(M.floor_divide)
+    __rfloordiv__ = _operator(M.floor_divide, reflected=True)
+    __mod__ = _operator(M.remainder)
+    __rmod__ = _operator(M.remainder, reflected=True)
+    __pow__ = _operator(M.pow)
+    __rpow__ = _operator(M.rpow)
+    __matmul__ = _operator(MM.matmul, operands=core.TensorCore)
+    __rmatmul__ = _operator(MM.matmul, reflected=True, operands=core.TensorCore)
     __neg__ = M.neg
     __abs__ = M.abs
 
-    def __rsub__(self, other):
-        return M.rsub(self, other)
-
-    def __rtruediv__(self, other):
-        return M.rdiv(self, other)
-
-    def __rfloordiv__(self, other):
-        return M.floor_divide(other, self)
-
-    def __rpow__(self, other):
-        return M.rpow(self, other)
-
-    def __rmatmul__(self, other):
-        return M.matmul(other, self)
+    def matmul(self, other):
+        if not isinstance(other, core.TensorCore):
+            raise TypeError(f"matmul(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+        return MM.matmul(self, other)
 
     def __pos__(self):
         return self
 
     def __invert__(self):
-        return M.logical_not(self)
+        return M.bitwise_not(self)
 
     def __eq__(self, other):
         return M.compare("eq", self, other)
@@ -461,16 +488,9 @@ class Tensor(core.TensorCore):
     def __ge__(self, other):
         return M.compare("ge", self, other)
 
-    def __and__(self, other):
-        return M.logical("and", self, other)
-
-    def __or__(self, other):
-        return M.logical("or", self, other)
-
-    def __xor__(self, other):
-        return M.logical("xor", self, other)
-
-    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+    __and__ = __rand__ = _operator(functools.partial(M.logical, "and"))
+    __or__ = __ror__ = _operator(functools.partial(M.logical, "or"))
+    __xor__ = __rxor__ = _operator(functools.partial(M.logical, "xor"))
 
     # -- in place -----------------------------------------------------------------------------
 
@@ -559,3 +579,5 @@ core.TENSOR_CLASS = Tensor
 # PyTorch's names, so that `type(x)` prints `<class 'torch.Tensor'>` as in the notes.
 Tensor.__module__ = "torch"
 Size.__module__ = "torch"
+Size.__name__ = "torch.Size"  # error messages read "'torch.Size' object is not callable"
+Size.__qualname__ = "Size"

@@ -103,7 +103,7 @@ def apply_step(array, step):
     if kind == "permute":
         return array.transpose(argument)
     if kind == "index":
-        return array[argument]
+        return array[concrete_index(argument)]
     if kind == "expand":
         return (np if isinstance(array, np.ndarray) else _jnp()).broadcast_to(array, argument)
     raise ValueError(f"unknown view step {kind}")
@@ -136,9 +136,60 @@ def writes_overlap(base_shape: tuple, steps) -> bool:
 # Basic indexing: ints, slices, None and Ellipsis give views.
 
 
+class StaticSlice:
+    """A slice that can be hashed. View steps and index layouts are static arguments of
+    compiled programs, hence parts of program cache keys, and slices are not hashable
+    before Python 3.12."""
+
+    __slots__ = ("start", "stop", "step")
+
+    def __init__(self, start, stop, step):
+        self.start, self.stop, self.step = start, stop, step
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, StaticSlice) and (self.start, self.stop, self.step) == (other.start, other.stop, other.step)
+
+    def __hash__(self) -> int:
+        return hash((StaticSlice, self.start, self.stop, self.step))
+
+    def __repr__(self) -> str:
+        return f"StaticSlice({self.start}, {self.stop}, {self.step})"
+
+
+def _map_slices(component, convert):
+    """`component` (an index component, or a tuple of them) with `convert` applied to each."""
+    if isinstance(component, tuple):
+        return tuple(_map_slices(c, convert) for c in component)
+    return convert(component)
+
+
+def static_index(component):
+    """An index component with its slices (if any) made hashable."""
+    return _map_slices(component, lambda c: StaticSlice(c.start, c.stop, c.step) if isinstance(c, slice) else c)
+
+
+def concrete_index(component):
+    """The inverse of `static_index`: what NumPy and JAX index with."""
+    return _map_slices(component, lambda c: slice(c.start, c.stop, c.step) if isinstance(c, StaticSlice) else c)
+
+
 def is_basic_index(index) -> bool:
+    """Whether `index` has only ints, slices, None and Ellipsis (bools index like masks)."""
     components = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(c, (int, np.integer, slice)) or c is None or c is Ellipsis for c in components if not isinstance(c, bool))
+    return all(c is None or c is Ellipsis or (isinstance(c, (int, np.integer, slice)) and not isinstance(c, (bool, np.bool_)))
+               for c in components)
+
+
+def check_slice_step(component: slice) -> None:
+    if component.step is not None and component.step <= 0:
+        raise ValueError("slice step cannot be zero" if component.step == 0 else "step must be greater than zero")
+
+
+def check_position(position: int, size: int, dim: int) -> int:
+    """An int index, checked against the size of the dim it selects from."""
+    if not -size <= position < size:
+        raise IndexError(f"index {position} is out of bounds for dimension {dim} with size {size}")
+    return position
 
 
 def basic_index(shape: tuple, strides: tuple, index):
@@ -169,19 +220,16 @@ def basic_index(shape: tuple, strides: tuple, index):
             continue
         size = shape[dim]
         if isinstance(component, slice):
-            if component.step is not None and component.step <= 0:
-                raise ValueError("step must be greater than zero")
+            check_slice_step(component)
             start, stop, step = component.indices(size)
             length = len(range(start, stop, step))
-            resolved.append(slice(start, start + length * step if length else start, step))
+            resolved.append(StaticSlice(start, start + length * step if length else start, step))
             new_shape.append(length)
             new_strides.append(strides[dim] * step)
             if (start, length, step) != (0, size, 1):
                 name = "SliceBackward0"
         else:
-            position = int(component)
-            if not -size <= position < size:
-                raise IndexError(f"index {position} is out of bounds for dimension {dim} with size {size}")
+            position = check_position(int(component), size, dim)
             resolved.append(position + size if position < 0 else position)
             name = "SelectBackward0"
         dim += 1

@@ -8,18 +8,17 @@ import functools
 import warnings
 import weakref
 
-import jax.numpy as jnp
 import numpy as np
 
 from ... import losses as L
 from ... import nn as pure
 from .. import dtypes as dt
 from .. import math_ops as M
+from .. import reductions as R
 from .. import random
 from .. import shape_ops as S
 from ..core import TensorCore, record
 from ..lazy import Op
-from ..views import wrap_dim
 
 relu = M.relu
 sigmoid = M.sigmoid
@@ -37,14 +36,14 @@ def softmax(input: TensorCore, dim: int | None = None, _stacklevel: int = 3, dty
     """exp(x) / sum(exp(x)) along `dim` (`nablax.nn.softmax`)."""
     if dim is None:
         dim = _implicit_softmax_dim("softmax", input.ndim, _stacklevel)
-    return M.softmax(input, dim, dtype)
+    return R.softmax(input, dim, dtype)
 
 
 def log_softmax(input: TensorCore, dim: int | None = None, _stacklevel: int = 3, dtype=None):
     """log(softmax(x)) along `dim`, computed stably (`nablax.nn.log_softmax`)."""
     if dim is None:
         dim = _implicit_softmax_dim("log_softmax", input.ndim, _stacklevel)
-    return M.log_softmax(input, dim, dtype)
+    return R.log_softmax(input, dim, dtype)
 
 
 def _op(name: str, fn) -> Op:
@@ -80,7 +79,7 @@ GELU = _op("gelu", lambda x, *, approximate: pure.gelu(x, approximate))
 
 def gelu(input: TensorCore, approximate: str = "none"):
     if approximate not in ("none", "tanh"):
-        raise RuntimeError(f"approximate argument must be either none or tanh.")
+        raise RuntimeError("approximate argument must be either none or tanh.")
     return record(GELU, (input,), input.shape, input.dtype.numpy, "GeluBackward0", (("approximate", approximate),))
 
 

@@ -1,0 +1,194 @@
+"""Reductions (sum, mean, prod, max, min, argmax, argmin) and the softmax family, with
+PyTorch's dims, dtypes, return types and backward-node names."""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import dtypes as dt
+from .core import TensorCore, record
+from .lazy import Op
+from .math_ops import _cast, _type_name, maximum, minimum
+from .views import wrap_dim
+
+# -- reductions ----------------------------------------------------------------------------------
+
+
+def _dims(x: TensorCore, dim) -> tuple | None:
+    """The reduced axes, sorted; a 0-d tensor accepts dim 0 or -1 and has none to reduce."""
+    if dim is None:
+        return None
+    dims = [wrap_dim(d, x.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+    for d in dims:
+        if dims.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return tuple(sorted(dims)) if x.ndim else ()
+
+
+def _reduced_shape(shape: tuple, dims, keepdim: bool) -> tuple:
+    if dims is None:
+        return tuple(1 for _ in shape) if keepdim else ()
+    return tuple(1 if i in dims else s for i, s in enumerate(shape)) if keepdim else tuple(s for i, s in enumerate(shape) if i not in dims)
+
+
+SUM = Op("sum", lambda x, *, dims, keepdim, dtype: jnp.sum(_cast(x, dtype), axis=dims, keepdims=keepdim))
+MEAN = Op("mean", lambda x, *, dims, keepdim, dtype: jnp.mean(_cast(x, dtype), axis=dims, keepdims=keepdim))
+PROD = Op("prod", lambda x, *, dims, keepdim, dtype: jnp.prod(_cast(x, dtype), axis=dims, keepdims=keepdim))
+
+
+def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
+    result = dt.as_dtype(dtype) if dtype is not None else (dt.int64 if not (x.dtype.is_floating_point or x.dtype.is_complex) else x.dtype)
+    dims = _dims(x, dim)
+    name = "SumBackward0" if dim is None else "SumBackward1"
+    return record(SUM, (x,), _reduced_shape(x.shape, dims, keepdim), result.numpy, name,
+                  (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)), saves=False)
+
+
+def mean(x, dim=None, keepdim=False, *, dtype=None):
+    result = dt.as_dtype(dtype) if dtype is not None else x.dtype
+    if not (result.is_floating_point or result.is_complex):
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
+            f"Got: {_type_name(result)}"
+        )
+    dims = _dims(x, dim)
+    name = "MeanBackward0" if dim is None else "MeanBackward1"
+    return record(MEAN, (x,), _reduced_shape(x.shape, dims, keepdim), result.numpy, name,
+                  (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)), saves=False)
+
+
+def prod(x, dim=None, keepdim=False, *, dtype=None):
+    result = dt.as_dtype(dtype) if dtype is not None else (dt.int64 if not (x.dtype.is_floating_point or x.dtype.is_complex) else x.dtype)
+    dims = _dims(x, dim)
+    return record(PROD, (x,), _reduced_shape(x.shape, dims, keepdim), result.numpy,
+                  "ProdBackward0" if dim is None else "ProdBackward1", (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)))
+
+
+_REDUCE_ALL = {
+    "max": Op("max_all", lambda x: jnp.max(x)),
+    "min": Op("min_all", lambda x: jnp.min(x)),
+}
+
+
+def _extreme_values(x, *, dim, keepdim, which):
+    """The max/min along `dim`, taken at the index argmax/argmin finds: the gradient goes to
+    that one element, as in PyTorch. `dim` is None for a 0-d tensor, its own extreme."""
+    if dim is None:
+        return x
+    index = (jnp.argmax if which == "max" else jnp.argmin)(x, axis=dim, keepdims=True)
+    values = jnp.take_along_axis(x, index, axis=dim)
+    return values if keepdim else jnp.squeeze(values, dim)
+
+
+# Values and indices are separate nodes (XLA computes the argmax once), so that the values'
+# grad_fn has the input's node as its next function, as in PyTorch.
+_EXTREME_VALUES = Op("extreme_values", _extreme_values)
+
+
+def _check_reduction_dim(x, name: str, dim: int) -> None:
+    if x.ndim and x.shape[dim] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
+
+
+class _ValuesIndices(tuple):
+    """`torch.return_types.max(values=..., indices=...)`."""
+
+    __slots__ = ()
+    _name = "max"
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"torch.return_types.{self._name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+
+
+@functools.lru_cache(maxsize=None)
+def _return_type(name: str) -> type:
+    # PyTorch's module name, so that `type(x.max(0))` prints `<class 'torch.return_types.max'>`.
+    return type(name, (_ValuesIndices,), {"__slots__": (), "_name": name, "__module__": "torch.return_types"})
+
+
+def extreme(x, which: str, dim=None, keepdim=False):
+    """`max`/`min`: of everything (`dim=None`), per `dim` (values and indices), or
+    elementwise against another tensor."""
+    if isinstance(dim, TensorCore):
+        return maximum(x, dim) if which == "max" else minimum(x, dim)
+    if dim is None:
+        if x.numel() == 0:
+            raise RuntimeError(f"{which}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
+        return record(_REDUCE_ALL[which], (x,), (), x.dtype.numpy, f"{which.capitalize()}Backward1")
+    d = wrap_dim(dim, x.ndim)
+    _check_reduction_dim(x, which, d)
+    shape = _reduced_shape(x.shape, (d,), keepdim) if x.ndim else ()
+    static = (("dim", d if x.ndim else None), ("keepdim", bool(keepdim)))
+    values = record(_EXTREME_VALUES, (x,), shape, x.dtype.numpy, f"{which.capitalize()}Backward0", (*static, ("which", which)))
+    indices = record(_ARG["arg" + which], (x,), shape, np.dtype(np.int64), None, static, differentiable=False)
+    return _return_type(which)((values, indices))
+
+
+_ARG = {
+    "argmax": Op("argmax", lambda x, *, dim, keepdim: jnp.argmax(x, axis=dim, keepdims=keepdim).astype(jnp.int64)),
+    "argmin": Op("argmin", lambda x, *, dim, keepdim: jnp.argmin(x, axis=dim, keepdims=keepdim).astype(jnp.int64)),
+}
+
+
+def arg_extreme(x, name: str, dim=None, keepdim=False):
+    if x.dtype is dt.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
+    if dim is None:
+        if x.numel() == 0:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        shape = tuple(1 for _ in x.shape) if keepdim else ()
+        source = x.reshape(-1) if not keepdim else x
+        d = 0 if not keepdim else None
+        if keepdim:
+            return record(_ARG[name], (x,), shape, np.dtype(np.int64), None, (("dim", None), ("keepdim", True)),
+                          differentiable=False)
+        return record(_ARG[name], (source,), shape, np.dtype(np.int64), None, (("dim", d), ("keepdim", False)),
+                      differentiable=False)
+    d = wrap_dim(dim, x.ndim)
+    _check_reduction_dim(x, name, d)
+    if not x.ndim:
+        return record(_ARG[name], (x,), (), np.dtype(np.int64), None, (("dim", None), ("keepdim", False)),
+                      differentiable=False)
+    return record(_ARG[name], (x,), _reduced_shape(x.shape, (d,), keepdim), np.dtype(np.int64), None,
+                  (("dim", d), ("keepdim", bool(keepdim))), differentiable=False)
+
+
+# -- softmax family --------------------------------------------------------------------------------
+
+
+SOFTMAX = Op("softmax", lambda x, *, dim, dtype: jax.nn.softmax(_cast(x, dtype), axis=dim))
+LOG_SOFTMAX = Op("log_softmax", lambda x, *, dim, dtype: jax.nn.log_softmax(_cast(x, dtype), axis=dim))
+
+
+def _softmax_dtype(x, dim: int, dtype, kernel: str) -> dt.dtype:
+    """The dtype softmax computes in: `dtype`, else the input's, which must be floating."""
+    if dtype is not None:
+        return dt.as_dtype(dtype)
+    if not (x.dtype.is_floating_point or x.dtype.is_complex):
+        where = "_lastdim" if dim == max(x.ndim - 1, 0) else ""
+        raise NotImplementedError(f'"{kernel}{where}_kernel_impl" not implemented for \'{_type_name(x.dtype)}\'')
+    return x.dtype
+
+
+def softmax(x, dim, dtype=None):
+    d = wrap_dim(dim, x.ndim)
+    result = _softmax_dtype(x, d, dtype, "softmax")
+    return record(SOFTMAX, (x,), x.shape, result.numpy, "SoftmaxBackward0", (("dim", d), ("dtype", result.numpy)))
+
+
+def log_softmax(x, dim, dtype=None):
+    d = wrap_dim(dim, x.ndim)
+    result = _softmax_dtype(x, d, dtype, "log_softmax")
+    return record(LOG_SOFTMAX, (x,), x.shape, result.numpy, "LogSoftmaxBackward0", (("dim", d), ("dtype", result.numpy)))
