@@ -202,13 +202,62 @@ def _backward_graph(root: Expr) -> tuple[list[Expr], list[Expr]]:
     return order, variables
 
 
+class _Body:
+    """Numbers the nodes of the differentiated function: the non-leaf nodes on gradient
+    paths from the root (body nodes) and the leaf variables they reach; everything else
+    they need goes to the prelude (computed before, without differentiation)."""
+
+    __slots__ = ("prelude", "nodes", "exprs", "variables", "ref_of", "probes")
+
+    def __init__(self, builder: lazy._PlanBuilder, probes=()):
+        self.prelude = builder.prelude
+        self.nodes: list[tuple] = []
+        self.exprs: list = []  # the body exprs, same order (None for a probe's addition)
+        self.variables: list[Expr] = []
+        self.ref_of: dict[int, tuple] = {}
+        self.probes = {id(probe) for probe in probes}
+
+    def visit(self, expr: Expr) -> tuple:
+        """The body ref of `expr`, reached along a gradient edge (recursively)."""
+        ref = self.ref_of.get(id(expr))
+        if ref is not None:
+            return ref
+        if expr.op is VAR:
+            ref = ("v", len(self.variables))
+            self.variables.append(expr)
+        else:
+            if expr.freed and expr.saves:
+                raise RuntimeError(_FREED)
+            prelude, visit = self.prelude, self.visit
+            refs = tuple([visit(source) if edge else prelude(source) for source, edge in zip(expr.inputs, expr.grad_edges)])
+            ref = ("b", len(self.nodes))
+            self.nodes.append((expr.op, expr.static, refs))
+            self.exprs.append(expr)
+            if id(expr) in self.probes:  # d root / d expr: a zero-valued variable added to the node
+                self.nodes.append((_ADD, (), (ref, ("v", len(self.variables)))))
+                self.exprs.append(None)
+                self.variables.append(expr)
+                ref = ("b", len(self.nodes) - 1)
+        self.ref_of[id(expr)] = ref
+        return ref
+
+    def visit_root(self, root: Expr) -> tuple:
+        try:
+            return self.visit(root)
+        except RecursionError:  # a very deep graph: visit in topological order, bottom up
+            self.nodes, self.exprs, self.variables, self.ref_of = [], [], [], {}
+            for expr in _backward_graph(root)[0]:
+                self.visit(expr)
+            return self.visit(root)
+
+
 def leaf_groups(variables: list[Expr]) -> tuple[list, list]:
-    """Groups leaf variables by the tensor they belong to (a leaf changed in place between
-    two uses appears as two variables); variables of tensors that no longer exist are left
-    out (they become constants)."""
+    """Groups the indices of leaf variables by the tensor they belong to (a leaf changed in
+    place between two uses appears as two variables); variables of tensors that no longer
+    exist are left out (their gradients are not wanted)."""
     leaves, groups, index_of = [], [], {}
-    for expr in variables:
-        leaf = expr.leaf()
+    for index, expr in enumerate(variables):
+        leaf = expr.leaf() if expr.op is VAR else None
         if leaf is None:
             continue
         key = id(leaf)
@@ -216,69 +265,45 @@ def leaf_groups(variables: list[Expr]) -> tuple[list, list]:
             index_of[key] = len(leaves)
             leaves.append(leaf)
             groups.append([])
-        groups[index_of[key]].append(expr)
+        groups[index_of[key]].append(index)
     return leaves, groups
 
 
-def run_backward(root: Expr, cotangent: Expr | None, *, retain_graph: bool, groups=None, old_grads=None, probes=()) -> tuple:
+def run_backward(root: Expr, cotangent: Expr | None, *, retain_graph: bool, groups=None, probes=()) -> tuple:
     """Runs the backward program of `root`.
 
-    The gradients of the variables in each group are summed, plus the group's old grad
-    expr (for accumulation into `.grad`). With `groups=None` the groups are the leaf
-    tensors the graph reaches, and the result is `(leaves, grads)`; otherwise `grads`,
-    one per group, then one per probe (a non-leaf node whose gradient is wanted).
+    With `groups=None` the gradients go to the leaf tensors the graph reaches, each summed
+    over its variables and added to its current `.grad`, and the result is `(leaves,
+    grads)`. Otherwise `groups` lists exprs of leaf variables whose gradients are summed
+    (without accumulation), and the result is their gradients, then one per probe (a
+    non-leaf node whose gradient is wanted).
     """
-    order, variables = _backward_graph(root)
+    builder = lazy._PlanBuilder()
+    body = _Body(builder, probes)
+    root_ref = body.visit_root(root)
+    variables = body.variables
+    index_of = {id(expr): index for index, expr in enumerate(variables)}
     leaves = None
     if groups is None:
-        leaves, groups = leaf_groups(variables)
+        leaves, index_groups = leaf_groups(variables)
         old_grads = [old_grad_of(leaf) for leaf in leaves]
-    old_grads = old_grads or [None] * len(groups)
-    builder = lazy._PlanBuilder()
+    else:
+        index_groups = [[index_of[id(expr)] for expr in group] for group in groups]
+        index_groups += [[index_of[id(probe)]] for probe in probes]
+        old_grads = [None] * len(index_groups)
     prelude = builder.prelude
-    ref_of: dict[int, tuple] = {}  # body refs: variables and differentiated nodes
-    flat: list[Expr] = []
-    for group in groups:
-        for expr in group:
-            ref_of[id(expr)] = ("v", len(flat))
-            flat.append(expr)
-    probe_ids = set()
-    for probe in probes:
-        probe_ids.add(id(probe))
-        flat.append(probe)
-
-    body_nodes: list[tuple] = []
-    body_exprs: list = []
-    for expr in order:
-        refs = tuple([ref_of.get(id(source)) or prelude(source) if edge else prelude(source)
-                      for source, edge in zip(expr.inputs, expr.grad_edges)])
-        ref = ("b", len(body_nodes))
-        body_nodes.append((expr.op, expr.static, refs))
-        body_exprs.append(expr)
-        if id(expr) in probe_ids:  # d root / d expr: a zero-valued variable added to the node
-            body_nodes.append((_ADD, (), (ref, ("v", flat.index(expr)))))
-            body_exprs.append(None)
-            ref = ("b", len(body_nodes) - 1)
-        ref_of[id(expr)] = ref
-
-    variable_refs = tuple(prelude(_zeros_like(expr)) if id(expr) in probe_ids else prelude(expr.inputs[0]) for expr in flat)
-    root_ref = ref_of.get(id(root)) or prelude(root)
+    variable_refs = tuple(prelude(expr.inputs[0]) if expr.op is VAR else prelude(_zeros_like(expr)) for expr in variables)
     cotangent_ref = None if cotangent is None else prelude(cotangent)
-    grad_groups, start = [], 0
-    for group, old_grad in zip(groups, old_grads):
-        grad_groups.append((tuple(range(start, start + len(group))), None if old_grad is None else prelude(old_grad)))
-        start += len(group)
-    for index in range(start, len(flat)):
-        grad_groups.append(((index,), None))
+    grad_groups = tuple((tuple(indices), None if old is None else prelude(old)) for indices, old in zip(index_groups, old_grads))
 
-    body_outputs = [(expr, ("b", i)) for i, expr in enumerate(body_exprs)
+    body_outputs = [(expr, ("b", i)) for i, expr in enumerate(body.exprs)
                     if expr is not None and expr.value is None and expr is not root
                     and expr.owner is not None and expr.owner() is not None]
     prelude_outputs = builder.live_outputs()
     key = (
         tuple(builder.nodes),
-        (tuple(body_nodes), variable_refs, root_ref, cotangent_ref, tuple(ref for _, ref in body_outputs), tuple(grad_groups)),
-        tuple(ref for _, ref in prelude_outputs),
+        (tuple(body.nodes), variable_refs, root_ref, cotangent_ref, tuple([ref for _, ref in body_outputs]), grad_groups),
+        tuple([ref for _, ref in prelude_outputs]),
     )
     prelude_values, root_value, body_values, grads = lazy._call(lazy.PROGRAMS.get(key), builder.args)
 
@@ -289,8 +314,9 @@ def run_backward(root: Expr, cotangent: Expr | None, *, retain_graph: bool, grou
     if root.op is not VAR and root.value is None:
         root.value = root_value
     if not retain_graph:
-        for expr in order:
-            expr.freed = True
+        for expr in body.exprs:
+            if expr is not None:
+                expr.freed = True
     return (leaves, grads) if leaves is not None else grads
 
 

@@ -60,6 +60,15 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, grad
     return finish(tensor, device, requires_grad)
 
 
+CONSTANT = Op("constant", lambda *, shape, dtype, value: jnp.full(shape, value, dtype))
+
+
+def constant(shape: tuple, dtype, value, grad_name: str | None = None):
+    """A tensor of `shape` and NumPy `dtype` holding `value`, which is part of the compiled
+    program (fills with fixed values such as `zero_()` need no argument at each call)."""
+    return record(CONSTANT, (), shape, dtype, grad_name, (("shape", shape), ("dtype", dtype), ("value", value)))
+
+
 def zeros(*size, dtype=None, device=None, requires_grad=False):
     if any(isinstance(s, (int, np.integer)) and s < 0 for s in _flat_size(size)):
         raise RuntimeError("zeros: Dimension size must be non-negative.")  # zeros words it apart from the others

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import dtypes as dt
-from .core import TensorCore, record, record_binary
+from .core import TensorCore, _kind, promote, record, record_binary
 from .lazy import Op
 
 SCALARS = (bool, int, float, complex, np.number, np.bool_)
@@ -222,14 +222,15 @@ def pow(a, exponent):  # noqa: A001 - PyTorch's name
         _refuse_bools(a, exponent, "pow")
         return _binary(POW_TENSOR, a, exponent, "PowBackward1")
     _check_operand(exponent, "pow")
-    result = dt.result_type(a, exponent)
+    expr = a._current_expr()
+    result = dt.from_numpy(promote(_kind(a, expr), _kind(exponent, None)))
     if not result.is_floating_point and isinstance(exponent, (int, np.integer)) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     if isinstance(exponent, (bool, int, np.integer, np.bool_)) or (float(exponent).is_integer() and abs(exponent) < 2**31):
         exponent = int(exponent)  # x ** 2.0 is x * x exactly, as in PyTorch
     else:
         exponent = float(exponent)
-    return record(POW_SCALAR, (a,), a.shape, result.numpy, "PowBackward0", (("exponent", exponent), ("dtype", result.numpy)))
+    return record(POW_SCALAR, (a,), expr.shape, result.numpy, "PowBackward0", (("exponent", exponent), ("dtype", result.numpy)))
 
 
 def rpow(a, base):

@@ -497,18 +497,19 @@ class Tensor(core.TensorCore):
     def _inplace(self, result: Tensor) -> Tensor:
         """Writes `result` (computed from self) into self, with PyTorch's checks."""
         self._check_inplace()
-        if result.shape != self.shape:
+        new, own = result._current_expr(), self._current_expr()
+        if new.shape != own.shape:
             raise RuntimeError(
-                f"output with shape [{', '.join(map(str, self.shape))}] doesn't match the broadcast shape "
-                f"[{', '.join(map(str, result.shape))}]"
+                f"output with shape [{', '.join(map(str, own.shape))}] doesn't match the broadcast shape "
+                f"[{', '.join(map(str, new.shape))}]"
             )
-        if result.dtype is not self.dtype:
+        if new.dtype != own.dtype:
             if not _can_cast(result.dtype, self.dtype):
                 raise RuntimeError(
                     f"result type {M._type_name(result.dtype)} can't be cast to the desired output type {M._type_name(self.dtype)}"
                 )
-            result = S.to_dtype(result, self.dtype)
-        self._write(result._current_expr())
+            new = S.to_dtype(result, self.dtype)._current_expr()
+        self._write(new)
         return self
 
     def add_(self, other, alpha=1):
@@ -533,9 +534,10 @@ class Tensor(core.TensorCore):
         return self._inplace(M.neg(self))
 
     def zero_(self):
-        from . import creation
+        from .creation import constant
 
-        return self._inplace(creation.full_like(self, 0, grad_name="ZeroBackward0"))
+        expr = self._current_expr()
+        return self._inplace(constant(expr.shape, expr.dtype, 0, "ZeroBackward0"))
 
     def fill_(self, value):
         from . import creation
