@@ -309,6 +309,7 @@ def run_backward(root: Expr, cotangent: Expr | None, *, retain_graph: bool, grou
 
     for (expr, _), value in zip(prelude_outputs, prelude_values):
         lazy._settle(expr, value)
+    builder.settle_selections()
     for (expr, _), value in zip(body_outputs, body_values):
         expr.value = value
     if root.op is not VAR and root.value is None:

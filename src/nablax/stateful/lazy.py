@@ -98,6 +98,7 @@ def _identity(x):
 
 
 VAR = Op("variable", _identity)  # a leaf tensor's value where gradients are taken
+SELECT = Op("select_output", lambda values, *, index: values[index])  # one output of a multi-output op
 DETACH = Op("detach", jax.lax.stop_gradient)
 
 
@@ -131,13 +132,14 @@ def strip(expr: Expr) -> Expr:
 class _PlanBuilder:
     """Numbers the pending exprs a program needs, inputs first, into a plan."""
 
-    __slots__ = ("args", "nodes", "exprs", "ref_of")
+    __slots__ = ("args", "nodes", "exprs", "ref_of", "selections")
 
     def __init__(self):
         self.args: list[Any] = []  # the known values the program is called with
         self.nodes: list[tuple] = []  # prelude nodes: (op, static, input refs)
         self.exprs: list[Expr] = []  # the exprs of the prelude nodes, same order
         self.ref_of: dict[int, tuple] = {}
+        self.selections: list[Expr] = []
 
     def prelude(self, expr: Expr) -> tuple:
         """The ref of `expr`'s value, adding it and every pending expr it needs to the
@@ -146,6 +148,8 @@ class _PlanBuilder:
         ref = self.ref_of.get(id(expr))
         if ref is not None:
             return ref
+        if expr.value is None and expr.op is SELECT and expr.inputs[0].value is not None:
+            _settle(expr, expr.inputs[0].value[expr.static[0][1]])  # an output of a computed multi-output op
         if expr.value is not None:
             ref = ("a", len(self.args))
             self.args.append(expr.value)
@@ -160,9 +164,18 @@ class _PlanBuilder:
         return ref
 
     def live_outputs(self, skip=()) -> list:
-        """(expr, ref) of every prelude node that a live tensor or storage holds."""
-        return [(expr, ("p", index)) for index, expr in enumerate(self.exprs)
+        """(expr, ref) of every prelude node that a live tensor or storage holds. An output of
+        a multi-output node that is itself an output is left out: `settle_selections` takes
+        it from its parent's value, which saves the program an output."""
+        live = [(expr, ("p", index)) for index, expr in enumerate(self.exprs)
                 if expr.owner is not None and expr.owner() is not None and id(expr) not in skip]
+        parents = {id(expr) for expr, _ in live}
+        self.selections = [expr for expr, _ in live if expr.op is SELECT and id(expr.inputs[0]) in parents]
+        return [(expr, ref) for expr, ref in live if not (expr.op is SELECT and id(expr.inputs[0]) in parents)]
+
+    def settle_selections(self) -> None:
+        for expr in self.selections:
+            _settle(expr, expr.inputs[0].value[expr.static[0][1]])
 
 
 class Plan:
@@ -281,6 +294,7 @@ def realize(*targets: Expr) -> None:
     values = _call(PROGRAMS.get(key), builder.args)
     for (expr, _), value in zip(outputs, values):
         _settle(expr, value)
+    builder.settle_selections()
 
 
 def _call(program, args):

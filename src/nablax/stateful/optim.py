@@ -83,7 +83,6 @@ def _update_fn(*flat, layout, transforms, maximize):
 
 
 UPDATE = Op("optimizer_step", _update_fn)
-SELECT = Op("select_output", lambda values, *, index: values[index])
 
 
 class Optimizer:
@@ -139,7 +138,8 @@ class Optimizer:
 
     def _transform(self, group: dict) -> optax.GradientTransformation:
         """The group's transform, rebuilt only when its hyperparameters change."""
-        options = tuple(sorted((k, v) for k, v in group.items() if k not in ("params", "lr", "initial_lr")))
+        # Every option but the learning rate, which stays outside the transform (cheap: each step asks).
+        options = tuple([group.get(name) for name in self.defaults if name != "lr"])
         transform = self._transforms.get(options)
         if transform is None:
             transform = self._transforms[options] = self._make_transform(group)
@@ -176,8 +176,9 @@ class Optimizer:
                 state_owners.append((param, leaf_specs))
         if not params:
             return loss
-        operands = [lazy.strip(p._current_expr()) for p in params] + grads + lrs + states
-        shapes = [p.shape for p in params] + [spec[0] for _, specs in state_owners for spec in specs]
+        values = [lazy.strip(p._current_expr()) for p in params]
+        operands = values + grads + lrs + states
+        shapes = [value.shape for value in values] + [spec[0] for _, specs in state_owners for spec in specs]
         static = (("layout", tuple(layout)), ("transforms", tuple(transforms)), ("maximize", bool(self.defaults.get("maximize", False))))
         with no_grad():
             update, device = record_expr(UPDATE, operands, tuple(shapes), None, None, static)
@@ -186,9 +187,9 @@ class Optimizer:
             # only by the step after, and without it each step would recompute (and
             # recompile) the whole chain of updates before it.
             update.owner = weakref.ref(self)
-            outputs = [lazy.Expr(SELECT, (("index", i),), (update,), (False,), shape, None, False) for i, shape in enumerate(shapes)]
-            for param, new_value in zip(params, outputs):
-                new_value.dtype = lazy.strip(param._current_expr()).dtype
+            outputs = [lazy.Expr(lazy.SELECT, (("index", i),), (update,), (False,), shape, None, False) for i, shape in enumerate(shapes)]
+            for param, value, new_value in zip(params, values, outputs):
+                new_value.dtype = value.dtype
                 param._write(new_value)
             cursor = len(params)
             for param, specs in state_owners:
