@@ -103,33 +103,25 @@ class TensorCore:
         return tensor
 
     @classmethod
-    def _from_storage(cls, storage: Storage, strides: tuple | None = None) -> TensorCore:
-        """A tensor that is the whole of `storage` (one shared with NumPy, say)."""
+    def _on_storage(cls, storage: Storage, steps: tuple = (), strides: tuple | None = None, base=None, *,
+                    expr: Expr | None = None, detached: bool = False) -> TensorCore:
+        """A tensor seeing `storage` through view `steps` (the whole of it by default); with
+        no `expr`, its expr is built from the storage on first use."""
         tensor = object.__new__(cls)
         tensor._storage = storage
-        tensor._steps = ()
-        tensor._base = None
-        tensor._expr = None
-        tensor._seen = -1
-        tensor._leaf = False
-        tensor._detached = False
-        tensor.grad = None
+        tensor._steps = steps
         tensor._stride_cache = strides
+        tensor._base = base
+        tensor._expr = expr
+        tensor._seen = -1 if expr is None else storage.version
+        tensor._leaf = False
+        tensor._detached = detached
+        tensor.grad = None
         return tensor
 
-    def _alias(self, *, detached: bool) -> TensorCore:
-        """A tensor sharing this one's storage and view (`detach()`, `.data`)."""
-        alias = object.__new__(TENSOR_CLASS)
-        alias._storage = self._storage
-        alias._steps = self._steps
-        alias._strides = self._strides
-        alias._base = self._base
-        alias._seen = -1
-        alias._expr = None
-        alias._leaf = False
-        alias._detached = detached
-        alias.grad = None
-        return alias
+    def _alias(self, *, detached: bool, cls=None) -> TensorCore:
+        """A tensor sharing this one's storage and view (`detach()`, `.data`, `Parameter`)."""
+        return (cls or TENSOR_CLASS)._on_storage(self._storage, self._steps, self._strides, self._base, detached=detached)
 
     # -- the current value ------------------------------------------------------------------
 
@@ -355,16 +347,9 @@ def make_view(tensor: TensorCore, steps: tuple, shape: tuple, strides: tuple, gr
     source = tensor._current_expr()
     grad = autograd.is_grad_enabled() and source.requires_grad
     expr = Expr(VIEW, (("steps", steps),), (source,), (grad,), shape, source.dtype, grad, grad_name, saves=False)
-    view = object.__new__(TENSOR_CLASS)
-    view._storage = tensor._storage
-    view._steps = tensor._steps + steps
-    view._strides = strides
-    view._base = tensor._base if tensor._base is not None else tensor
-    view._expr = expr
-    view._seen = tensor._storage.version
-    view._leaf = False
-    view._detached = tensor._detached and not grad
-    view.grad = None
+    base = tensor._base if tensor._base is not None else tensor
+    view = TENSOR_CLASS._on_storage(tensor._storage, tensor._steps + steps, strides, base, expr=expr,
+                                    detached=tensor._detached and not grad)
     expr.owner = weakref.ref(view)
     return view
 

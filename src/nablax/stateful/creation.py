@@ -236,7 +236,7 @@ def from_numpy(array: np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     dt.from_numpy(array.dtype)  # PyTorch's error for dtypes it has no tensor type for
     strides = tuple(s // array.itemsize for s in array.strides) if array.size else None
-    return Tensor._from_storage(Storage(None, numpy_buffer=array), strides)
+    return Tensor._on_storage(Storage(None, numpy_buffer=array), strides=strides)
 
 
 def legacy_constructor(dtype: dt.dtype, args: tuple, device=None):

@@ -62,28 +62,7 @@ def std(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
     return x.std(dim, unbiased, keepdim, correction=correction)
 
 
-def eq(a, b):
-    return M.compare("eq", a, b)
-
-
-def ne(a, b):
-    return M.compare("ne", a, b)
-
-
-def lt(a, b):
-    return M.compare("lt", a, b)
-
-
-def le(a, b):
-    return M.compare("le", a, b)
-
-
-def gt(a, b):
-    return M.compare("gt", a, b)
-
-
-def ge(a, b):
-    return M.compare("ge", a, b)
+eq, ne, lt, le, gt, ge = (M.comparison(name) for name in ("eq", "ne", "lt", "le", "gt", "ge"))
 
 
 def where(condition, x, y):

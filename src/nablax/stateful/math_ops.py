@@ -265,6 +265,16 @@ def compare(name: str, a, b):
     return _binary_without_grad(_COMPARISONS[name], a, b, dt.bool_, dt.result_type(a, b))
 
 
+def comparison(name: str):
+    """The function `torch.<name>` (and the method) for the comparison `name` ('eq', 'lt', ...)."""
+
+    def compare_with(a, b):
+        return compare(name, a, b)
+
+    compare_with.__name__ = compare_with.__qualname__ = name
+    return compare_with
+
+
 _LOGICAL = {
     "and": Op("and", lambda a, b, *, dtype: _cast(a, dtype) & _cast(b, dtype)),
     "or": Op("or", lambda a, b, *, dtype: _cast(a, dtype) | _cast(b, dtype)),

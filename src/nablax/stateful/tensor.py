@@ -434,9 +434,6 @@ class Tensor(core.TensorCore):
     def any(self) -> Tensor:
         return (self != 0).sum() > 0
 
-    def eq(self, other):
-        return M.compare("eq", self, other)
-
     def equal(self, other: Tensor) -> bool:
         return self.shape == other.shape and bool((self == other).all())
 
@@ -470,23 +467,8 @@ class Tensor(core.TensorCore):
     def __invert__(self):
         return M.bitwise_not(self)
 
-    def __eq__(self, other):
-        return M.compare("eq", self, other)
-
-    def __ne__(self, other):
-        return M.compare("ne", self, other)
-
-    def __lt__(self, other):
-        return M.compare("lt", self, other)
-
-    def __le__(self, other):
-        return M.compare("le", self, other)
-
-    def __gt__(self, other):
-        return M.compare("gt", self, other)
-
-    def __ge__(self, other):
-        return M.compare("ge", self, other)
+    __eq__, __ne__, __lt__, __le__, __gt__, __ge__ = (M.comparison(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
     __and__ = __rand__ = _operator(functools.partial(M.logical, "and"))
     __or__ = __ror__ = _operator(functools.partial(M.logical, "or"))

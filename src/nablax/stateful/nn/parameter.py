@@ -20,11 +20,7 @@ class Parameter(Tensor):
             from ..creation import empty
 
             data = empty(0)
-        parameter = object.__new__(cls)
-        for name in ("_storage", "_steps", "_strides", "_base"):
-            setattr(parameter, name, getattr(data, name))
-        parameter._expr, parameter._seen = None, -1
-        parameter._leaf, parameter._detached, parameter.grad = False, False, None
+        parameter = data._alias(detached=False, cls=cls)
         if requires_grad:
             parameter.requires_grad_(True)
         return parameter
