@@ -61,6 +61,17 @@ def _accumulate(leaf: TensorCore, value) -> None:
         leaf.grad._write(lazy.source(value))
 
 
+def zero_grads(tensors, set_to_none: bool = True) -> None:
+    """Clears the `.grad` of each tensor: to None (PyTorch's default), or to zeros."""
+    for tensor in tensors:
+        if tensor.grad is not None:
+            if set_to_none:
+                tensor.grad = None
+            else:
+                tensor.grad.detach_()
+                tensor.grad.zero_()
+
+
 def _new_tensor(value, like: TensorCore):
     return core.TENSOR_CLASS._from_expr(lazy.source(value), like.device)
 

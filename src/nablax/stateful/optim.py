@@ -21,6 +21,7 @@ import optax
 
 from . import core, lazy
 from .autograd import enable_grad, no_grad
+from .grad import zero_grads
 from .core import TensorCore, record_expr
 from .lazy import Op
 
@@ -127,14 +128,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clears every parameter's `.grad` (to None by default, as in PyTorch)."""
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is not None:
-                    if set_to_none:
-                        param.grad = None
-                    else:
-                        param.grad.detach_()
-                        param.grad.zero_()
+        zero_grads((param for group in self.param_groups for param in group["params"]), set_to_none)
 
     def _transform(self, group: dict) -> optax.GradientTransformation:
         """The group's transform, rebuilt only when its hyperparameters change."""

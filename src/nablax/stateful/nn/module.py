@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..core import TensorCore
+from ..grad import zero_grads
 from .parameter import Parameter
 
 
@@ -217,13 +218,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clears the `.grad` of every parameter (sets it to None, as PyTorch does by default)."""
-        for parameter in self.parameters():
-            if parameter.grad is not None:
-                if set_to_none:
-                    parameter.grad = None
-                else:
-                    parameter.grad.detach_()
-                    parameter.grad.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for parameter in self.parameters():
