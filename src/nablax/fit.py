@@ -119,11 +119,13 @@ def fit(
     eval_batch_size: int | None = None,
     fused: bool | None = None,
     progress: bool | None = None,
+    model_state=None,
 ) -> tuple[TrainState, History]:
     """Trains for `epochs` epochs over `data` and returns the final state and a `History`.
 
     `state` is a `TrainState` or a params pytree (then `TrainState.create` is called, with a
-    key split from `key` when `loss_fn` takes one). Each epoch shuffles with
+    key split from `key` when `loss_fn` takes one, and `model_state` — by default the model's
+    `init_state()` when `loss_fn` came from `supervised_loss` — when it threads model state). Each epoch shuffles with
     `nx.data.epoch_key(key, epoch)`. `fused=None` runs each epoch as one compiled `lax.scan`
     when the data fits on the device; `True`/`False` force either way. `progress=None` shows a
     tqdm bar on a terminal and plain per-epoch lines elsewhere; `False` is silent.
@@ -148,8 +150,11 @@ def fit(
         # The compiled epochs donate their input state; train on a copy so the caller's lives on.
         state = jax.tree_util.tree_map(jnp.copy, state)
     else:
-        model_key = jax.random.split(base_key)[1] if _Objective(loss_fn).takes_key else None
-        state = TrainState.create(state, optimizer, key=model_key)
+        objective = _Objective(loss_fn)
+        model_key = jax.random.split(base_key)[1] if objective.takes_key else None
+        if model_state is None and objective.takes_state and hasattr(loss_fn, "model"):
+            model_state = loss_fn.model.init_state()  # a supervised_loss knows its model
+        state = TrainState.create(state, optimizer, key=model_key, model_state=model_state)
 
     train_step, run_epoch, eval_step = _compiled(loss_fn, optimizer, batch_size, drop_last)
     if eval_data is not None:

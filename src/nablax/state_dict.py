@@ -14,13 +14,27 @@ import jax.numpy as jnp
 import numpy as np
 
 
-def state_dict(params: Mapping[str, Any]) -> dict[str, jax.Array]:
-    """Flattens a nested parameter dict into `{"dotted.name": array}`, PyTorch's `state_dict` form.
+def _merged(params: Mapping[str, Any], model_state: Mapping[str, Any]) -> dict[str, Any]:
+    """Params and state in one nested dict, each module's parameters before its buffers (PyTorch's order)."""
+    merged = dict(params)
+    for name, child in model_state.items():
+        if isinstance(child, Mapping) and isinstance(merged.get(name), Mapping):
+            merged[name] = _merged(merged[name], child)
+        else:
+            merged[name] = child
+    return merged
+
+
+def state_dict(params: Mapping[str, Any], model_state: Mapping[str, Any] | None = None) -> dict[str, jax.Array]:
+    """Flattens a nested parameter dict (and the model's state, if given) into
+    `{"dotted.name": array}`, PyTorch's `state_dict` form.
 
     >>> import jax.numpy as jnp
     >>> state_dict({"0": {"weight": jnp.zeros((2, 3)), "bias": jnp.zeros(2)}}).keys()
     dict_keys(['0.weight', '0.bias'])
     """
+    if model_state:
+        params = _merged(params, model_state)
     flat: dict[str, jax.Array] = {}
 
     def visit(prefix: str, node: Any) -> None:
@@ -43,8 +57,10 @@ def _to_array(name: str, value: Any) -> jax.Array:
         raise TypeError(f"load_state_dict: entry {name!r} is a {type(value).__name__}, not an array") from error
 
 
-def load_state_dict(template: Mapping[str, Any], state: Mapping[str, Any]) -> dict[str, Any]:
-    """Returns a params pytree shaped like `template` with the values of the flat `state`.
+def load_state_dict(template: Mapping[str, Any], state: Mapping[str, Any], model_state: Mapping[str, Any] | None = None):
+    """Returns a params pytree shaped like `template` with the values of the flat `state`;
+    with a `model_state` template too (e.g. `model.init_state()`), returns `(params,
+    model_state)` filled from the same flat dict (PyTorch's buffers).
 
     `state` may come from `nablax.state_dict`, PyTorch's `module.state_dict()` or a file; its
     values become JAX arrays of the template's dtypes. Every missing, unexpected or wrongly
@@ -56,7 +72,7 @@ def load_state_dict(template: Mapping[str, Any], state: Mapping[str, Any]) -> di
     >>> params["weight"].tolist()
     [[1.0, 2.0, 3.0]]
     """
-    expected = state_dict(template)
+    expected = state_dict(template, model_state)
     missing = [name for name in expected if name not in state]
     unexpected = [name for name in state if name not in expected]
     loaded, wrong_shape = {}, []
@@ -75,6 +91,8 @@ def load_state_dict(template: Mapping[str, Any], state: Mapping[str, Any]) -> di
         problems.append(f"wrong shapes: {'; '.join(wrong_shape)}")
     if problems:
         raise ValueError("load_state_dict: the state does not match the model's parameters; " + ", ".join(problems))
+    if model_state is not None:
+        return _unflatten_like(template, loaded), _unflatten_like(model_state, loaded)
     return _unflatten_like(template, loaded)
 
 

@@ -4,7 +4,9 @@ A loss function has the signature `loss_fn(params, batch) -> loss` or `-> (loss,
 where `metrics` is a dict of scalars. It may also accept the keywords:
 
 - `key`: a fresh PRNG key for each training step (dropout), drawn from the state's key;
-- `train`: `True` in training steps, `False` in evaluation.
+- `train`: `True` in training steps, `False` in evaluation;
+- `state`: the model's state (BatchNorm's running statistics, `TrainState.model_state`);
+  such a loss returns `(loss, metrics, new_state)`, and training steps keep `new_state`.
 
 `make_train_step` turns it into one compiled `step(state, batch) -> (state, metrics)`; any
 optax `GradientTransformation` does the update.
@@ -43,13 +45,15 @@ class TrainState:
     opt_state: Any
     step: jax.Array
     key: jax.Array | None = None
+    model_state: Any = None
 
     @classmethod
-    def create(cls, params: Any, optimizer: optax.GradientTransformation, *, key=None) -> TrainState:
-        """A state at step 0 with `optimizer.init(params)`; give `key` when the loss takes one.
+    def create(cls, params: Any, optimizer: optax.GradientTransformation, *, key=None, model_state=None) -> TrainState:
+        """A state at step 0 with `optimizer.init(params)`; give `key` when the loss takes one
+        and `model_state` (e.g. `model.init_state()`) when the model has running statistics.
 
-        The state holds a copy of `params`: a donating train step consumes the state's
-        buffers, never arrays the caller still holds."""
+        The state holds copies: a donating train step consumes the state's buffers, never
+        arrays the caller still holds."""
         optimizer = check_optimizer(optimizer)
         params = jax.tree_util.tree_map(jnp.copy, params)
         return cls(
@@ -57,6 +61,7 @@ class TrainState:
             opt_state=optimizer.init(params),
             step=jnp.zeros((), jnp.int32),
             key=None if key is None else as_key(key),
+            model_state=None if model_state is None else jax.tree_util.tree_map(jnp.copy, model_state),
         )
 
     def replace(self, **changes: Any) -> TrainState:
@@ -91,11 +96,20 @@ class _Objective:
         self.takes_key = takes_any or "key" in parameters
         self.takes_train = takes_any or "train" in parameters
         self.needs_key = "key" in parameters and parameters["key"].default is inspect.Parameter.empty
+        self.takes_state = "state" in parameters
 
-    def __call__(self, params: Any, batch: Data, *, key: jax.Array | None, train: bool):
+    def __call__(self, params: Any, batch: Data, *, key: jax.Array | None, train: bool, state: Any = None):
+        """`(loss, metrics, new_state)`; `new_state` is None for a loss without state."""
         kwargs: dict[str, Any] = {}
         if self.takes_train:
             kwargs["train"] = train
+        if self.takes_state:
+            if state is None:
+                raise ValueError(
+                    "loss_fn threads the model's state (running statistics, e.g. BatchNorm) but got none: create the "
+                    "TrainState with nx.TrainState.create(params, optimizer, model_state=model.init_state())"
+                )
+            kwargs["state"] = state
         if key is not None and self.takes_key:
             kwargs["key"] = key
         elif self.needs_key:
@@ -104,7 +118,13 @@ class _Objective:
                 "create it with nx.TrainState.create(params, optimizer, key=0)"
             )
         out = self.loss_fn(params, batch, **kwargs)
-        loss, metrics = out if isinstance(out, tuple) else (out, {})
+        new_state = None
+        if self.takes_state:
+            if not (isinstance(out, tuple) and len(out) == 3):
+                raise TypeError("a loss_fn that takes `state` must return (loss, metrics, new_state)")
+            loss, metrics, new_state = out
+        else:
+            loss, metrics = out if isinstance(out, tuple) else (out, {})
         if jnp.shape(loss) != ():
             raise ValueError(
                 f"loss_fn must return a scalar loss (or a (loss, metrics) pair), got a loss of shape "
@@ -112,7 +132,7 @@ class _Objective:
             )
         if not isinstance(metrics, Mapping):
             raise TypeError(f"loss_fn's metrics must be a dict of scalars, got {type(metrics).__name__}")
-        return loss, dict(metrics)
+        return loss, dict(metrics), new_state
 
 
 def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, *, donate: bool = True):
@@ -141,23 +161,32 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, 
                 f"make one with nx.TrainState.create(params, optimizer)"
             )
         key = None if state.key is None else jax.random.fold_in(state.key, state.step)
-        loss_of = lambda params: objective(params, batch, key=key, train=True)
-        (loss, metrics), grads = jax.value_and_grad(loss_of, has_aux=True)(state.params)
+
+        def loss_of(params):
+            loss, metrics, model_state = objective(params, batch, key=key, train=True, state=state.model_state)
+            return loss, (metrics, model_state)
+
+        (loss, (metrics, model_state)), grads = jax.value_and_grad(loss_of, has_aux=True)(state.params)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        return state.replace(params=params, opt_state=opt_state, step=state.step + 1), {"loss": loss, **metrics}
+        new_state = state.replace(params=params, opt_state=opt_state, step=state.step + 1,
+                                  model_state=model_state if objective.takes_state else state.model_state)
+        return new_state, {"loss": loss, **metrics}
 
     return jax.jit(train_step, donate_argnums=(0,) if donate else ())
 
 
 def make_eval_step(loss_fn: Callable):
     """Compiles `eval_step(state_or_params, batch) -> metrics`: the loss and metrics of
-    `loss_fn` with `train=False` and no randomness."""
+    `loss_fn` with `train=False` and no randomness. A loss with model state needs a
+    `TrainState` (its `model_state` is used, not changed)."""
     objective = _Objective(loss_fn)
 
     def eval_step(state: TrainState | Any, batch: Data):
-        params = state.params if isinstance(state, TrainState) else state
-        loss, metrics = objective(params, batch, key=None, train=False)
+        is_train_state = isinstance(state, TrainState)
+        params = state.params if is_train_state else state
+        model_state = state.model_state if is_train_state else None
+        loss, metrics, _ = objective(params, batch, key=None, train=False, state=model_state)
         return {"loss": loss, **metrics}
 
     return jax.jit(eval_step)
@@ -184,7 +213,9 @@ def loss_first(metrics: Mapping[str, Any]) -> dict[str, Any]:
 
 def supervised_loss(model: Any, criterion: Callable, *, metrics: Mapping[str, Callable] | None = None) -> Callable:
     """The loss of a model on `(inputs, targets)` batches: `criterion(model(x), y)`, plus
-    `metrics` computed from the same outputs.
+    `metrics` computed from the same outputs. For a model with state (`model.has_state`,
+    e.g. BatchNorm) the loss takes and returns the state, as the train steps expect; the
+    function's `.model` is the model, so `fit` can make its initial state.
 
     >>> import nablax as nx
     >>> loss_fn = nx.supervised_loss(nx.nn.MLP([4, 8, 3]), nx.losses.cross_entropy,
@@ -192,9 +223,21 @@ def supervised_loss(model: Any, criterion: Callable, *, metrics: Mapping[str, Ca
     """
     metrics = dict(metrics or {})
 
-    def loss_fn(params: Any, batch: Data, *, key: jax.Array | None = None, train: bool = False):
-        inputs, targets = batch
-        outputs = model.apply(params, inputs, key=key, train=train)
+    def scores(outputs, targets):
         return criterion(outputs, targets), {name: fn(outputs, targets) for name, fn in metrics.items()}
 
+    if getattr(model, "has_state", False):
+
+        def loss_fn(params: Any, batch: Data, *, state: Any, key: jax.Array | None = None, train: bool = False):
+            inputs, targets = batch
+            outputs, new_state = model.apply(params, inputs, state=state, key=key, train=train)
+            return (*scores(outputs, targets), new_state)
+
+    else:
+
+        def loss_fn(params: Any, batch: Data, *, key: jax.Array | None = None, train: bool = False):
+            inputs, targets = batch
+            return scores(model.apply(params, inputs, key=key, train=train), targets)
+
+    loss_fn.model = model
     return loss_fn

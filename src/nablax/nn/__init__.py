@@ -19,6 +19,14 @@ from .flatten import Flatten as Flatten
 from .flatten import flatten as flatten
 from .layer import Layer as Layer
 from .layer import Params as Params
+from .layer import State as State
+from .norm import BatchNorm1d as BatchNorm1d
+from .norm import BatchNorm2d as BatchNorm2d
+from .norm import GroupNorm as GroupNorm
+from .norm import LayerNorm as LayerNorm
+from .norm import batch_norm as batch_norm
+from .norm import group_norm as group_norm
+from .norm import layer_norm as layer_norm
 from .linear import Linear as Linear
 from .linear import linear as linear
 from .sequential import MLP as MLP

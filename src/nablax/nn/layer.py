@@ -5,6 +5,11 @@ live in a separate pytree made by `init(key)`, and `apply(params, x, *, key=None
 is a pure function of them, so it can be jitted, differentiated and vmapped freely.
 Parameter names and layouts are PyTorch's: the pytree of `Sequential(Linear(3, 2), ...)` is
 `{"0": {"weight": [2, 3], "bias": [2]}}`, whose flattened names equal the `state_dict` keys.
+
+Layers with running state (BatchNorm's running statistics) say so with `has_state`; their
+state is a second pytree, made by `init_state()` and named like PyTorch's buffers, and
+their `apply(params, x, *, state, key=None, train=False)` returns `(y, new_state)`. Layers
+without state keep the plain `apply` above. `docs/state-and-randomness.md` explains why.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 import jax
 
 Params = dict[str, Any]
+State = dict[str, Any]
 
 
 class Layer:
@@ -24,17 +30,23 @@ class Layer:
     their PyTorch twins: `Linear(in_features=3, out_features=1, bias=True)`.
     """
 
+    has_state = False  # True for layers whose apply threads a state pytree (see the module doc)
+
     def init(self, key) -> Params:
         """Returns the layer's parameters; `{}` for a layer without any."""
         del key
+        return {}
+
+    def init_state(self) -> State:
+        """Returns the layer's initial state (running statistics); `{}` for a layer without any."""
         return {}
 
     def apply(self, params: Params, x: jax.Array, *, key=None, train: bool = False) -> jax.Array:
         """Computes the layer's output for `x`; pure in `params`, `x` and `key`."""
         raise NotImplementedError(f"{type(self).__name__} must define apply()")
 
-    def __call__(self, params: Params, x: jax.Array, *, key=None, train: bool = False) -> jax.Array:
-        return self.apply(params, x, key=key, train=train)
+    def __call__(self, params: Params, x: jax.Array, **options):
+        return self.apply(params, x, **options)
 
     def extra_repr(self) -> str:
         """The text inside the parentheses of the repr, as in PyTorch."""
@@ -58,3 +70,13 @@ def check_params(layer: Layer, params: Params, expected: dict[str, tuple[int, ..
         actual = tuple(params[name].shape)
         if actual != shape:
             raise ValueError(f"{layer!r}: params[{name!r}] has shape {actual}, expected {shape}")
+
+
+def require_state(layer: Layer, state: State | None) -> State:
+    """The state a stateful layer was given, or an error that says how to make one."""
+    if state is None:
+        raise ValueError(
+            f"{layer!r} keeps running statistics and needs its state: call "
+            f"apply(params, x, state=model.init_state(), ...), which returns (y, new_state)"
+        )
+    return state

@@ -7,7 +7,7 @@ import jax
 from .._keys import as_key
 from .activation import ReLU
 from .dropout import Dropout
-from .layer import Layer, Params
+from .layer import Layer, Params, State, require_state
 from .linear import Linear
 
 
@@ -44,6 +44,14 @@ class Sequential(Layer):
     def __hash__(self) -> int:
         return hash((type(self), self.layers))
 
+    @property
+    def has_state(self) -> bool:
+        return any(layer.has_state for layer in self.layers)
+
+    def init_state(self) -> State:
+        """The initial state of the layers that have one, keyed by position (PyTorch's buffer names)."""
+        return {str(index): layer.init_state() for index, layer in enumerate(self.layers) if layer.has_state}
+
     def init(self, key) -> Params:
         keys = jax.random.split(as_key(key), max(len(self.layers), 1))
         params = {}
@@ -53,13 +61,22 @@ class Sequential(Layer):
                 params[str(index)] = layer_params
         return params
 
-    def apply(self, params: Params, x: jax.Array, *, key=None, train: bool = False) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array, *, state: State | None = None, key=None, train: bool = False):
+        """The output of the layers in order; with stateful layers, `(output, new_state)`."""
+        stateful = self.has_state
+        if stateful:
+            state = require_state(self, state)
+            new_state = {}
         # Each layer gets its own stream, folded from the model's key by the layer's position.
         key = None if key is None else as_key(key)
         for index, layer in enumerate(self.layers):
+            name = str(index)
             layer_key = None if key is None else jax.random.fold_in(key, index)
-            x = layer.apply(params.get(str(index), {}), x, key=layer_key, train=train)
-        return x
+            if layer.has_state:
+                x, new_state[name] = layer.apply(params.get(name, {}), x, state=state.get(name), key=layer_key, train=train)
+            else:
+                x = layer.apply(params.get(name, {}), x, key=layer_key, train=train)
+        return (x, new_state) if stateful else x
 
     def __repr__(self) -> str:
         lines = [f"  ({index}): " + repr(layer).replace("\n", "\n  ") for index, layer in enumerate(self.layers)]
