@@ -1,22 +1,37 @@
 """Pure layers: each is a frozen description with `init(key) -> params` and
 `apply(params, x, *, key=None, train=False)`, plus the plain functions they are made of."""
 
+from .activation import ELU as ELU
 from .activation import GELU as GELU
+from .activation import LeakyReLU as LeakyReLU
 from .activation import LogSoftmax as LogSoftmax
 from .activation import ReLU as ReLU
+from .activation import SiLU as SiLU
 from .activation import Sigmoid as Sigmoid
 from .activation import Softmax as Softmax
+from .activation import Softplus as Softplus
 from .activation import Tanh as Tanh
+from .activation import elu as elu
 from .activation import gelu as gelu
+from .activation import leaky_relu as leaky_relu
 from .activation import log_softmax as log_softmax
 from .activation import relu as relu
 from .activation import sigmoid as sigmoid
+from .activation import silu as silu
 from .activation import softmax as softmax
+from .activation import softplus as softplus
 from .activation import tanh as tanh
+from .conv import Conv1d as Conv1d
+from .conv import Conv2d as Conv2d
+from .conv import conv1d as conv1d
+from .conv import conv2d as conv2d
 from .dropout import Dropout as Dropout
 from .dropout import dropout as dropout
+from .embedding import Embedding as Embedding
+from .embedding import embedding as embedding
 from .flatten import Flatten as Flatten
 from .flatten import flatten as flatten
+from .identity import Identity as Identity
 from .layer import Layer as Layer
 from .layer import Params as Params
 from .layer import State as State
@@ -29,5 +44,11 @@ from .norm import group_norm as group_norm
 from .norm import layer_norm as layer_norm
 from .linear import Linear as Linear
 from .linear import linear as linear
+from .pool import AdaptiveAvgPool2d as AdaptiveAvgPool2d
+from .pool import AvgPool2d as AvgPool2d
+from .pool import MaxPool2d as MaxPool2d
+from .pool import adaptive_avg_pool2d as adaptive_avg_pool2d
+from .pool import avg_pool2d as avg_pool2d
+from .pool import max_pool2d as max_pool2d
 from .sequential import MLP as MLP
 from .sequential import Sequential as Sequential

@@ -53,7 +53,8 @@ def batch_norm(
         y = y + bias.reshape(broadcast)
     if training and running_mean is not None:
         count = math.prod(x.shape[axis] for axis in axes)
-        num_batches_tracked = num_batches_tracked + 1 if num_batches_tracked is not None else None
+        tracked = num_batches_tracked if num_batches_tracked is not None else jnp.zeros((), _count_dtype())
+        num_batches_tracked = tracked + 1
         factor = momentum if momentum is not None else 1.0 / num_batches_tracked.astype(x.dtype)
         unbiased = var * (count / max(count - 1, 1))
         running_mean = (1 - factor) * running_mean + factor * jax.lax.stop_gradient(mean)
