@@ -12,11 +12,14 @@ from . import data as data
 from . import losses as losses
 from . import metrics as metrics
 from . import nn as nn
+from . import plot as plot
 from .fit import History as History
 from .fit import fit as fit
 from .state_dict import count_parameters as count_parameters
 from .state_dict import load_state_dict as load_state_dict
 from .state_dict import state_dict as state_dict
+from .summary import Summary as Summary
+from .summary import summary as summary
 from .train import TrainState as TrainState
 from .train import evaluate as evaluate
 from .train import make_eval_step as make_eval_step

@@ -1,0 +1,88 @@
+"""`summary`: a model's layers with their output shapes and parameter counts, and totals,
+for functional models (`nablax.nn` layers) and stateful ones (`nablax.stateful.nn` modules).
+
+Shapes come from `jax.eval_shape` (functional) or from the recorded graph (stateful), so no
+layer is actually computed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import jax
+import numpy as np
+
+from .state_dict import count_parameters
+
+
+@dataclasses.dataclass
+class Summary:
+    """One row per layer: (name, layer type, output shape, parameter count); printing gives a table."""
+
+    rows: list[tuple[str, str, tuple, int]]
+    total_parameters: int
+    trainable_parameters: int
+
+    def __str__(self) -> str:
+        header = ("Layer", "Type", "Output shape", "Params")
+        body = [(name, kind, str(list(shape)), f"{count:,}") for name, kind, shape, count in self.rows]
+        widths = [max(len(row[i]) for row in [header, *body]) for i in range(4)]
+        rule = "-" * (sum(widths) + 6)
+        fmt = lambda row: "  ".join(cell.ljust(w) if i < 3 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        lines = [fmt(header), rule, *(fmt(row) for row in body), rule,
+                 f"Total params: {self.total_parameters:,}", f"Trainable params: {self.trainable_parameters:,}"]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def summary(model: Any, *args, state: Any = None) -> Summary:
+    """The summary of `model` on example inputs.
+
+    Functional: `summary(model, params, x)` (and `state=` for a model with state).
+    Stateful: `summary(module, x)`.
+
+    >>> import jax.numpy as jnp, nablax as nx
+    >>> model = nx.nn.MLP([4, 8, 2])
+    >>> print(summary(model, model.init(0), jnp.ones((5, 4))).rows[-1])
+    ('2', 'Linear', (5, 2), 18)
+    """
+    if hasattr(model, "named_parameters"):  # a stateful module
+        return _stateful_summary(model, *args)
+    params, x = args
+    return _functional_summary(model, params, x, state)
+
+
+def _functional_summary(model, params, x, state) -> Summary:
+    layers = list(model.layers) if hasattr(model, "layers") else [model]
+    names = [str(i) for i in range(len(layers))] if hasattr(model, "layers") else [type(model).__name__]
+    rows = []
+    shape = jax.ShapeDtypeStruct(np.shape(x), getattr(x, "dtype", np.float32))
+    for name, layer in zip(names, layers):
+        layer_params = params.get(name, {}) if hasattr(model, "layers") else params
+        if layer.has_state:
+            layer_state = (state or {}).get(name) if hasattr(model, "layers") else state
+            layer_state = layer.init_state() if layer_state is None else layer_state
+            shape = jax.eval_shape(lambda p, s, v: layer.apply(p, v, state=s)[0], layer_params, layer_state, shape)
+        else:
+            shape = jax.eval_shape(lambda p, v: layer.apply(p, v), layer_params, shape)
+        rows.append((name, type(layer).__name__, tuple(shape.shape), count_parameters(layer_params)))
+    total = count_parameters(params)
+    return Summary(rows, total, total)
+
+
+def _stateful_summary(module, x) -> Summary:
+    from .stateful.autograd import no_grad
+
+    children = list(module.named_children()) if type(module).__name__ == "Sequential" else [(type(module).__name__, module)]
+    rows = []
+    with no_grad():  # shapes are known as soon as the ops are recorded: nothing runs here
+        for name, child in children:
+            x = child(x)
+            count = sum(math.prod(p.shape) for p in child.parameters())
+            rows.append((name, type(child).__name__, tuple(x.shape), count))
+    total = sum(math.prod(p.shape) for p in module.parameters())
+    trainable = sum(math.prod(p.shape) for p in module.parameters() if p.requires_grad)
+    return Summary(rows, total, trainable)
