@@ -9,8 +9,8 @@ import numpy as np
 def as_key(key, *, what: str = "key") -> jax.Array:
     """Returns `key` as a JAX PRNG key; an int is taken as a seed.
 
-    >>> as_key(0).shape
-    ()
+        >>> as_key(0).shape
+        ()
     """
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         return jax.random.key(int(key))

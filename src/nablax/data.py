@@ -23,9 +23,9 @@ Data = Any  # a pytree of arrays with a common leading dimension
 def num_examples(data: Data) -> int:
     """The common length of the leading dimension of every array in `data`.
 
-    >>> import numpy as np
-    >>> num_examples((np.zeros((5, 2)), np.zeros(5)))
-    5
+        >>> import numpy as np
+        >>> num_examples((np.zeros((5, 2)), np.zeros(5)))
+        5
     """
     leaves, _ = jax.tree_util.tree_flatten_with_path(data)
     if not leaves:
@@ -68,9 +68,9 @@ def batches(data: Data, batch_size: int, *, key=None, drop_last: bool = False, e
     The last batch of an epoch is smaller when `batch_size` does not divide the data, unless
     `drop_last`. Indexing happens on the host, so NumPy data stays in NumPy.
 
-    >>> import numpy as np
-    >>> [b.tolist() for b in batches(np.arange(5), 2)]
-    [[0, 1], [2, 3], [4]]
+        >>> import numpy as np
+        >>> [len(batch) for batch in batches(np.arange(5), 2)]
+        [2, 2, 1]
     """
     n = num_examples(data)
     check_batch_size(batch_size, n, drop_last)  # here, not at the first next()
@@ -98,10 +98,10 @@ def stack_batches(data: Data, batch_size: int, *, key=None) -> tuple[Data, Data 
 
     This is the form a scanned epoch consumes; it works inside `jit`.
 
-    >>> import numpy as np
-    >>> stacked, rest = stack_batches(np.arange(5), 2)
-    >>> stacked.tolist(), rest.tolist()
-    ([[0, 1], [2, 3]], [4])
+        >>> import numpy as np
+        >>> stacked, rest = stack_batches(np.arange(5), 2)
+        >>> stacked.tolist(), rest.tolist()
+        ([[0, 1], [2, 3]], [4])
     """
     n = num_examples(data)
     check_batch_size(batch_size, n, drop_last=False)

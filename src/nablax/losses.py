@@ -38,9 +38,9 @@ def _reduce(loss: jax.Array, reduction: str) -> jax.Array:
 def mse(input: jax.Array, target: jax.Array, reduction: str = "mean") -> jax.Array:
     """Mean squared error, `(input - target)**2` reduced; `torch.nn.functional.mse_loss`.
 
-    >>> import jax.numpy as jnp
-    >>> float(mse(jnp.array([1.0, 2.0]), jnp.array([1.0, 4.0])))
-    2.0
+        >>> import jax.numpy as jnp
+        >>> float(mse(jnp.array([1.0, 2.0]), jnp.array([1.0, 4.0])))
+        2.0
     """
     _check_reduction("mse", reduction)
     _check_same_shape("mse", input, target)
@@ -128,10 +128,10 @@ def cross_entropy(
     `target` holds class indices (an integer array, the input's shape without the class axis)
     or class probabilities (a float array of the input's shape).
 
-    >>> import jax.numpy as jnp
-    >>> logits = jnp.array([[2.0, 0.0], [0.0, 2.0]])
-    >>> round(float(cross_entropy(logits, jnp.array([0, 1]))), 4)
-    0.1269
+        >>> import jax.numpy as jnp
+        >>> logits = jnp.array([[2.0, 0.0], [0.0, 2.0]])
+        >>> round(float(cross_entropy(logits, jnp.array([0, 1]))), 4)
+        0.1269
     """
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:

@@ -29,9 +29,9 @@ def state_dict(params: Mapping[str, Any], model_state: Mapping[str, Any] | None 
     """Flattens a nested parameter dict (and the model's state, if given) into
     `{"dotted.name": array}`, PyTorch's `state_dict` form.
 
-    >>> import jax.numpy as jnp
-    >>> state_dict({"0": {"weight": jnp.zeros((2, 3)), "bias": jnp.zeros(2)}}).keys()
-    dict_keys(['0.weight', '0.bias'])
+        >>> import jax.numpy as jnp
+        >>> state_dict({"0": {"weight": jnp.zeros((2, 3)), "bias": jnp.zeros(2)}}).keys()
+        dict_keys(['0.weight', '0.bias'])
     """
     if model_state:
         params = _merged(params, model_state)
@@ -66,11 +66,11 @@ def load_state_dict(template: Mapping[str, Any], state: Mapping[str, Any], model
     values become JAX arrays of the template's dtypes. Every missing, unexpected or wrongly
     shaped entry is reported by name in one error.
 
-    >>> import nablax as nx
-    >>> model = nx.nn.Linear(3, 1)
-    >>> params = nx.load_state_dict(model.init(0), {"weight": [[1.0, 2.0, 3.0]], "bias": [0.5]})
-    >>> params["weight"].tolist()
-    [[1.0, 2.0, 3.0]]
+        >>> import nablax as nx
+        >>> model = nx.nn.Linear(3, 1)
+        >>> params = nx.load_state_dict(model.init(0), {"weight": [[1.0, 2.0, 3.0]], "bias": [0.5]})
+        >>> params["weight"].tolist()
+        [[1.0, 2.0, 3.0]]
     """
     expected = state_dict(template, model_state)
     missing = [name for name in expected if name not in state]

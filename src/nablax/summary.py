@@ -44,10 +44,10 @@ def summary(model: Any, *args, state: Any = None) -> Summary:
     Functional: `summary(model, params, x)` (and `state=` for a model with state).
     Stateful: `summary(module, x)`.
 
-    >>> import jax.numpy as jnp, nablax as nx
-    >>> model = nx.nn.MLP([4, 8, 2])
-    >>> print(summary(model, model.init(0), jnp.ones((5, 4))).rows[-1])
-    ('2', 'Linear', (5, 2), 18)
+        >>> import jax.numpy as jnp, nablax as nx
+        >>> model = nx.nn.MLP([4, 8, 2])
+        >>> print(summary(model, model.init(0), jnp.ones((5, 4))).rows[-1])
+        ('2', 'Linear', (5, 2), 18)
     """
     if hasattr(model, "named_parameters"):  # a stateful module
         return _stateful_summary(model, *args)

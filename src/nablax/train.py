@@ -34,11 +34,11 @@ class TrainState:
     """Everything a training step changes, as one pytree: parameters, optimizer state,
     the step count, and (when the loss needs randomness) a PRNG key.
 
-    >>> import optax, nablax as nx
-    >>> model = nx.nn.Linear(2, 1)
-    >>> state = nx.TrainState.create(model.init(0), optax.sgd(0.1))
-    >>> int(state.step)
-    0
+        >>> import optax, nablax as nx
+        >>> model = nx.nn.Linear(2, 1)
+        >>> state = nx.TrainState.create(model.init(0), optax.sgd(0.1))
+        >>> int(state.step)
+        0
     """
 
     params: Any
@@ -143,13 +143,13 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, 
     With `donate=True` the input state's buffers are reused for the output (less memory, no
     copies), so the old state must not be used after the call.
 
-    >>> import jax.numpy as jnp, optax, nablax as nx
-    >>> loss_fn = lambda w, batch: nx.losses.mse(w * batch[0], batch[1])
-    >>> step = nx.make_train_step(loss_fn, optax.sgd(0.1))
-    >>> state = nx.TrainState.create(jnp.float32(0.0), optax.sgd(0.1))
-    >>> state, metrics = step(state, (jnp.array([1.0, 2.0]), jnp.array([2.0, 4.0])))
-    >>> float(metrics["loss"]), float(state.params)
-    (10.0, 1.0)
+        >>> import jax.numpy as jnp, optax, nablax as nx
+        >>> loss_fn = lambda w, batch: nx.losses.mse(w * batch[0], batch[1])
+        >>> step = nx.make_train_step(loss_fn, optax.sgd(0.1))
+        >>> state = nx.TrainState.create(jnp.float32(0.0), optax.sgd(0.1))
+        >>> state, metrics = step(state, (jnp.array([1.0, 2.0]), jnp.array([2.0, 4.0])))
+        >>> float(metrics["loss"]), float(state.params)
+        (10.0, 1.0)
     """
     optimizer = check_optimizer(optimizer)
     objective = _Objective(loss_fn)
@@ -217,9 +217,9 @@ def supervised_loss(model: Any, criterion: Callable, *, metrics: Mapping[str, Ca
     e.g. BatchNorm) the loss takes and returns the state, as the train steps expect; the
     function's `.model` is the model, so `fit` can make its initial state.
 
-    >>> import nablax as nx
-    >>> loss_fn = nx.supervised_loss(nx.nn.MLP([4, 8, 3]), nx.losses.cross_entropy,
-    ...                              metrics={"accuracy": nx.metrics.accuracy})
+        >>> import nablax as nx
+        >>> loss_fn = nx.supervised_loss(nx.nn.MLP([4, 8, 3]), nx.losses.cross_entropy,
+        ...                              metrics={"accuracy": nx.metrics.accuracy})
     """
     metrics = dict(metrics or {})
 

@@ -20,8 +20,8 @@ def as_tuple(value, n: int, name: str, who: str, *, minimum: int = 0) -> tuple[i
     """`value`, an int or a sequence of `n` ints, as a tuple of `n` ints (torch's `_pair`),
     after checking that each is at least `minimum`.
 
-    >>> as_tuple(3, 2, "kernel_size", "conv2d", minimum=1)
-    (3, 3)
+        >>> as_tuple(3, 2, "kernel_size", "conv2d", minimum=1)
+        (3, 3)
     """
     values = (value,) * n if is_int(value) else tuple(value) if isinstance(value, (tuple, list)) else None
     if values is None or len(values) != n or not all(is_int(v) for v in values):

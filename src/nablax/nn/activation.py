@@ -30,9 +30,9 @@ def leaky_relu(x: jax.Array, negative_slope: float = 0.01) -> jax.Array:
     """x where x > 0, else negative_slope * x; its gradient at 0 is negative_slope, as in PyTorch
     (`jax.nn.leaky_relu` gives 1 there).
 
-    >>> import jax, jax.numpy as jnp
-    >>> leaky_relu(jnp.array([-2.0, 0.0, 3.0]), 0.5).tolist(), float(jax.grad(leaky_relu)(0.0, 0.5))
-    ([-1.0, 0.0, 3.0], 0.5)
+        >>> import jax, jax.numpy as jnp
+        >>> leaky_relu(jnp.array([-2.0, 0.0, 3.0]), 0.5).tolist(), float(jax.grad(leaky_relu)(0.0, 0.5))
+        ([-1.0, 0.0, 3.0], 0.5)
     """
     return jnp.where(x > 0, x, x * negative_slope)
 
@@ -52,9 +52,9 @@ def silu(x: jax.Array) -> jax.Array:
 def softplus(x: jax.Array, beta: float = 1.0, threshold: float = 20.0) -> jax.Array:
     """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold, as in PyTorch.
 
-    >>> import jax.numpy as jnp
-    >>> softplus(jnp.array([0.0, 30.0])).tolist()
-    [0.693147..., 30.0]
+        >>> import jax.numpy as jnp
+        >>> softplus(jnp.array([0.0, 30.0])).tolist()
+        [0.693147..., 30.0]
     """
     scaled = x * beta
     linear_part = scaled > threshold
@@ -151,8 +151,8 @@ class SiLU(_Activation):
 class Softplus(_Activation):
     """`torch.nn.Softplus(beta=1.0, threshold=20.0)`.
 
-    >>> Softplus(beta=2.0)
-    Softplus(beta=2.0, threshold=20.0)
+        >>> Softplus(beta=2.0)
+        Softplus(beta=2.0, threshold=20.0)
     """
 
     beta: float = 1.0

@@ -91,9 +91,9 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> j
     """`torch.nn.functional.conv1d`: `x` is (N, C_in, L) or (C_in, L), `weight` is
     `[C_out, C_in / groups, k]`; `padding` is an int, a 1-tuple, 'valid' or 'same'.
 
-    >>> import jax.numpy as jnp
-    >>> conv1d(jnp.arange(5.0)[None], jnp.ones((1, 1, 2))).tolist()
-    [[1.0, 3.0, 5.0, 7.0]]
+        >>> import jax.numpy as jnp
+        >>> conv1d(jnp.arange(5.0)[None], jnp.ones((1, 1, 2))).tolist()
+        [[1.0, 3.0, 5.0, 7.0]]
     """
     return _conv(x, weight, bias, stride, padding, dilation, groups, spatial_dims=1, who="conv1d")
 
@@ -103,9 +103,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> j
     `[C_out, C_in / groups, kH, kW]`; `padding` is an int, a pair, 'valid' or 'same' (which
     needs stride 1 and, for an odd total, pads one more after than before, as PyTorch does).
 
-    >>> import jax.numpy as jnp
-    >>> conv2d(jnp.ones((1, 3, 5, 5)), jnp.ones((4, 3, 3, 3)), padding="same").shape
-    (1, 4, 5, 5)
+        >>> import jax.numpy as jnp
+        >>> conv2d(jnp.ones((1, 3, 5, 5)), jnp.ones((4, 3, 3, 3)), padding="same").shape
+        (1, 4, 5, 5)
     """
     return _conv(x, weight, bias, stride, padding, dilation, groups, spatial_dims=2, who="conv2d")
 
@@ -180,12 +180,12 @@ class Conv1d(_ConvNd):
     """`torch.nn.Conv1d` over (N, C, L) or (C, L): weight `[out, in / groups, k]` and bias `[out]`,
     both from U(-b, b) with b = 1/sqrt(in_channels / groups * k), as PyTorch draws them.
 
-    >>> import jax.numpy as jnp
-    >>> layer = Conv1d(2, 4, kernel_size=3, padding="same")
-    >>> layer
-    Conv1d(2, 4, kernel_size=(3,), stride=(1,), padding=same)
-    >>> layer.apply(layer.init(0), jnp.ones((8, 2, 10))).shape
-    (8, 4, 10)
+        >>> import jax.numpy as jnp
+        >>> layer = Conv1d(2, 4, kernel_size=3, padding="same")
+        >>> layer
+        Conv1d(2, 4, kernel_size=(3,), stride=(1,), padding=same)
+        >>> layer.apply(layer.init(0), jnp.ones((8, 2, 10))).shape
+        (8, 4, 10)
     """
 
     spatial_dims: ClassVar[int] = 1
@@ -196,12 +196,12 @@ class Conv2d(_ConvNd):
     """`torch.nn.Conv2d` over (N, C, H, W) or (C, H, W): weight `[out, in / groups, kH, kW]` and
     bias `[out]`, both from U(-b, b) with b = 1/sqrt(in_channels / groups * kH * kW).
 
-    >>> import jax.numpy as jnp
-    >>> layer = Conv2d(3, 8, kernel_size=3, stride=2, padding=1)
-    >>> {name: p.shape for name, p in layer.init(0).items()}
-    {'weight': (8, 3, 3, 3), 'bias': (8,)}
-    >>> layer.apply(layer.init(0), jnp.ones((1, 3, 32, 32))).shape
-    (1, 8, 16, 16)
+        >>> import jax.numpy as jnp
+        >>> layer = Conv2d(3, 8, kernel_size=3, stride=2, padding=1)
+        >>> {name: p.shape for name, p in layer.init(0).items()}
+        {'weight': (8, 3, 3, 3), 'bias': (8,)}
+        >>> layer.apply(layer.init(0), jnp.ones((1, 3, 32, 32))).shape
+        (1, 8, 16, 16)
     """
 
     spatial_dims: ClassVar[int] = 2

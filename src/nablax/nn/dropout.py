@@ -19,10 +19,10 @@ def _check_probability(p: float) -> None:
 def dropout(x: jax.Array, p: float, key: jax.Array | None, train: bool = True) -> jax.Array:
     """Randomly zeroes elements of `x` with probability `p` when `train`, drawing from `key`.
 
-    >>> import jax, jax.numpy as jnp
-    >>> y = dropout(jnp.ones(1000), 0.5, jax.random.key(0))
-    >>> sorted(set(y.tolist()))
-    [0.0, 2.0]
+        >>> import jax, jax.numpy as jnp
+        >>> y = dropout(jnp.ones(1000), 0.5, jax.random.key(0))
+        >>> sorted(set(y.tolist()))
+        [0.0, 2.0]
     """
     _check_probability(p)
     if not train or p == 0.0:

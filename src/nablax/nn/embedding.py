@@ -62,9 +62,9 @@ def embedding(indices, weight, padding_idx: int | None = None) -> jax.Array:
     """`torch.nn.functional.embedding`: `weight[indices]`, of shape `indices.shape + (embedding_dim,)`;
     the `padding_idx` row is returned as it is but gets no gradient.
 
-    >>> import jax.numpy as jnp
-    >>> embedding(jnp.array([[0, 2]]), jnp.arange(6.0).reshape(3, 2)).tolist()
-    [[[0.0, 1.0], [4.0, 5.0]]]
+        >>> import jax.numpy as jnp
+        >>> embedding(jnp.array([[0, 2]]), jnp.arange(6.0).reshape(3, 2)).tolist()
+        [[[0.0, 1.0], [4.0, 5.0]]]
     """
     return _embedding(indices, weight, padding_idx, "embedding")
 
@@ -74,15 +74,15 @@ class Embedding(Layer):
     """`torch.nn.Embedding(num_embeddings, embedding_dim, padding_idx=None)`: weight
     `[num_embeddings, embedding_dim]` from N(0, 1), with the `padding_idx` row zeroed.
 
-    >>> import jax.numpy as jnp
-    >>> layer = Embedding(10, 3, padding_idx=-1)
-    >>> layer
-    Embedding(10, 3, padding_idx=9)
-    >>> params = layer.init(0)
-    >>> layer.apply(params, jnp.array([[1, 9], [4, 5]])).shape
-    (2, 2, 3)
-    >>> params["weight"][9].tolist()
-    [0.0, 0.0, 0.0]
+        >>> import jax.numpy as jnp
+        >>> layer = Embedding(10, 3, padding_idx=-1)
+        >>> layer
+        Embedding(10, 3, padding_idx=9)
+        >>> params = layer.init(0)
+        >>> layer.apply(params, jnp.array([[1, 9], [4, 5]])).shape
+        (2, 2, 3)
+        >>> params["weight"][9].tolist()
+        [0.0, 0.0, 0.0]
     """
 
     num_embeddings: int

@@ -14,9 +14,9 @@ from .layer import Layer, Params
 def flatten(x: jax.Array, start_dim: int = 0, end_dim: int = -1) -> jax.Array:
     """Merges dimensions `start_dim..end_dim` (inclusive) of `x` into one.
 
-    >>> import jax.numpy as jnp
-    >>> flatten(jnp.zeros((2, 3, 4)), 1).shape
-    (2, 12)
+        >>> import jax.numpy as jnp
+        >>> flatten(jnp.zeros((2, 3, 4)), 1).shape
+        (2, 12)
     """
     shape = jnp.shape(x)
     if len(shape) == 0:

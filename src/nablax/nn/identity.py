@@ -13,9 +13,9 @@ from .layer import Layer, Params
 class Identity(Layer):
     """`torch.nn.Identity`: returns its input unchanged.
 
-    >>> import jax.numpy as jnp
-    >>> Identity(), Identity().apply({}, jnp.ones(2)).tolist()
-    (Identity(), [1.0, 1.0])
+        >>> import jax.numpy as jnp
+        >>> Identity(), Identity().apply({}, jnp.ones(2)).tolist()
+        (Identity(), [1.0, 1.0])
     """
 
     def apply(self, params: Params, x: jax.Array, *, key=None, train: bool = False) -> jax.Array:

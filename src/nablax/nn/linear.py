@@ -28,9 +28,9 @@ without_negative_zeros.defjvps(lambda tangent, _, x: tangent)
 def linear(x: jax.Array, weight: jax.Array, bias: jax.Array | None = None) -> jax.Array:
     """Applies `x @ weight.T + bias` over the last axis of `x`; `weight` is `[out, in]`.
 
-    >>> import jax.numpy as jnp
-    >>> linear(jnp.ones((2, 3)), jnp.ones((1, 3)), jnp.zeros(1)).tolist()
-    [[3.0], [3.0]]
+        >>> import jax.numpy as jnp
+        >>> linear(jnp.ones((2, 3)), jnp.ones((1, 3)), jnp.zeros(1)).tolist()
+        [[3.0], [3.0]]
     """
     y = jnp.matmul(x, weight.T)
     return without_negative_zeros(y) if bias is None else y + bias
@@ -41,13 +41,13 @@ class Linear(Layer):
     """`torch.nn.Linear`: weight `[out_features, in_features]` and bias `[out_features]`,
     both drawn from U(-1/sqrt(in_features), 1/sqrt(in_features)) as PyTorch does.
 
-    >>> import nablax as nx
-    >>> layer = nx.nn.Linear(3, 2)
-    >>> params = layer.init(0)
-    >>> {name: p.shape for name, p in params.items()}
-    {'weight': (2, 3), 'bias': (2,)}
-    >>> layer.apply(params, jnp.ones((4, 3))).shape
-    (4, 2)
+        >>> import nablax as nx
+        >>> layer = nx.nn.Linear(3, 2)
+        >>> params = layer.init(0)
+        >>> {name: p.shape for name, p in params.items()}
+        {'weight': (2, 3), 'bias': (2,)}
+        >>> layer.apply(params, jnp.ones((4, 3))).shape
+        (4, 2)
     """
 
     in_features: int

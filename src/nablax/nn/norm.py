@@ -33,10 +33,10 @@ def batch_norm(
     (unbiased variance, PyTorch's `momentum`; `momentum=None` is a cumulative average);
     otherwise it uses the running ones. Returns `(y, running_mean, running_var, num_batches_tracked)`.
 
-    >>> import jax.numpy as jnp
-    >>> y, mean, var, count = batch_norm(jnp.array([[1.0], [3.0]]), jnp.zeros(1), jnp.ones(1), training=True)
-    >>> y.round(3).tolist(), mean.tolist(), var.tolist(), int(count)
-    ([[-1.0], [1.0]], [0.2], [1.1], 1)
+        >>> import jax.numpy as jnp
+        >>> y, mean, var, count = batch_norm(jnp.array([[1.0], [3.0]]), jnp.zeros(1), jnp.ones(1), training=True)
+        >>> y.round(3).tolist(), mean.tolist(), var.tolist(), int(count)
+        ([[-1.0], [1.0]], [0.2], [1.1], 1)
     """
     axes = (0,) + tuple(range(2, x.ndim))
     broadcast = (1, -1) + (1,) * (x.ndim - 2)
@@ -125,11 +125,11 @@ class _BatchNorm(Layer):
 class BatchNorm1d(_BatchNorm):
     """`torch.nn.BatchNorm1d` over [N, C] or [N, C, L]; its running statistics are state.
 
-    >>> import jax.numpy as jnp, nablax as nx
-    >>> layer = nx.nn.BatchNorm1d(2)
-    >>> y, state = layer.apply(layer.init(0), jnp.ones((4, 2)), state=layer.init_state(), train=True)
-    >>> int(state["num_batches_tracked"])
-    1
+        >>> import jax.numpy as jnp, nablax as nx
+        >>> layer = nx.nn.BatchNorm1d(2)
+        >>> y, state = layer.apply(layer.init(0), jnp.ones((4, 2)), state=layer.init_state(), train=True)
+        >>> int(state["num_batches_tracked"])
+        1
     """
 
     _input_ranks = (2, 3)

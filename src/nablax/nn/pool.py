@@ -64,9 +64,9 @@ def _max_pool2d(x, kernel_size, stride, padding, who: str) -> jax.Array:
 def max_pool2d(x, kernel_size: Size2d, stride: Size2d | None = None, padding: Size2d = 0) -> jax.Array:
     """The maximum of each window; padding is -inf, so it is never the maximum.
 
-    >>> import jax.numpy as jnp
-    >>> max_pool2d(jnp.arange(16.0).reshape(1, 4, 4), 2).tolist()
-    [[[5.0, 7.0], [13.0, 15.0]]]
+        >>> import jax.numpy as jnp
+        >>> max_pool2d(jnp.arange(16.0).reshape(1, 4, 4), 2).tolist()
+        [[[5.0, 7.0], [13.0, 15.0]]]
     """
     return _max_pool2d(x, kernel_size, stride, padding, "max_pool2d")
 
@@ -92,11 +92,11 @@ def avg_pool2d(
 ) -> jax.Array:
     """The mean of each window; zero padding counts towards the mean unless `count_include_pad=False`.
 
-    >>> import jax.numpy as jnp
-    >>> avg_pool2d(jnp.ones((1, 2, 2)), 2, padding=1).tolist()
-    [[[0.25, 0.25], [0.25, 0.25]]]
-    >>> avg_pool2d(jnp.ones((1, 2, 2)), 2, padding=1, count_include_pad=False).tolist()
-    [[[1.0, 1.0], [1.0, 1.0]]]
+        >>> import jax.numpy as jnp
+        >>> avg_pool2d(jnp.ones((1, 2, 2)), 2, padding=1).tolist()
+        [[[0.25, 0.25], [0.25, 0.25]]]
+        >>> avg_pool2d(jnp.ones((1, 2, 2)), 2, padding=1, count_include_pad=False).tolist()
+        [[[1.0, 1.0], [1.0, 1.0]]]
     """
     return _avg_pool2d(x, kernel_size, stride, padding, count_include_pad, "avg_pool2d")
 
@@ -131,9 +131,9 @@ def _adaptive_avg_pool2d(x, output_size, who: str) -> jax.Array:
 def adaptive_avg_pool2d(x, output_size: int | None | tuple[int | None, int | None]) -> jax.Array:
     """Means over `output_size` bins per axis, as PyTorch splits them (bins may overlap).
 
-    >>> import jax.numpy as jnp
-    >>> adaptive_avg_pool2d(jnp.arange(3.0).reshape(1, 1, 3), (1, 2)).tolist()
-    [[[0.5, 1.5]]]
+        >>> import jax.numpy as jnp
+        >>> adaptive_avg_pool2d(jnp.arange(3.0).reshape(1, 1, 3), (1, 2)).tolist()
+        [[[0.5, 1.5]]]
     """
     return _adaptive_avg_pool2d(x, output_size, "adaptive_avg_pool2d")
 
@@ -166,12 +166,12 @@ class _Pool2d(Layer):
 class MaxPool2d(_Pool2d):
     """`torch.nn.MaxPool2d(kernel_size, stride=None, padding=0)`; stride defaults to kernel_size.
 
-    >>> import jax.numpy as jnp
-    >>> layer = MaxPool2d(2)
-    >>> layer
-    MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
-    >>> layer.apply({}, jnp.ones((8, 3, 32, 32))).shape
-    (8, 3, 16, 16)
+        >>> import jax.numpy as jnp
+        >>> layer = MaxPool2d(2)
+        >>> layer
+        MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+        >>> layer.apply({}, jnp.ones((8, 3, 32, 32))).shape
+        (8, 3, 16, 16)
     """
 
     def apply(self, params: Params, x: jax.Array, *, key=None, train: bool = False) -> jax.Array:
@@ -185,9 +185,9 @@ class MaxPool2d(_Pool2d):
 class AvgPool2d(_Pool2d):
     """`torch.nn.AvgPool2d(kernel_size, stride=None, padding=0, count_include_pad=True)`.
 
-    >>> import jax.numpy as jnp
-    >>> AvgPool2d(3, stride=2, padding=1).apply({}, jnp.ones((3, 8, 8))).shape
-    (3, 4, 4)
+        >>> import jax.numpy as jnp
+        >>> AvgPool2d(3, stride=2, padding=1).apply({}, jnp.ones((3, 8, 8))).shape
+        (3, 4, 4)
     """
 
     count_include_pad: bool = True
@@ -201,12 +201,12 @@ class AdaptiveAvgPool2d(Layer):
     """`torch.nn.AdaptiveAvgPool2d(output_size)`: an int, or a pair whose None entries keep
     the input's size; `AdaptiveAvgPool2d(1)` is global average pooling.
 
-    >>> import jax.numpy as jnp
-    >>> layer = AdaptiveAvgPool2d((None, 3))
-    >>> layer
-    AdaptiveAvgPool2d(output_size=(None, 3))
-    >>> layer.apply({}, jnp.ones((2, 4, 7, 10))).shape
-    (2, 4, 7, 3)
+        >>> import jax.numpy as jnp
+        >>> layer = AdaptiveAvgPool2d((None, 3))
+        >>> layer
+        AdaptiveAvgPool2d(output_size=(None, 3))
+        >>> layer.apply({}, jnp.ones((2, 4, 7, 10))).shape
+        (2, 4, 7, 3)
     """
 
     output_size: int | None | tuple[int | None, int | None]

@@ -17,10 +17,10 @@ class Sequential(Layer):
     Its parameters are a dict keyed by the layer's position, holding only the layers that have
     parameters, so the flattened names are PyTorch's `state_dict` keys:
 
-    >>> import nablax as nx
-    >>> model = nx.nn.Sequential(nx.nn.Linear(3, 4), nx.nn.ReLU(), nx.nn.Linear(4, 1))
-    >>> sorted(nx.state_dict(model.init(0)))
-    ['0.bias', '0.weight', '2.bias', '2.weight']
+        >>> import nablax as nx
+        >>> model = nx.nn.Sequential(nx.nn.Linear(3, 4), nx.nn.ReLU(), nx.nn.Linear(4, 1))
+        >>> sorted(nx.state_dict(model.init(0)))
+        ['0.bias', '0.weight', '2.bias', '2.weight']
     """
 
     def __init__(self, *layers: Layer):
@@ -96,12 +96,12 @@ def MLP(
     `MLP([64, 128, 10])` is `Sequential(Linear(64, 128), ReLU(), Linear(128, 10))`, whose
     parameter names match the same `torch.nn.Sequential`.
 
-    >>> MLP([4, 8, 2])
-    Sequential(
-      (0): Linear(in_features=4, out_features=8, bias=True)
-      (1): ReLU()
-      (2): Linear(in_features=8, out_features=2, bias=True)
-    )
+        >>> MLP([4, 8, 2])
+        Sequential(
+          (0): Linear(in_features=4, out_features=8, bias=True)
+          (1): ReLU()
+          (2): Linear(in_features=8, out_features=2, bias=True)
+        )
     """
     sizes = list(sizes)
     if len(sizes) < 2:

@@ -10,8 +10,8 @@ import jax
 class device:  # noqa: N801 - PyTorch's name
     """A device: `device('cpu')`, `device('cuda')`, `device('cuda:1')` or `device('cuda', 1)`.
 
-    >>> device('cpu')
-    device(type='cpu')
+        >>> device('cpu')
+        device(type='cpu')
     """
 
     __slots__ = ("type", "index")

@@ -24,19 +24,19 @@ The rules, in the order PyTorch applies them:
 * Suffixes (`device=`, `size=`, `dtype=`, `grad_fn=`/`requires_grad=`) follow
   the closing bracket, each moved to its own line when it would not fit.
 
->>> import numpy as np
->>> format_tensor(np.array([1.0, 0.5], np.float32), dtype_name="torch.float32")
-'tensor([1.0000, 0.5000])'
->>> format_tensor(np.array([1e-5, 1.0]), dtype_name="torch.float64", requires_grad=True)
-'tensor([1.0000e-05, 1.0000e+00], dtype=torch.float64, requires_grad=True)'
->>> format_tensor(np.array([True, False]), dtype_name="torch.bool")
-'tensor([ True, False])'
->>> format_tensor(np.zeros((0, 3), np.int64), dtype_name="torch.int64")
-'tensor([], size=(0, 3), dtype=torch.int64)'
->>> print(parameter_repr(format_tensor(np.array([[1.0, 2.0]], np.float32),
-...                                    dtype_name="torch.float32", requires_grad=True)))
-Parameter containing:
-tensor([[1., 2.]], requires_grad=True)
+    >>> import numpy as np
+    >>> format_tensor(np.array([1.0, 0.5], np.float32), dtype_name="torch.float32")
+    'tensor([1.0000, 0.5000])'
+    >>> format_tensor(np.array([1e-5, 1.0]), dtype_name="torch.float64", requires_grad=True)
+    'tensor([1.0000e-05, 1.0000e+00], dtype=torch.float64, requires_grad=True)'
+    >>> format_tensor(np.array([True, False]), dtype_name="torch.bool")
+    'tensor([ True, False])'
+    >>> format_tensor(np.zeros((0, 3), np.int64), dtype_name="torch.int64")
+    'tensor([], size=(0, 3), dtype=torch.int64)'
+    >>> print(parameter_repr(format_tensor(np.array([[1.0, 2.0]], np.float32),
+    ...                                    dtype_name="torch.float32", requires_grad=True)))
+    Parameter containing:
+    tensor([[1., 2.]], requires_grad=True)
 """
 
 from __future__ import annotations
@@ -88,12 +88,12 @@ def set_printoptions(
     Like PyTorch, every call sets `sci_mode`, so a call that leaves it out turns
     automatic notation back on.
 
-    >>> set_printoptions(precision=2)
-    >>> OPTIONS.precision
-    2
-    >>> set_printoptions(profile="default")
-    >>> OPTIONS
-    PrintOptions(precision=4, threshold=1000, edgeitems=3, linewidth=80, sci_mode=None)
+        >>> set_printoptions(precision=2)
+        >>> OPTIONS.precision
+        2
+        >>> set_printoptions(profile="default")
+        >>> OPTIONS
+        PrintOptions(precision=4, threshold=1000, edgeitems=3, linewidth=80, sci_mode=None)
     """
     for name, value in PROFILES.get(profile, {}).items():
         setattr(OPTIONS, name, value)

@@ -55,13 +55,13 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
 class Tensor(core.TensorCore):
     """A multi-dimensional array with PyTorch's API, autograd included.
 
-    >>> import nablax.stateful as torch
-    >>> x = torch.tensor([[1., 2.], [3., 4.]], requires_grad=True)
-    >>> y = (x ** 2 + 3).mean()
-    >>> y.backward()
-    >>> x.grad
-    tensor([[0.5000, 1.0000],
-            [1.5000, 2.0000]])
+        >>> import nablax.stateful as torch
+        >>> x = torch.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+        >>> y = (x ** 2 + 3).mean()
+        >>> y.backward()
+        >>> x.grad
+        tensor([[0.5000, 1.0000],
+                [1.5000, 2.0000]])
     """
 
     __slots__ = ()

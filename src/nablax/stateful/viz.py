@@ -4,11 +4,11 @@ Graphviz DOT text, and as SVG or PNG when Graphviz's `dot` program is installed.
 Nodes are the `grad_fn` objects the notes draw by hand (`MulBackward0`, `AddBackward0`,
 ...); leaves that accumulate gradients are drawn with their name (when given) and shape.
 
->>> import nablax.stateful as torch
->>> w = torch.tensor(1.0, requires_grad=True)
->>> loss = (w * torch.tensor(1.0) - 2) ** 2
->>> print(graph(loss, {"w": w}).source.splitlines()[0])
-digraph {
+    >>> import nablax.stateful as torch
+    >>> w = torch.tensor(1.0, requires_grad=True)
+    >>> loss = (w * torch.tensor(1.0) - 2) ** 2
+    >>> print(graph(loss, {"w": w}).source.splitlines()[0])
+    digraph {
 """
 
 from __future__ import annotations
