@@ -290,6 +290,8 @@ def realize(*targets: Expr) -> None:
     builder = _PlanBuilder()
     outputs = [(expr, builder.prelude(expr)) for expr in pending]
     outputs += builder.live_outputs(skip={id(expr) for expr in pending})
+    if not builder.nodes:  # every value was known already (outputs of a computed multi-output op)
+        return
     key = (tuple(builder.nodes), None, tuple(ref for _, ref in outputs))
     values = _call(PROGRAMS.get(key), builder.args)
     for (expr, _), value in zip(outputs, values):

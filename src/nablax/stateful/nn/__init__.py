@@ -2,15 +2,27 @@
 
 from . import functional as functional
 from . import init as init
+from .layers import AdaptiveAvgPool2d as AdaptiveAvgPool2d
+from .layers import AvgPool2d as AvgPool2d
+from .layers import BatchNorm1d as BatchNorm1d
+from .layers import BatchNorm2d as BatchNorm2d
+from .layers import Conv1d as Conv1d
+from .layers import Conv2d as Conv2d
+from .layers import Embedding as Embedding
+from .layers import GroupNorm as GroupNorm
+from .layers import LayerNorm as LayerNorm
+from .layers import MaxPool2d as MaxPool2d
 from .module import Module as Module
+from .modules import ELU as ELU
+from .modules import GELU as GELU
 from .modules import BCELoss as BCELoss
 from .modules import BCEWithLogitsLoss as BCEWithLogitsLoss
 from .modules import CrossEntropyLoss as CrossEntropyLoss
 from .modules import Dropout as Dropout
 from .modules import Flatten as Flatten
-from .modules import GELU as GELU
 from .modules import Identity as Identity
 from .modules import L1Loss as L1Loss
+from .modules import LeakyReLU as LeakyReLU
 from .modules import Linear as Linear
 from .modules import LogSoftmax as LogSoftmax
 from .modules import ModuleList as ModuleList
@@ -19,6 +31,8 @@ from .modules import NLLLoss as NLLLoss
 from .modules import ReLU as ReLU
 from .modules import Sequential as Sequential
 from .modules import Sigmoid as Sigmoid
+from .modules import SiLU as SiLU
 from .modules import Softmax as Softmax
+from .modules import Softplus as Softplus
 from .modules import Tanh as Tanh
 from .parameter import Parameter as Parameter

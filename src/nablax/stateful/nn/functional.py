@@ -8,17 +8,27 @@ import functools
 import warnings
 import weakref
 
+import jax
 import numpy as np
 
 from ... import losses as L
 from ... import nn as pure
 from .. import dtypes as dt
+from .. import lazy, random
 from .. import math_ops as M
 from .. import reductions as R
-from .. import random
 from .. import shape_ops as S
 from ..core import TensorCore, record
 from ..lazy import Op
+from ._checks import not_implemented, padding_index, reject_unsupported
+from ._conv import conv1d as conv1d
+from ._conv import conv2d as conv2d
+from ._norm import batch_norm as batch_norm
+from ._norm import group_norm as group_norm
+from ._norm import layer_norm as layer_norm
+from ._pool import adaptive_avg_pool2d as adaptive_avg_pool2d
+from ._pool import avg_pool2d as avg_pool2d
+from ._pool import max_pool2d as max_pool2d
 
 relu = M.relu
 sigmoid = M.sigmoid
@@ -83,6 +93,45 @@ def gelu(input: TensorCore, approximate: str = "none"):
     return record(GELU, (input,), input.shape, input.dtype.numpy, "GeluBackward0", (("approximate", approximate),))
 
 
+LEAKY_RELU = _op("leaky_relu", pure.leaky_relu)
+ELU = _op("elu", pure.elu)
+SILU = _op("silu", pure.silu)
+SOFTPLUS = _op("softplus", pure.softplus)
+
+
+def _floating_activation(op: Op, input: TensorCore, kernel: str, grad_name: str, static=(), inplace: bool = False):
+    """Records an activation that PyTorch implements for floating types only; in place, its
+    result is written into `input` (whose grad_fn then names the in-place backward node)."""
+    if not input.dtype.is_floating_point:
+        raise not_implemented(kernel, input)
+    result = record(op, (input,), input.shape, input.dtype.numpy, grad_name, static)
+    return input._inplace(result) if inplace else result
+
+
+def leaky_relu(input: TensorCore, negative_slope: float = 0.01, inplace: bool = False):
+    """x where x > 0, else negative_slope * x (`nablax.nn.leaky_relu`)."""
+    name = "LeakyReluBackward1" if inplace else "LeakyReluBackward0"
+    return _floating_activation(LEAKY_RELU, input, "leaky_relu_cpu", name, (("negative_slope", float(negative_slope)),),
+                                inplace)
+
+
+def elu(input: TensorCore, alpha: float = 1.0, inplace: bool = False):
+    """x where x > 0, else alpha * (exp(x) - 1) (`nablax.nn.elu`)."""
+    name = "EluBackward1" if inplace else "EluBackward0"
+    return _floating_activation(ELU, input, "elu_cpu", name, (("alpha", float(alpha)),), inplace)
+
+
+def silu(input: TensorCore, inplace: bool = False):
+    """x * sigmoid(x) (`nablax.nn.silu`)."""
+    return _floating_activation(SILU, input, "silu_cpu", "SiluBackward0", (), inplace)
+
+
+def softplus(input: TensorCore, beta: float = 1.0, threshold: float = 20.0):
+    """log(1 + exp(beta * x)) / beta, and x where beta * x > threshold (`nablax.nn.softplus`)."""
+    static = (("beta", float(beta)), ("threshold", float(threshold)))
+    return _floating_activation(SOFTPLUS, input, "softplus_cpu", "SoftplusBackward0", static)
+
+
 DROPOUT = _op("dropout", lambda x, seed, counter, *, p: pure.dropout(x, p, random.key_of(seed, counter), train=True))
 
 
@@ -99,6 +148,44 @@ def dropout(input: TensorCore, p: float = 0.5, training: bool = True, inplace: b
 
 def flatten(input: TensorCore, start_dim: int = 0, end_dim: int = -1):
     return S.flatten(input, start_dim, end_dim)
+
+
+EMBEDDING = _op("embedding", pure.embedding)
+
+
+def _known_value(tensor: TensorCore):
+    """The tensor's value if it is already computed and concrete, else None: pending, or a
+    tracer (the module runs inside `jax.jit`, through `to_functional`)."""
+    value = lazy.strip(tensor._current_expr()).value
+    return None if value is None or isinstance(value, jax.core.Tracer) else value
+
+
+def _check_known_indices(indices: TensorCore, num_embeddings: int) -> None:
+    """PyTorch's range check, for indices whose values are already known (data, usually);
+    pending ones are computed in the same program as the lookup, where a bad one gives NaNs."""
+    value = _known_value(indices)
+    if value is None or not np.size(value):
+        return
+    values = np.asarray(value)
+    if values.min() < 0 or values.max() >= num_embeddings:
+        raise IndexError("index out of range in self")
+
+
+def embedding(input: TensorCore, weight: TensorCore, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
+    """Rows of `weight` ([num_embeddings, embedding_dim]) for the integer indices `input`; the
+    `padding_idx` row gets no gradient (`nablax.nn.embedding`)."""
+    padding_idx = padding_index(padding_idx, weight.shape[0])
+    reject_unsupported("embedding", max_norm=(max_norm, None), scale_grad_by_freq=(scale_grad_by_freq, False),
+                       sparse=(sparse, False))
+    if weight.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    if input.dtype.name not in ("int64", "int32"):
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, "
+                           f"Int; but got {input.type()} instead (while checking arguments for embedding)")
+    _check_known_indices(input, weight.shape[0])
+    return record(EMBEDDING, (input, weight), (*input.shape, weight.shape[1]), weight.dtype.numpy, "EmbeddingBackward0",
+                  (("padding_idx", padding_idx),), differentiable=(False, True))
 
 
 # -- losses --------------------------------------------------------------------------------------
@@ -167,8 +254,9 @@ def _class_target_checks(input: TensorCore, target: TensorCore, ignore_index: in
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {M._type_name(target.dtype)}")
     expr = target._current_expr()
     classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
-    if expr.value is not None and target.numel() and _checked_bounds.get(expr) != (classes, ignore_index):
-        values = np.asarray(expr.value)
+    known = _known_value(target)
+    if known is not None and target.numel() and _checked_bounds.get(expr) != (classes, ignore_index):
+        values = np.asarray(known)
         bad = values[(values != ignore_index) & ((values < 0) | (values >= classes))]
         if bad.size:
             raise IndexError(f"Target {int(bad.flat[0])} is out of bounds.")

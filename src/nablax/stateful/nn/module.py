@@ -41,15 +41,15 @@ class Module:
     """Base of every layer and model. Subclass it, create layers in `__init__` (after
     `super().__init__()`), and compute the output in `forward`.
 
-    >>> import nablax.stateful as torch
-    >>> class Regression(torch.nn.Module):
-    ...     def __init__(self):
-    ...         super().__init__()
-    ...         self.lin = torch.nn.Linear(1, 1)
-    ...     def forward(self, x):
-    ...         return self.lin(x)
-    >>> [name for name, _ in Regression().named_parameters()]
-    ['lin.weight', 'lin.bias']
+        >>> import nablax.stateful as torch
+        >>> class Regression(torch.nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.lin = torch.nn.Linear(1, 1)
+        ...     def forward(self, x):
+        ...         return self.lin(x)
+        >>> [name for name, _ in Regression().named_parameters()]
+        ['lin.weight', 'lin.bias']
     """
 
     training: bool

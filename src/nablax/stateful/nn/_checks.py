@@ -1,0 +1,77 @@
+"""Helpers shared by the layers of `nn.functional`: PyTorch's wording of sizes and dtypes in
+messages, its dtype checks, and the calling of a pure function with optional operands."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import math_ops as M
+from ..core import TensorCore
+
+
+def is_int(value) -> bool:
+    """True for Python and NumPy ints, but not for bools."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def sizes(shape) -> str:
+    """A shape as PyTorch's C++ messages write it: `[2, 3, 8, 8]`."""
+    return "[" + ", ".join(str(size) for size in shape) + "]"
+
+
+def not_implemented(kernel: str, tensor: TensorCore) -> NotImplementedError:
+    """PyTorch's error for a kernel that has no implementation for the tensor's dtype."""
+    return NotImplementedError(f'"{kernel}" not implemented for \'{M._type_name(tensor.dtype)}\'')
+
+
+def require_floating(kernel: str, tensor: TensorCore) -> None:
+    if not tensor.dtype.is_floating_point:
+        raise not_implemented(kernel, tensor)
+
+
+def check_parameter_dtypes(input: TensorCore, *parameters: TensorCore | None) -> None:
+    """PyTorch's CPU rule for normalisation layers: parameters (and running statistics) have
+    the input's dtype. Its message depends on whether the input is float32."""
+    if any(p is not None and p.dtype is not input.dtype for p in parameters):
+        if input.dtype.name == "float32":
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+
+
+def reject_unsupported(who: str, **options) -> None:
+    """Raises for options (name=(value, default)) that PyTorch has and nablax has not: a
+    clear error rather than numbers computed some other way."""
+    for name, (value, default) in options.items():
+        if value != default:
+            raise NotImplementedError(f"{who}: {name}={value!r} is not supported by nablax (only {name}={default!r})")
+
+
+def padding_index(padding_idx: int | None, num_embeddings: int) -> int | None:
+    """An embedding's `padding_idx` counted from the start, after PyTorch's range check."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings and padding_idx != 0:
+        raise AssertionError("Padding_idx must be within num_embeddings")
+    return int(padding_idx) + num_embeddings if padding_idx < 0 else int(padding_idx)
+
+
+def optional_operands(**named) -> tuple[tuple, tuple]:
+    """The operands that are given (not None) and the `present` static argument that
+    `with_optional` needs to pass them back under their names."""
+    return tuple(value for value in named.values() if value is not None), tuple(
+        (name, value is not None) for name, value in named.items()
+    )
+
+
+def with_optional(fn, required: int):
+    """`fn` called with its first `required` operands positionally and the rest as keywords
+    named by the static `present` (missing ones as None), so that one recorded op covers
+    every combination of optional weight, bias and running statistics."""
+
+    def call(*operands, present, **static):
+        given = iter(operands[required:])
+        keywords = {name: next(given) if is_given else None for name, is_given in present}
+        return fn(*operands[:required], **keywords, **static)
+
+    call.__name__ = getattr(fn, "__name__", "call")
+    return call

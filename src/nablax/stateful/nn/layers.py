@@ -1,0 +1,342 @@
+"""The convolution, pooling, normalisation and embedding layers of `torch.nn`, each a thin
+`Module` over `nn.functional`: PyTorch's constructors, parameter and buffer names, layouts
+and reprs, with initial values drawn by the functional face's `init`."""
+
+from __future__ import annotations
+
+import collections.abc
+import itertools
+import numbers
+
+from ... import nn as pure
+from .. import dtypes as dt
+from .. import lazy
+from ..autograd import no_grad
+from ..core import TensorCore
+from ..random import default_generator
+from . import functional as F
+from ._checks import padding_index, reject_unsupported
+from ._norm import tracked_batch_norm
+from .module import Module
+from .modules import _parameter
+from .parameter import Parameter
+
+
+def _numpy_dtype(dtype):
+    """The NumPy dtype for a `dtype=` argument (the default float type when None)."""
+    return (dt.as_dtype(dtype) if dtype is not None else dt.get_default_dtype()).numpy
+
+
+def _initial_parameters(layer: pure.Layer) -> dict:
+    """The functional layer's initial parameters, drawn from the global random stream."""
+    return layer.init(default_generator.next_key())
+
+
+def _register_parameters(module: Module, params: dict, names: tuple[str, ...], device) -> None:
+    """Registers each of `names` as a parameter, in order (None where `params` lacks it)."""
+    for name in names:
+        module.register_parameter(name, _parameter(params[name], device) if name in params else None)
+
+
+def _buffer(array, device=None) -> TensorCore:
+    from ..tensor import Tensor
+
+    tensor = Tensor._from_expr(lazy.source(array))
+    return tensor if device is None else tensor.to(device)
+
+
+def _ntuple(value, n: int) -> tuple:
+    """PyTorch's `_single`/`_pair`: an iterable as a tuple, anything else repeated `n` times."""
+    return tuple(value) if isinstance(value, collections.abc.Iterable) else tuple(itertools.repeat(value, n))
+
+
+# -- convolutions -------------------------------------------------------------------------------
+
+
+class _ConvNd(Module):
+    _spatial_dims: int
+    _functional = None
+    _pure_layer: type
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None):
+        super().__init__()
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups != 0:
+            raise ValueError("out_channels must be divisible by groups")
+        n = self._spatial_dims
+        kernel_size, stride, dilation = _ntuple(kernel_size, n), _ntuple(stride, n), _ntuple(dilation, n)
+        if isinstance(padding, str):
+            # PyTorch's set literals, so that messages list them in PyTorch's order.
+            valid_padding_strings = {"same", "valid"}
+            if padding not in valid_padding_strings:
+                raise ValueError(f"Invalid padding string {padding!r}, should be one of {valid_padding_strings}")
+            if padding == "same" and any(s != 1 for s in stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+        else:
+            padding = _ntuple(padding, n)
+        valid_padding_modes = {"zeros", "reflect", "replicate", "circular"}
+        if padding_mode not in valid_padding_modes:
+            raise ValueError(f"padding_mode must be one of {valid_padding_modes}, but got padding_mode='{padding_mode}'")
+        reject_unsupported(type(self).__name__, padding_mode=(padding_mode, "zeros"))
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.transposed, self.output_padding, self.padding_mode = False, (0,) * n, padding_mode
+        layer = self._pure_layer(in_channels, out_channels, kernel_size, groups=groups, bias=bias,
+                                 dtype=_numpy_dtype(dtype))
+        _register_parameters(self, _initial_parameters(layer), ("weight", "bias"), device)
+
+    def forward(self, input):
+        return type(self)._functional(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                                      self.groups)
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * len(self.padding):
+            text += f", padding={self.padding}"  # a string prints bare: padding=same
+        if self.dilation != (1,) * len(self.dilation):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        return text if self.bias is not None else text + ", bias=False"
+
+
+class Conv1d(_ConvNd):
+    """A 1-D convolution over (N, C, L) or (C, L); weight `[out, in / groups, k]`, bias `[out]`."""
+
+    _spatial_dims = 1
+    _functional = staticmethod(F.conv1d)
+    _pure_layer = pure.Conv1d
+
+
+class Conv2d(_ConvNd):
+    """A 2-D convolution over (N, C, H, W) or (C, H, W); weight `[out, in / groups, kH, kW]`, bias `[out]`."""
+
+    _spatial_dims = 2
+    _functional = staticmethod(F.conv2d)
+    _pure_layer = pure.Conv2d
+
+
+# -- pooling -----------------------------------------------------------------------------------
+
+
+class MaxPool2d(Module):
+    """The maximum of each window; `stride` defaults to `kernel_size`."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
+                 ceil_mode: bool = False):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def forward(self, input):
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """The mean of each window; zero padding counts unless `count_include_pad=False`."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override=None):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def forward(self, input):
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                            self.divisor_override)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Means over `output_size` bins per axis; `AdaptiveAvgPool2d(1)` is global average pooling."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+# -- normalisation ---------------------------------------------------------------------------------
+
+
+class _BatchNorm(Module):
+    """Batch normalisation with PyTorch's buffers `running_mean`, `running_var` and
+    `num_batches_tracked` (int64), updated in place by `forward` in training mode."""
+
+    _pure_layer: type
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device=None, dtype=None, *, bias: bool = True):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        layer = self._pure_layer(num_features, eps, momentum, affine, track_running_stats, bias=bias,
+                                 dtype=_numpy_dtype(dtype))
+        _register_parameters(self, _initial_parameters(layer), ("weight", "bias"), device)
+        state = layer.init_state()
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            self.register_buffer(name, _buffer(state[name], device) if name in state else None)
+
+    def _check_input_dim(self, input) -> None:
+        raise NotImplementedError
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            with no_grad():
+                self.weight.fill_(1)
+                if self.bias is not None:
+                    self.bias.zero_()
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        # PyTorch's rules: batch statistics in training, or whenever there are no running ones;
+        # the buffers are updated (and counted) only in training with track_running_stats.
+        batch_statistics = self.training or (self.running_mean is None and self.running_var is None)
+        use_buffers = not self.training or self.track_running_stats
+        counter = self.num_batches_tracked if self.training and self.track_running_stats else None
+        return tracked_batch_norm(input, self.running_mean if use_buffers else None,
+                                  self.running_var if use_buffers else None, self.weight, self.bias,
+                                  batch_statistics, self.momentum, self.eps, counter)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation over (N, C) or (N, C, L)."""
+
+    _pure_layer = pure.BatchNorm1d
+
+    def _check_input_dim(self, input) -> None:
+        if input.ndim not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation over (N, C, H, W)."""
+
+    _pure_layer = pure.BatchNorm2d
+
+    def _check_input_dim(self, input) -> None:
+        if input.ndim != 4:
+            raise ValueError(f"expected 4D input (got {input.ndim}D input)")
+
+
+class LayerNorm(Module):
+    """Normalises over the last dimensions, `normalized_shape`; weight ones and bias zeros of that shape."""
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        layer = pure.LayerNorm(self.normalized_shape, eps, elementwise_affine, bias, dtype=_numpy_dtype(dtype))
+        _register_parameters(self, _initial_parameters(layer), ("weight", "bias"), device)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Normalises (N, C, ...) over `num_groups` groups of channels; weight ones and bias zeros `[C]`."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, device=None,
+                 dtype=None, *, bias: bool = True):
+        super().__init__()
+        if num_channels % num_groups != 0:
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        layer = pure.GroupNorm(num_groups, num_channels, eps, affine, bias, dtype=_numpy_dtype(dtype))
+        _register_parameters(self, _initial_parameters(layer), ("weight", "bias"), device)
+
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+# -- embedding ------------------------------------------------------------------------------------
+
+
+class Embedding(Module):
+    """A lookup table: row `i` of weight `[num_embeddings, embedding_dim]` (from N(0, 1), the
+    `padding_idx` row zeroed) for each index `i`."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, _weight=None, _freeze: bool = False, device=None, dtype=None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = padding_index(padding_idx, num_embeddings)
+        reject_unsupported("Embedding", max_norm=(max_norm, None), scale_grad_by_freq=(scale_grad_by_freq, False),
+                           sparse=(sparse, False))
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            layer = pure.Embedding(num_embeddings, embedding_dim, self.padding_idx, dtype=_numpy_dtype(dtype))
+            self.weight = _parameter(_initial_parameters(layer)["weight"], device)
+            self.weight.requires_grad_(not _freeze)
+        else:
+            if list(_weight.shape) != [num_embeddings, embedding_dim]:
+                raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    def forward(self, input):
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
+
+    def extra_repr(self) -> str:
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        if self.norm_type != 2:
+            text += f", norm_type={self.norm_type}"
+        return text
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> Embedding:
+        """An Embedding whose weight is `embeddings` (shared, not copied), frozen by default."""
+        if embeddings.dim() != 2:
+            raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
+        rows, cols = embeddings.shape
+        return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse, _weight=embeddings,
+                   _freeze=freeze)
