@@ -114,6 +114,12 @@ def test_load_state_dict_strict_errors_have_torchs_text(torch):
     source["fc.weight"] = torch.zeros(1, 1)
     assert_same_error(lambda: theirs.load_state_dict(source, strict=False),
                       lambda: ours.load_state_dict(source, strict=False))
+    # Lists are not tensors: both refuse them by name, and nothing is copied.
+    before = ours.fc.weight.tolist()
+    listed = {"fc.weight": [[0.0] * 3] * 4, "fc.bias": 0.5}
+    assert_same_error(lambda: theirs.load_state_dict(listed, strict=False),
+                      lambda: ours.load_state_dict(listed, strict=False))
+    assert ours.fc.weight.tolist() == before
 
 
 def test_load_state_dict_takes_functional_params_and_numpy(torch):

@@ -35,19 +35,22 @@ def step(w, opt_state):
     return optax.apply_updates(w, updates), opt_state, l
 
 
-def train(n_iters: int = 20, verbose: bool = True) -> float:
-    """Runs `n_iters` steps of gradient descent from w = 0 and returns the final w."""
+def train(n_iters: int = 20, verbose: bool = True) -> dict:
+    """Runs `n_iters` steps of gradient descent from w = 0 and returns the final w and the
+    loss of every step (computed before that step's update)."""
     w = jnp.float32(0.0)
     opt_state = optimizer.init(w)
+    losses = []
     if verbose:
         print(f"Prediction before training: f(5) = {forward(w, 5):.3f}")
     for epoch in range(n_iters):
         w, opt_state, l = step(w, opt_state)
+        losses.append(float(l))
         if verbose:
             print(f"epoch {epoch}, w = {w:.3f}, loss = {l:.4f}")
     if verbose:
         print(f"Prediction after training: f(5) = {forward(w, 5):.3f}")
-    return float(w)
+    return {"w": float(w), "losses": losses}
 
 
 if __name__ == "__main__":

@@ -26,9 +26,11 @@ def gradient(x, y, y_predicted):
     return np.mean(2 * x * (y_predicted - y))
 
 
-def train(n_iters: int = 20, verbose: bool = True) -> float:
-    """Runs `n_iters` steps of gradient descent from w = 0 and returns the final w."""
+def train(n_iters: int = 20, verbose: bool = True) -> dict:
+    """Runs `n_iters` steps of gradient descent from w = 0 and returns the final w and the
+    loss of every step (computed before that step's update)."""
     w = np.float32(0.0)
+    losses = []
     if verbose:
         print(f"Prediction before training: f(5) = {forward(w, 5):.3f}")
     for epoch in range(n_iters):
@@ -36,11 +38,12 @@ def train(n_iters: int = 20, verbose: bool = True) -> float:
         l = loss(Y, y_pred)
         dw = gradient(X, Y, y_pred)
         w = w - LEARNING_RATE * dw  # update the weight
+        losses.append(float(l))
         if verbose:
             print(f"epoch {epoch}, w = {w:.3f}, loss = {l:.4f}")
     if verbose:
         print(f"Prediction after training: f(5) = {forward(w, 5):.3f}")
-    return float(w)
+    return {"w": float(w), "losses": losses}
 
 
 if __name__ == "__main__":

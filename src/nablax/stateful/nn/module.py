@@ -304,6 +304,12 @@ class Module:
         errors = []
         for name, target in own.items():
             if name in state_dict:
+                if not hasattr(state_dict[name], "shape"):  # a list or a number: torch refuses them too
+                    errors.append(
+                        f'While copying the parameter named "{name}", expected torch.Tensor or Tensor-like object '
+                        f"from checkpoint but received {type(state_dict[name])}"
+                    )
+                    continue
                 shape = tuple(np.shape(state_dict[name]))
                 if shape != tuple(target.shape):
                     errors.append(
