@@ -1,19 +1,23 @@
-"""`python -m nablax.demo`: an MLP learns scikit-learn's handwritten digits.
+"""`python -m nablax.demo`: an MLP learns scikit-learn's handwritten digits, three ways.
 
-Loads the 1797 8x8 digit images that ship inside scikit-learn (no download), trains
-`MLP([64, 128, 10])` with softmax cross-entropy and `optax.sgd`, each epoch one compiled
-`lax.scan`, and prints the loss of every epoch, the test accuracy and the time per step.
+Loads the 1797 8x8 digit images that ship inside scikit-learn (no download) and trains the
+MLP 64-128-10 with softmax cross-entropy and SGD from the same initial parameters on the same
+batches in each style of `nablax.side_by_side`: the stateful face op by op (the PyTorch
+loop), the functional face with a jitted step, and `nablax.fit` with each epoch one compiled
+`lax.scan`. Prints every epoch's loss in each style, then accuracy, loss and time per step
+side by side, and writes the loss curves to a PNG when matplotlib is installed.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import pathlib
+import tempfile
 import time
 
 import numpy as np
-import optax
-
-import nablax as nx
+from . import side_by_side
 
 
 def load_digits_split(seed: int = 0, test_fraction: float = 0.2):
@@ -29,35 +33,52 @@ def load_digits_split(seed: int = 0, test_fraction: float = 0.2):
     return train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
+def epoch_means(losses: np.ndarray, epochs: int) -> np.ndarray:
+    """Each epoch's mean step loss (every epoch has the same number of steps)."""
+    return losses.reshape(epochs, -1).mean(axis=1)
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser = argparse.ArgumentParser(prog="python -m nablax.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", default=str(pathlib.Path(tempfile.gettempdir()) / "nablax-demo" / "losses.png"),
+                        help="where to write the loss curves (PNG; needs matplotlib)")
+    parser.add_argument("--no-plot", action="store_true", help="do not write the loss curves")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
     x_train, x_test, y_train, y_test = load_digits_split(args.seed)
-    model = nx.nn.MLP([64, 128, 10])
     print(f"digits: {len(x_train)} training and {len(x_test)} test images of 8x8 pixels")
-    print(model)
+    print(side_by_side.make_model())
+    print(f"trained from the same initial parameters on the same batches of {args.batch_size}, with SGD (lr {args.lr}), "
+          f"in three styles:")
+    results = side_by_side.compare((x_train, y_train), (x_test, y_test), epochs=args.epochs,
+                                   batch_size=args.batch_size, lr=args.lr, seed=args.seed)
 
-    loss_fn = nx.supervised_loss(model, nx.losses.cross_entropy, metrics={"accuracy": nx.metrics.accuracy})
-    optimizer = optax.sgd(args.lr)
-    state, history = nx.fit(
-        loss_fn, optimizer, model.init(args.seed), (x_train, y_train),
-        epochs=args.epochs, batch_size=args.batch_size, key=args.seed,
-        eval_data=(x_test, y_test), progress=None,
-    )
-
-    test_accuracy = history["val_accuracy"][-1]
-    step_us = history.seconds_per_step() * 1e6
-    print(f"test accuracy: {test_accuracy:.2%}")
-    print(f"time per step: {step_us:.1f} us ({history.steps_per_epoch} steps of {args.batch_size} images per epoch, "
-          f"each epoch one compiled lax.scan; the first epoch, compiling, took {history.epoch_seconds[0]:.2f} s)")
+    print()
+    print("mean loss per epoch")
+    print("epoch  " + "  ".join(f"{result.style:>9}" for result in results))
+    means = [epoch_means(result.losses, args.epochs) for result in results]
+    for epoch in range(args.epochs):
+        print(f"{epoch + 1:>5}  " + "  ".join(f"{values[epoch]:>9.5f}" for values in means))
+    print()
+    print(side_by_side.table(results))
+    print(f"largest difference between the styles' losses at the same step: {side_by_side.largest_loss_gap(results):.1e} "
+          f"({len(results[0].losses)} steps)")
+    if not args.no_plot:
+        if importlib.util.find_spec("matplotlib") is None:
+            print("loss curves: not drawn (python -m pip install matplotlib to get them)")
+        else:
+            steps_per_epoch = len(results[0].losses) // args.epochs
+            print(f"loss curves: {side_by_side.plot_losses(results, args.plot, steps_per_epoch)}")
     print(f"total: {time.perf_counter() - start:.1f} s")
-    return {"test_accuracy": test_accuracy, "seconds_per_step": history.seconds_per_step()}
+    return {
+        result.style: {"test_accuracy": result.test_accuracy, "seconds_per_step": result.seconds_per_step}
+        for result in results
+    }
 
 
 if __name__ == "__main__":

@@ -43,9 +43,11 @@ class Storage:
 
     def read(self) -> Expr:
         """The current value as an expr. A NumPy buffer may have been changed behind our back,
-        so it is copied at every read: later ops see the values of the moment."""
+        so it is copied at every read: later ops see the values of the moment. The copy stays a
+        NumPy array (a host copy costs a microsecond, a device array ten): the program that
+        uses it moves it to the device with its other arguments."""
         if self.numpy is not None and self.expr is None:
-            return lazy.source(jnp.array(self.numpy, copy=True))
+            return lazy.source(self.numpy.copy())
         return self.expr
 
     def write(self, expr: Expr) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 # Pending graphs deeper than this are run at once: bounds program size and compile time
 # for code that builds long chains of ops without ever looking at the result.
@@ -84,8 +85,8 @@ class Expr:
 
 
 def source(value, requires_grad: bool = False) -> Expr:
-    """An expr whose value is known: a JAX array or a Python scalar."""
-    if isinstance(value, jax.Array):
+    """An expr whose value is known: a JAX or NumPy array, or a Python scalar."""
+    if isinstance(value, (jax.Array, np.ndarray)):
         expr = Expr(None, (), (), (), value.shape, value.dtype, requires_grad)
     else:
         expr = Expr(None, (), (), (), (), None, requires_grad)
