@@ -57,6 +57,9 @@ def test_graph_save_refuses_an_unknown_format(tmp_path):
     with pytest.raises(ValueError, match="unknown format '.jpeg'"):
         loss, w = notes_graph()
         viz.graph(loss).save(tmp_path / "graph.jpeg")
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="kind must be one of svg, png, pdf, got 'graph.png'"):
+        viz.graph(loss).render("graph.png")
 
 
 def test_functional_summary_lists_shapes_and_parameters():

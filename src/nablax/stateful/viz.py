@@ -26,6 +26,9 @@ _STYLE = {
 }
 
 
+_DRAWN = ("svg", "png", "pdf")  # the formats `dot` draws for us
+
+
 class Graph:
     """A drawn graph: `source` is the DOT text; `save(path)` writes `.dot`, `.svg` or `.png`."""
 
@@ -42,13 +45,15 @@ class Graph:
         if kind in ("dot", "gv"):
             path.write_text(self.source)
             return path
-        if kind not in ("svg", "png", "pdf"):
+        if kind not in _DRAWN:
             raise ValueError(f"graph.save: unknown format {path.suffix!r}; use .dot, .svg, .png or .pdf")
         path.write_bytes(self.render(kind))
         return path
 
     def render(self, kind: str = "svg") -> bytes:
         """The graph drawn by Graphviz's `dot` in `kind` (svg, png, pdf)."""
+        if kind not in _DRAWN:
+            raise ValueError(f"graph.render: kind must be one of {', '.join(_DRAWN)}, got {kind!r}; save(path) picks it from the suffix")
         dot = shutil.which("dot")
         if dot is None:
             raise RuntimeError(
