@@ -26,6 +26,7 @@ import optax
 
 from ._keys import as_key
 from .data import Data, batches, num_examples
+from .parallel.steps import ShardedEvalStep, ShardedTrainStep
 
 
 @jax.tree_util.register_dataclass
@@ -135,13 +136,19 @@ class _Objective:
         return loss, dict(metrics), new_state
 
 
-def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, *, donate: bool = True):
+def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, *, donate: bool = True,
+                    mesh: jax.sharding.Mesh | None = None, min_fsdp_size: int | None = None):
     """Compiles one training step: gradients of `loss_fn` by `jax.value_and_grad`, an update
     by `optimizer`. Returns `step(state, batch) -> (state, metrics)`, with `metrics["loss"]`
     the loss before the update.
 
     With `donate=True` the input state's buffers are reused for the output (less memory, no
     copies), so the old state must not be used after the call.
+
+    With a `mesh` (`nx.parallel.data_mesh()`, `nx.parallel.mesh(...)`) the step runs on all
+    its devices: each call splits the batch (each process's rows of the global batch) along
+    `'data'` and places the state by `nx.parallel.parameter_spec` (parameters with at least
+    `min_fsdp_size` elements split along `'model'`); XLA reduces the gradients.
 
         >>> import jax.numpy as jnp, optax, nablax as nx
         >>> loss_fn = lambda w, batch: nx.losses.mse(w * batch[0], batch[1])
@@ -173,13 +180,16 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, 
                                   model_state=model_state if objective.takes_state else state.model_state)
         return new_state, {"loss": loss, **metrics}
 
+    if mesh is not None:
+        return ShardedTrainStep(train_step, mesh, min_fsdp_size=min_fsdp_size, donate=donate)
     return jax.jit(train_step, donate_argnums=(0,) if donate else ())
 
 
-def make_eval_step(loss_fn: Callable):
+def make_eval_step(loss_fn: Callable, *, mesh: jax.sharding.Mesh | None = None, min_fsdp_size: int | None = None):
     """Compiles `eval_step(state_or_params, batch) -> metrics`: the loss and metrics of
     `loss_fn` with `train=False` and no randomness. A loss with model state needs a
-    `TrainState` (its `model_state` is used, not changed)."""
+    `TrainState` (its `model_state` is used, not changed). With a `mesh`, the state and
+    batches are placed as `make_train_step` places them."""
     objective = _Objective(loss_fn)
 
     def eval_step(state: TrainState | Any, batch: Data):
@@ -189,6 +199,8 @@ def make_eval_step(loss_fn: Callable):
         loss, metrics, _ = objective(params, batch, key=None, train=False, state=model_state)
         return {"loss": loss, **metrics}
 
+    if mesh is not None:
+        return ShardedEvalStep(eval_step, mesh, min_fsdp_size=min_fsdp_size)
     return jax.jit(eval_step)
 
 
