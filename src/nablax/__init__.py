@@ -8,10 +8,12 @@
 The PyTorch-style face lives in `nablax.stateful`.
 """
 
+from . import checkpoint as checkpoint
 from . import data as data
 from . import losses as losses
 from . import metrics as metrics
 from . import nn as nn
+from . import parallel as parallel
 from . import plot as plot
 from .fit import History as History
 from .fit import fit as fit

@@ -13,9 +13,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from . import checkpoint
 from ._keys import as_key
 from ._progress import Progress
 from .data import Data, batches_in_order, check_batch_size, epoch_key, epoch_order, num_examples, stack_batches
+from .parallel.fitting import check_fit_on_mesh
+from .parallel.layout import global_num_examples, shard_data, shard_state
+from .parallel.processes import gather_to_host, is_main_process
 from .train import TrainState, _Objective, evaluate, loss_first, make_eval_step, make_train_step
 
 # Above this share of the device's memory the data is kept on the host and fed batch by batch.
@@ -72,21 +76,23 @@ def _make_fused_epoch(train_step: Callable, batch_size: int, drop_last: bool):
     return jax.jit(run_epoch, donate_argnums=(0,))
 
 
-def _compile(loss_fn: Callable, optimizer: optax.GradientTransformation, batch_size: int, drop_last: bool):
-    train_step = make_train_step(loss_fn, optimizer)
-    return train_step, _make_fused_epoch(train_step, batch_size, drop_last), make_eval_step(loss_fn)
+def _compile(loss_fn: Callable, optimizer: optax.GradientTransformation, batch_size: int, drop_last: bool,
+             mesh=None, min_fsdp_size=None):
+    train_step = make_train_step(loss_fn, optimizer, mesh=mesh, min_fsdp_size=min_fsdp_size)
+    eval_step = make_eval_step(loss_fn, mesh=mesh, min_fsdp_size=min_fsdp_size)
+    return train_step, _make_fused_epoch(train_step, batch_size, drop_last), eval_step
 
 
 # Repeated `fit` calls with the same loss and optimizer reuse their compiled programs.
 _compile_cached = functools.lru_cache(maxsize=16)(_compile)
 
 
-def _compiled(loss_fn, optimizer, batch_size, drop_last):
+def _compiled(loss_fn, optimizer, batch_size, drop_last, mesh=None, min_fsdp_size=None):
     try:
         hash((loss_fn, optimizer))
     except TypeError:  # an unhashable loss or optimizer: compile afresh
-        return _compile(loss_fn, optimizer, batch_size, drop_last)
-    return _compile_cached(loss_fn, optimizer, batch_size, drop_last)
+        return _compile(loss_fn, optimizer, batch_size, drop_last, mesh, min_fsdp_size)
+    return _compile_cached(loss_fn, optimizer, batch_size, drop_last, mesh, min_fsdp_size)
 
 
 def _run_host_epoch(train_step: Callable, state: TrainState, data: Data, batch_size: int, drop_last: bool, key):
@@ -120,6 +126,13 @@ def fit(
     fused: bool | None = None,
     progress: bool | None = None,
     model_state=None,
+    mesh: jax.sharding.Mesh | None = None,
+    min_fsdp_size: int | None = None,
+    checkpoint_dir=None,
+    checkpoint_every: int = 1,
+    keep_checkpoints: int | None = 3,
+    resume: bool = False,
+    on_nonfinite: str = "raise",
 ) -> tuple[TrainState, History]:
     """Trains for `epochs` epochs over `data` and returns the final state and a `History`.
 
@@ -128,8 +141,23 @@ def fit(
     `init_state()` when `loss_fn` came from `supervised_loss` — when it threads model state). Each epoch shuffles with
     `nx.data.epoch_key(key, epoch)`. `fused=None` runs each epoch as one compiled `lax.scan`
     when the data fits on the device; `True`/`False` force either way. `progress=None` shows a
-    tqdm bar on a terminal and plain per-epoch lines elsewhere; `False` is silent.
-    The state passed in stays valid: `fit` trains a copy.
+    tqdm bar on a terminal and plain per-epoch lines elsewhere; `False` is silent (and other
+    processes than process 0 are always silent). The state passed in stays valid: `fit`
+    trains a copy.
+
+    With a `mesh` (`nx.parallel.data_mesh()`, `nx.parallel.mesh(...)`) every batch is split
+    along its `'data'` axis and the state placed as `nx.make_train_step(..., mesh=mesh)`
+    places it. `batch_size` stays the global batch, and `data` is this process's rows
+    (`nx.parallel.process_shard(data, mesh)`; on one process, all of it), so one script gives the same
+    parameters on one device, several, or several hosts.
+
+    With `checkpoint_dir`, the state is saved there (`nx.checkpoint`, safetensors) every
+    `checkpoint_every` epochs and after the last, keeping the newest `keep_checkpoints`;
+    `resume=True` starts from the newest checkpoint found there, at the epoch it reached, so
+    an interrupted run finishes with the parameters an uninterrupted one would have (the
+    returned `History` then covers the epochs run in this call). A loss that is nan or
+    infinite stops training with a `FloatingPointError` naming the step (the error's
+    `state` and `history` hold where it got to); `on_nonfinite="continue"` trains on.
 
         >>> import jax.numpy as jnp, optax, nablax as nx
         >>> x = jnp.linspace(-1, 1, 32).reshape(-1, 1); y = 3 * x
@@ -141,8 +169,18 @@ def fit(
     """
     if not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
-    n = num_examples(data)
+    n = num_examples(data) if mesh is None else global_num_examples(data, mesh)
     check_batch_size(batch_size, n, drop_last)
+    if mesh is not None:
+        fused = check_fit_on_mesh(mesh, n, batch_size=batch_size, drop_last=drop_last, fused=fused)
+    if not is_main_process():
+        progress = False  # one report per run, from process 0
+    if on_nonfinite not in ("raise", "continue"):
+        raise ValueError(f"fit: on_nonfinite must be 'raise' or 'continue', got {on_nonfinite!r}")
+    if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+        raise ValueError(f"fit: checkpoint_every must be a positive int (epochs), got {checkpoint_every!r}")
+    if resume and checkpoint_dir is None:
+        raise ValueError("fit: resume=True needs checkpoint_dir, the folder the checkpoints are in")
     if shuffle and key is None:
         raise ValueError("fit shuffles every epoch with an explicit PRNG key: pass key=0 (or any jax.random.key), or shuffle=False")
     base_key = as_key(0 if key is None else key)
@@ -156,18 +194,24 @@ def fit(
             model_state = loss_fn.model.init_state()  # a supervised_loss knows its model
         state = TrainState.create(state, optimizer, key=model_key, model_state=model_state)
 
-    train_step, run_epoch, eval_step = _compiled(loss_fn, optimizer, batch_size, drop_last)
+    train_step, run_epoch, eval_step = _compiled(loss_fn, optimizer, batch_size, drop_last, mesh, min_fsdp_size)
     if eval_data is not None:
         num_examples(eval_data)  # validate before the first epoch, not after it
     if fused is None:
         fused = fits_on_device(data)
     if fused:
-        device_data = jax.device_put(data)
+        device_data = jax.device_put(data) if mesh is None else shard_data(data, mesh)
+
+    first_epoch = 0
+    if resume:
+        state, first_epoch = checkpoint.resume(checkpoint_dir, like=state)
+    if mesh is not None:
+        state = shard_state(state, mesh, min_fsdp_size)  # after resuming: a loaded checkpoint lies on one device
 
     history = History()
     report = Progress(epochs, progress)
     try:
-        for epoch in range(epochs):
+        for epoch in range(first_epoch, epochs):
             start = time.perf_counter()
             shuffle_key = epoch_key(base_key, epoch) if shuffle else None
             if fused:
@@ -176,14 +220,37 @@ def fit(
                 state, full, last = _run_host_epoch(train_step, state, data, batch_size, drop_last, shuffle_key)
             epoch_metrics = _record_steps(history, full, last, batch_size, n % batch_size)
             history.epoch_seconds.append(time.perf_counter() - start)
+            if on_nonfinite == "raise":
+                _stop_on_nonfinite_loss(history, state, epoch)
             if eval_data is not None:
                 evaluated = evaluate(eval_step, state, eval_data, batch_size=eval_batch_size)
                 epoch_metrics.update({f"val_{name}": value for name, value in evaluated.items()})
             history._append(epoch_metrics)
             report.epoch_done(epoch, epoch_metrics, history.epoch_seconds[-1])
+            if checkpoint_dir is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
+                whole_state = gather_to_host(state)  # every process takes part; process 0 writes
+                if is_main_process():
+                    checkpoint.save_epoch(checkpoint_dir, whole_state, epoch + 1, keep=keep_checkpoints)
     finally:
         report.close()
     return state, history
+
+
+def _stop_on_nonfinite_loss(history: History, state: TrainState, epoch: int) -> None:
+    """Raises a `FloatingPointError` naming the first step of this epoch whose loss is nan or
+    infinite; the error carries the state and history reached."""
+    losses = history.steps[next(iter(history.steps))][-history.steps_per_epoch:]
+    bad = np.flatnonzero(~np.isfinite(losses))
+    if bad.size == 0:
+        return
+    batch = int(bad[0])
+    step = int(state.step) - len(losses) + batch + 1
+    error = FloatingPointError(
+        f"fit: the loss is {losses[batch]} at step {step} (epoch {epoch + 1}, batch {batch + 1}); training stopped. "
+        "Lower the learning rate or look for nan/inf in the data; on_nonfinite='continue' trains on regardless."
+    )
+    error.state, error.history = state, history
+    raise error
 
 
 def _record_steps(history: History, full: dict, last: dict | None, batch_size: int, last_size: int) -> dict[str, float]:

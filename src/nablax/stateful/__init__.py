@@ -62,6 +62,8 @@ from .random import randn as randn  # noqa: E402
 from .random import randn_like as randn_like  # noqa: E402
 from .random import randperm as randperm  # noqa: E402
 from .random import seed as seed  # noqa: E402
+from .serialization import load as load  # noqa: E402
+from .serialization import save as save  # noqa: E402
 
 globals().update(_dtypes.ALIASES)  # float32, float, long, double, ... as in PyTorch
 
