@@ -27,7 +27,7 @@ def test_the_table_is_long_and_every_row_has_a_fix():
     assert len({row["code"] for row in ROWS}) == len(ROWS)
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
 @pytest.mark.parametrize("row", ROWS, ids=[row["code"][:60] for row in ROWS])
 def test_the_code_raises_the_documented_error(row, tmp_path):
     namespace = {"path": tmp_path / "file.safetensors"}

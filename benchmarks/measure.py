@@ -1,0 +1,143 @@
+"""Measuring one workload: every contender's first step (trace, compile, run) from fresh
+builds, then its time per step in interleaved rounds, and, where asked, a large jitted
+matrix product timed in the same rounds as the machine's reference throughput."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+
+import numpy as np
+
+from .contenders import CONTENDERS, Contender
+from .timing import interleaved_samples, relative_spread, steps_per_round
+from .workloads import Workload, make_workload
+
+# nablax.stateful compiles a new program for the first few steps (before and after the
+# optimizer has state); these steps run before timing starts.
+WARMUP_STEPS = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    rounds: int = 9
+    round_seconds: float = 0.12  # time each contender runs in one round
+    first_step_repeats: int = 3  # fresh builds whose first step is timed; the median is reported
+    matmul_size: int = 2048
+
+
+QUICK = Settings(rounds=2, round_seconds=0.002, first_step_repeats=1, matmul_size=256)
+
+
+@dataclasses.dataclass
+class Measurement:
+    seconds_per_step: list[float]  # one sample per round
+    first_step_seconds: list[float]  # one sample per fresh build
+    first_loss: float
+    steps_per_round: int
+    compiled_while_timed: int | None = None  # programs compiled during the rounds, where counted
+
+    @property
+    def step(self) -> float:
+        return float(np.median(self.seconds_per_step))
+
+    @property
+    def first_step(self) -> float:
+        return float(np.median(self.first_step_seconds))
+
+    @property
+    def spread(self) -> float:
+        return relative_spread(self.seconds_per_step)
+
+
+@dataclasses.dataclass
+class WorkloadResult:
+    workload: Workload
+    measurements: dict[str, Measurement]  # by contender key
+    skipped: dict[str, str]  # contender key -> why it did not run
+    reference: Measurement | None = None  # the big matmul, where measured
+    reference_size: int = 0  # its matrices' side
+
+    @property
+    def reference_flops(self) -> float:
+        return 2.0 * self.reference_size**3
+
+
+def matmul_runner(size: int):
+    """A jitted `size x size` float32 matrix product: the machine's best case for the
+    arithmetic that dominates an MLP's training step."""
+    import jax
+    import jax.numpy as jnp
+
+    keys = jax.random.split(jax.random.key(0))
+    a, b = (jax.random.normal(key, (size, size), jnp.float32) for key in keys)
+    product = jax.jit(jnp.matmul)
+
+    def run(steps: int) -> tuple[int, float]:
+        for _ in range(steps):
+            out = product(a, b)
+        out.block_until_ready()
+        return steps, 0.0
+
+    return run
+
+
+def _first_steps(workload: Workload, contenders: list[Contender], repeats: int, skipped: dict[str, str]):
+    """Times the first step of `repeats` fresh builds of each contender, in an order that
+    rotates from one repeat to the next; returns the samples, first losses and last builds."""
+    first: dict[str, list[float]] = {}
+    losses: dict[str, float] = {}
+    runners = {}
+    for repeat in range(repeats if contenders else 0):
+        order = contenders[repeat % len(contenders):] + contenders[:repeat % len(contenders)]
+        for contender in order:
+            if contender.key in skipped:
+                continue
+            runner = contender.build(workload)
+            start = time.perf_counter()
+            _, loss = runner(1)
+            first.setdefault(contender.key, []).append(time.perf_counter() - start)
+            losses.setdefault(contender.key, loss)
+            runners[contender.key] = runner
+    return first, losses, runners
+
+
+def measure_workload(workload: Workload, contenders: list[Contender], settings: Settings, *,
+                     with_matmul: bool = False, log=print) -> WorkloadResult:
+    """Measures every installed contender that has a version of `workload` (the others are
+    listed in `skipped` with the reason); `with_matmul` adds the reference matrix product."""
+    skipped = {c.key: "not installed (" + ", ".join(c.missing()) + ")" for c in contenders if c.missing()}
+    skipped.update({c.key: "n/a" for c in contenders if workload.kind not in c.kinds and c.key not in skipped})
+    log(f"{workload.title}: first steps of {settings.first_step_repeats} fresh builds each")
+    first, losses, runners = _first_steps(workload, contenders, settings.first_step_repeats, skipped)
+    if with_matmul:
+        runners["matmul"] = matmul_runner(settings.matmul_size)
+    for run in runners.values():
+        run(WARMUP_STEPS)
+    steps = {key: steps_per_round(run, settings.round_seconds) for key, run in runners.items()}
+    log(f"{workload.title}: {settings.rounds} interleaved rounds of {len(runners)} runners")
+    counters = {key: getattr(run, "programs_compiled", lambda: None) for key, run in runners.items()}
+    compiled_before = {key: count() for key, count in counters.items()}
+    samples = interleaved_samples(runners, steps, rounds=settings.rounds)
+    compiled = {key: None if compiled_before[key] is None else count() - compiled_before[key] for key, count in counters.items()}
+    measurements = {
+        key: Measurement(samples[key], first[key], losses[key], steps[key], compiled[key]) for key in runners if key != "matmul"
+    }
+    result = WorkloadResult(workload, measurements, skipped)
+    if with_matmul:
+        result.reference = Measurement(samples["matmul"], [], 0.0, steps["matmul"])
+        result.reference_size = settings.matmul_size
+    return result
+
+
+def median_step_seconds(workload_keys: list[str], contender_keys: list[str]) -> list[tuple[str, list[float]]]:
+    """For each workload, its title and the median seconds per step of each contender (in the
+    order given), measured with the default settings; progress goes to stderr."""
+    contenders = [next(c for c in CONTENDERS if c.key == key) for key in contender_keys]
+    log = lambda text: print(text, file=sys.stderr, flush=True)
+    rows = []
+    for key in workload_keys:
+        result = measure_workload(make_workload(key), contenders, Settings(), log=log)
+        rows.append((result.workload.title, [result.measurements[c.key].step for c in contenders]))
+    return rows

@@ -1,0 +1,84 @@
+"""The side-by-side benchmark suite runs end to end with tiny settings and writes its report.
+
+No timings are checked here: only that every workload and contender runs, that missing
+frameworks are reported rather than fatal, and that the report has all its parts.
+"""
+
+import importlib.util
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def suite(monkeypatch):
+    """The `benchmarks` package, importable from the repository root."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks import run, workloads
+
+    return run, workloads
+
+
+def report_rows(text: str) -> list[list[str]]:
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("|")]
+
+
+def test_quick_run_writes_every_workload_and_every_target(suite, tmp_path):
+    output = tmp_path / "results.md"
+    completed = subprocess.run(
+        # PyTorch alone compiles nothing, which keeps this run short; without torch every
+        # cell reads "not installed" and the report must still have all its rows.
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--contenders", "torch", "--output", str(output)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    text = output.read_text()
+    from benchmarks.targets import TARGETS
+    from benchmarks.workloads import WORKLOAD_KEYS, make_workload
+
+    titles = [make_workload(key).title for key in WORKLOAD_KEYS]
+    step_table = text.split("## Time per training step")[1].split("##")[0]
+    assert [row[0] for row in report_rows(step_table)[2:]] == titles
+    for section in ("## Machine", "## First step", "## Share of the machine's matmul throughput", "## Targets", "## Noise"):
+        assert section in text
+    targets = text.split("## Targets")[1]
+    for target in TARGETS:
+        assert target.description in targets
+    assert "not measured" in targets  # only PyTorch ran
+    assert "Targets (ratios from this run):" in completed.stdout
+
+
+def test_every_contender_runs_and_missing_frameworks_are_reported(suite, tmp_path, monkeypatch):
+    run, _ = suite
+    monkeypatch.setitem(sys.modules, "flax", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "equinox", None)
+    output = tmp_path / "results.md"
+    assert run.main(["--quick", "--workloads", "linreg", "--output", str(output)]) == 0
+    text = output.read_text()
+    header, _, row = report_rows(text.split("## Time per training step")[1].split("##")[0])
+    cells = dict(zip(header, row))
+    assert cells["Flax NNX `nnx.jit`"] == "not installed (flax)"
+    assert cells["Equinox `filter_jit`"] == "not installed (equinox)"
+    ran = ["JAX `jit`", "JAX `lax.scan` epoch", "nablax step", "nablax `fit`", "nablax.stateful"]
+    if importlib.util.find_spec("torch") is not None:
+        ran += ["PyTorch eager", "PyTorch eager, 1 thread"]
+    for title in ran:
+        assert float(cells[title]) > 0, title
+    verdicts = {row[0]: row[3] for row in report_rows(text.split("## Targets")[1].split("##")[0])[2:]}
+    assert verdicts["nablax step / JAX `jit` step, first-step latency, linear regression"] in ("MET", "MISSED")
+    assert verdicts["nablax step / Flax `nnx.jit` step, tiny MLP"].startswith("not measured")
+
+
+@pytest.mark.skipif(not all(importlib.util.find_spec(name) for name in ("flax", "equinox")),
+                    reason="Flax and Equinox are in the `bench` extra")
+def test_flax_and_equinox_contenders_run(suite, tmp_path):
+    run, _ = suite
+    output = tmp_path / "results.md"
+    assert run.main(["--quick", "--workloads", "linreg", "--contenders", "nnx,nnx-cached,equinox",
+                     "--output", str(output)]) == 0
+    header, _, row = report_rows(output.read_text().split("## Time per training step")[1].split("##")[0])
+    assert all(float(cell) > 0 for cell in row[1:]), dict(zip(header, row))
