@@ -80,8 +80,13 @@ def _nll_terms(log_probs, target, axis, weight, ignore_index):
     """Per-element `-weight[t] * log_probs[t]` and the weights, with ignored targets at 0."""
     keep = target != ignore_index
     safe_target = jnp.where(keep, target, 0)
-    picked = jnp.take_along_axis(log_probs, jnp.expand_dims(safe_target, axis), axis=axis)
-    picked = jnp.squeeze(picked, axis)
+    # A masked sum over the classes rather than a gather: the same value exactly (one term is
+    # kept, the rest are zeros), and XLA compiles it faster than a gather and its scatter-add
+    # gradient, at the cost of the O(classes) pass the log-softmax makes anyway.
+    class_shape = [1] * log_probs.ndim
+    class_shape[axis] = log_probs.shape[axis]
+    is_target = jnp.arange(log_probs.shape[axis]).reshape(class_shape) == jnp.expand_dims(safe_target, axis)
+    picked = jnp.sum(jnp.where(is_target, log_probs, 0), axis=axis)
     weights = keep.astype(log_probs.dtype)
     if weight is not None:
         weights = weights * jnp.asarray(weight, log_probs.dtype)[safe_target]
