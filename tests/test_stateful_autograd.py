@@ -585,3 +585,111 @@ def test_a_bias_free_linear_layer_initialised_to_zero_gets_gradients(torch):
         return layer.weight.grad
 
     check(torch, case)
+
+
+# -- found by differential fuzzing (tests/test_fuzz_torch.py) ------------------------------------------
+
+
+def test_in_place_writes_autograd_does_not_record_keep_the_history(torch):
+    def case(T):
+        x = leaf(T)
+        y = x * 2
+        with T.no_grad():
+            y.add_(1)
+            y[0].mul_(3)
+        z = x * 3
+        z.detach().add_(1)  # through a detached alias, in grad mode
+        (y * y).sum().backward()
+        return y, z, grad_fn_name(y), grad_fn_name(z), x.grad
+
+    check(torch, case)
+
+
+def test_fills_and_copies_of_a_tensor_that_requires_grad_keep_requiring_grad(torch):
+    def case(T):
+        x = leaf(T)
+        filled, zeroed, copied = x * 1, x * 2, x * 3
+        filled.fill_(2.0)
+        zeroed.zero_()
+        copied.copy_(T.ones(3))
+        ((filled + zeroed + copied) * x).sum().backward()
+        same = x * 4
+        same.copy_(same)
+        return filled, zeroed, copied, same, x.grad
+
+    check(torch, case)
+
+
+def test_in_place_op_whose_result_is_cast_back_keeps_the_ops_name(torch):
+    check(torch, lambda T: T.tensor(0.75).sub_(T.tensor(1.5, dtype=T.float64, requires_grad=True)))
+
+
+def test_views_taken_under_no_grad_of_a_tensor_that_requires_grad(torch):
+    def case(T):
+        x = leaf(T)
+        with T.no_grad():
+            view = x[0]
+        y = view * 2
+        (y.sum() + x.sum()).backward()
+        return view, view.requires_grad, view.is_leaf, view.grad_fn, y, x.grad, view.grad, repr(view)
+
+    check(torch, case)
+    check_raises(torch, lambda T: _no_grad_view_of(T, leaf(T) * 1).add_(1), phrase="created in no_grad mode")
+    check_raises(torch, lambda T: _no_grad_view_of(T, leaf(T) * 1)[0].mul_(2), phrase="created in no_grad mode")
+
+
+def _no_grad_view_of(T, x):
+    with T.no_grad():
+        return x[0]
+
+
+def test_ops_without_a_derivative_raise_in_backward(torch):
+    check(torch, lambda T: (grad_fn_name(leaf(T) // 2), grad_fn_name(leaf(T) % 2), grad_fn_name(leaf(T) % T.ones(3)),
+                            grad_fn_name(2 % leaf(T))))
+    check_raises(torch, lambda T: (leaf(T) // T.ones(3)).sum().backward())
+    check_raises(torch, lambda T: (2 % leaf(T)).sum().backward())
+
+
+def test_item_assignment_writes_through_a_view_only_where_an_index_selects(torch):
+    def case(T):
+        names = []
+        for index in [slice(None, 1), slice(None), Ellipsis, (slice(None), slice(None, 5)), slice(-5, None), 0,
+                      (slice(0, 2), T.tensor([0, 1])), T.tensor([0, 1])]:
+            x = T.zeros(2, 3)
+            x[index] = T.ones(3, requires_grad=True)[:2] if isinstance(index, tuple) and len(index) == 2 and \
+                isinstance(index[1], T.Tensor) else T.ones(3, requires_grad=True)
+            names.append(grad_fn_name(x))
+        return names
+
+    check(torch, case)
+    check_raises(torch, lambda T: leaf(T).__setitem__((0, 1, 2), 1.0), phrase="too many indices")
+
+
+def test_detach_in_place_of_a_view(torch):
+    check_raises(torch, lambda T: T.ones(3)[1:].detach_(), phrase="Can't detach views in-place")
+    check(torch, lambda T: T.ones(3)[1:].detach().detach_())
+    check_raises(torch, lambda T: T.ones(2, 2).detach_().t().detach_(), phrase="Can't detach views in-place")
+
+
+@pytest.mark.parametrize("write", [
+    lambda x: x.add_(x[0]), lambda x: x.mul_(x.t()), lambda x: x[0].add_(x[1]), lambda x: x[0].add_(x[0].detach()),
+    lambda x: x[::2].add_(x[:2]), lambda x: x[:2].copy_(x[1:3]), lambda x: x.__setitem__(slice(0, 2), x[1:3]),
+    lambda x: x.clamp_(x[0], x[1]), lambda x: x.pow_(x[None]), lambda x: x.copy_(x), lambda x: x.copy_(x[None]),
+    lambda x: x.add_(x), lambda x: x.__setitem__(0, x[1]), lambda x: x.__setitem__(None, x),
+    lambda x: x.__setitem__(slice(None), x[0]), lambda x: x[0].__setitem__(-1, x[0]), lambda x: x[0].fill_(x[0, 0]),
+])
+@pytest.mark.parametrize("shape", [(3, 3), (1, 3), (4,), (1, 1)])
+def test_in_place_ops_refuse_sources_that_partly_overlap_what_they_write(torch, write, shape):
+    check(torch, lambda T: write(T.ones(shape)), phrase="")
+
+
+def test_fills_may_write_into_expanded_views(torch):
+    def case(T):
+        x = T.tensor([1.0, 2.0])
+        x[None].expand(2, 2).zero_()
+        y = T.tensor(-2.0)
+        y.expand(3).fill_(3.0)
+        return x, y
+
+    check(torch, case)
+    check_raises(torch, lambda T: T.tensor(1.0).expand(3).add_(1.0))

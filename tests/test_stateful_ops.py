@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
-from torch_diff import check, check_raises, gradients
+from torch_diff import check, check_raises, grad_fn_name, gradients
 
 import nablax.stateful as nxt
 
@@ -738,3 +738,115 @@ def test_inplace_ops_broadcast_the_operand_like_torch(torch, shapes, name):
 @pytest.mark.parametrize("name", list(INPLACE_IN_GRAPHS))
 def test_inplace_ops_inside_graphs_have_torchs_gradients(torch, name):
     differentiable(torch, INPLACE_IN_GRAPHS[name], A, POSITIVE)
+
+
+# -- found by differential fuzzing (tests/test_fuzz_torch.py) ------------------------------------------
+
+
+def test_zero_dim_tensors_in_softmax_transpose_squeeze_and_cat(torch):
+    differentiable(torch, lambda T, x: (x.softmax(0), x.log_softmax(-1), x.transpose(0, -1), x.t(), x.squeeze(0)),
+                   np.float32(1.5))
+    check_raises(torch, lambda T: T.tensor(1.0).transpose(1, 0))
+    check_raises(torch, lambda T: T.cat([T.tensor(1.0), T.tensor(2.0)]))
+    check(torch, lambda T: (T.cat([T.zeros(0), T.zeros(0, dtype=T.int64)], 5), T.ones(3).t()))
+    check_raises(torch, lambda T: T.stack([T.tensor(1.0), T.zeros(0, 2)], 2), phrase="Dimension out of range")
+
+
+def test_softmax_of_an_empty_integer_tensor_runs_no_kernel(torch):
+    check(torch, lambda T: (T.zeros((2, 0), dtype=T.bool).softmax(1), T.zeros(0, dtype=T.int64).log_softmax(0)))
+
+
+def test_methods_called_without_their_sizes_raise_type_errors(torch):
+    check_raises(torch, lambda T: T.ones(2).view(), phrase="invalid combination of arguments")
+    check_raises(torch, lambda T: T.ones(2).reshape())
+    check_raises(torch, lambda T: T.tensor(1.0).permute())
+    check(torch, lambda T: T.tensor(1.0, requires_grad=True).permute(()))
+
+
+def test_float_exponents_with_integer_values(torch):
+    differentiable(torch, lambda T, x: (x ** 2.0, x ** -1.0, x.pow(3.0)), POSITIVE)
+
+
+def test_integer_powers_with_negative_tensor_exponents(torch):
+    check(torch, lambda T: (2 ** T.tensor([-3, -1, 0, 2]), T.tensor([1, -1, -1, 0, 2]) ** T.tensor([-3, -3, -2, -1, -1])))
+
+
+def test_bool_to_number_conversion_keeps_the_nan_of_inf_times_false(torch):
+    check(torch, lambda T: (T.tensor(float("inf")) * False, T.tensor([float("inf")]) * T.tensor([False]),
+                            T.tensor([float("inf")]) * T.tensor([False]).float()))
+
+
+def test_floor_division_and_remainder_of_floats_by_zero_and_signs_of_zero(torch):
+    x, y = np.array([-3.0, 3.0, -0.25, 0.25, 5.0, -0.5]), np.array([2.0, -2.0, -0.5, 0.0, 0.0, 0.0])
+    check(torch, lambda T: (T.tensor(x) // T.tensor(y), T.tensor(x) % T.tensor(y), T.tensor(-0.5) // (T.tensor(-0.25) // -0.5)))
+
+
+def test_sign_of_nan_is_zero_and_bools_square_as_integers(torch):
+    check(torch, lambda T: (T.tensor([float("nan"), -0.0, 2.0]).sign(), T.tensor([True, False]).square()))
+
+
+def test_ops_without_bool_kernels(torch):
+    b = np.array([[True, False], [False, True]])
+    check_raises(torch, lambda T: +T.tensor(b))
+    for bounds in [(True, False), (True, None), (None, False)]:
+        check_raises(torch, lambda T: T.tensor(b).clamp(*bounds))
+    check_raises(torch, lambda T: T.clamp(T.tensor(b), T.tensor(b), T.tensor(b)))
+    check(torch, lambda T: (T.tensor(b).clamp(T.tensor(b)), T.tensor(b).clamp(max=0)))
+    check_raises(torch, lambda T: T.clamp(T.tensor(b), T.tensor(b), T.ones(4, dtype=T.bool)), phrase="must match")
+    check_raises(torch, lambda T: T.tensor(b) // T.ones(3, dtype=T.bool), phrase="must match")
+    check_raises(torch, lambda T: T.tensor(b) ^ T.ones(3), phrase="must match")
+
+
+@pytest.mark.parametrize("shapes", [((2,), (2,)), ((2, 2), (2,)), ((2, 2), (2, 2)), ((2,), (2, 2)), ((2, 2, 2), (2, 2)),
+                                    ((2, 2, 2), (2, 2, 2)), ((2, 2), (2, 2, 2)), ((2, 0), (0,)), ((0, 2), (2, 3)),
+                                    ((1, 0), (0, 3)), ((0,), (0,)), ((2, 1, 0), (2, 0, 3)), ((1, 1, 2), (1, 1, 2))])
+def test_matmul_of_bools_and_of_mixed_dtypes(torch, shapes):
+    def case(T, left, right):
+        return T.matmul(T.zeros(shapes[0], dtype=left), T.zeros(shapes[1], dtype=right))
+
+    for left, right in [("bool", "bool"), ("bool", "float64"), ("float32", "bool"), ("float32", "float64")]:
+        check(torch, lambda T: case(T, getattr(T, left), getattr(T, right)), phrase="")
+
+
+def test_where_wants_a_bool_condition(torch):
+    check_raises(torch, lambda T: T.where(T.tensor([1.0]), T.ones(1), T.zeros(1)))
+    check_raises(torch, lambda T: T.where(T.tensor([1]), T.ones(1), T.zeros(1)))
+
+
+def test_prod_reduces_one_dim_only(torch):
+    check_raises(torch, lambda T: T.ones(2, 3).prod((0, 1)), phrase="invalid combination of arguments")
+
+
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0")
+def test_var_and_std_are_one_node(torch):
+    differentiable(torch, lambda T, x: (x.var(), x.std(1), x.var((0, 1)), x.var(0, keepdim=True), x.std(correction=0)), X3[0])
+    check(torch, lambda T: T.tensor(2.0, requires_grad=True).var(0))
+    check_raises(torch, lambda T: T.tensor([1, 2]).var())
+
+
+def test_clamp_gradients_with_tensor_bounds_that_tie_or_cross(torch):
+    values = [-2.0, -1.0, 0.0, 0.5, 1.0, 2.0]
+    for low, high in [(-1.0, 1.0), (1.0, 1.0), (1.0, -1.0), (None, 0.5), (0.5, None)]:
+        def case(T, low=low, high=high):
+            x = T.tensor(values, requires_grad=True)
+            bounds = [None if b is None else T.full((6,), b, requires_grad=True) for b in (low, high)]
+            out = T.clamp(x, *bounds)
+            out.sum().backward()
+            return out, x.grad, [None if b is None else b.grad for b in bounds]
+
+        check(torch, case)
+    check(torch, lambda T: T.clamp(T.tensor([0.0, 1.0]), T.tensor([-1.0, 2.0]), T.tensor([float("nan"), 3.0])))
+
+
+def test_slices_that_keep_a_whole_dim_as_written_are_skipped(torch):
+    def case(T):
+        x = T.zeros(3, 2, requires_grad=True) * 1
+        return [grad_fn_name(y) for y in (x[0:3], x[:], x[:, 0:2], x[:, :5], x[1:, :], x[..., 1:], x[...], x[-5:],
+                                          x[None, 1:], x[(slice(None),)])]
+
+    check(torch, case)
+
+
+def test_expand_gives_new_dims_of_size_one_torchs_strides(torch):
+    check(torch, lambda T: (T.ones(3).expand(1, 3).stride(), T.ones(3).expand(2, 1, 3).stride(),
+                            T.ones(1, 3).expand(1, 1, 2, 3).stride(), T.tensor(1.0).expand(1, 1).stride()))

@@ -228,6 +228,8 @@ class _Body:
         else:
             if expr.freed and expr.saves:
                 raise RuntimeError(_FREED)
+            if expr.grad_name == "NotImplemented":  # an op PyTorch has no derivative for
+                raise RuntimeError(f"derivative for aten::{expr.op.name} is not implemented")
             prelude, visit = self.prelude, self.visit
             refs = tuple([visit(source) if edge else prelude(source) for source, edge in zip(expr.inputs, expr.grad_edges)])
             ref = ("b", len(self.nodes))
@@ -305,7 +307,7 @@ def run_backward(root: Expr, cotangent: Expr | None, *, retain_graph: bool, grou
         (tuple(body.nodes), variable_refs, root_ref, cotangent_ref, tuple([ref for _, ref in body_outputs]), grad_groups),
         tuple([ref for _, ref in prelude_outputs]),
     )
-    prelude_values, root_value, body_values, grads = lazy._call(lazy.PROGRAMS.get(key), builder.args)
+    prelude_values, root_value, body_values, grads = lazy.PROGRAMS.run(key, builder.args)
 
     for (expr, _), value in zip(prelude_outputs, prelude_values):
         lazy._settle(expr, value)

@@ -14,7 +14,6 @@ import functools
 import weakref
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from . import autograd, lazy, views
@@ -74,7 +73,8 @@ class Storage:
 class TensorCore:
     """State and mechanics shared by every tensor; the user-facing methods are in tensor.py."""
 
-    __slots__ = ("_storage", "_steps", "_stride_cache", "_base", "_expr", "_seen", "_leaf", "_detached", "grad", "__weakref__")
+    __slots__ = ("_storage", "_steps", "_stride_cache", "_base", "_expr", "_seen", "_leaf", "_detached", "_no_grad_view",
+                 "_view", "grad", "__weakref__")
 
     @property
     def _strides(self) -> tuple:
@@ -101,6 +101,8 @@ class TensorCore:
         tensor._seen = 0
         tensor._leaf = False
         tensor._detached = False
+        tensor._no_grad_view = False
+        tensor._view = False  # made by a view op (`detach()` aliases share storage but are not views)
         tensor.grad = None
         return tensor
 
@@ -118,6 +120,8 @@ class TensorCore:
         tensor._seen = -1 if expr is None else storage.version
         tensor._leaf = False
         tensor._detached = detached
+        tensor._no_grad_view = False
+        tensor._view = False
         tensor.grad = None
         return tensor
 
@@ -133,8 +137,10 @@ class TensorCore:
             return self._expr
         if self._steps:  # a view: the base's current value (with its autograd role) seen through the steps
             source = self._base._current_expr()
-            expr = _view_expr(source, self._steps, "AsStridedBackward0", source.requires_grad)
+            expr = _view_expr(source, self._steps, "AsStridedBackward0", source.requires_grad and not self._no_grad_view)
             expr.owner = weakref.ref(self)
+            if self._no_grad_view and source.requires_grad:
+                expr = lazy.dead_end(expr)
         else:
             expr = storage.read()
         if self._leaf:
@@ -155,23 +161,42 @@ class TensorCore:
         if autograd.is_grad_enabled():
             if self._leaf:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            if self._no_grad_view and self._current_expr().requires_grad:
+                raise RuntimeError(
+                    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that "
+                    "this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both "
+                    "the view and the inplace either both inside the no_grad block (if you don't want the inplace to be "
+                    "tracked) or both outside (if you want the inplace to be tracked).")
             if self._base is not None and self._base._leaf:
                 raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
 
-    def _write(self, new: Expr) -> None:
-        """Makes `new` (this tensor's shape and dtype) this tensor's value, in place."""
+    def _write(self, new: Expr, *, fill: bool = False) -> None:
+        """Makes `new` (this tensor's shape and dtype) this tensor's value, in place. A
+        `fill` writes one value everywhere, which PyTorch allows into an expanded view."""
         storage = self._storage
+        own_history = None
         if new.requires_grad and not self._leaf:
-            self._detached = False  # an alias that takes in a value with history joins the graph
+            if self._detached and not self._steps:
+                # A `detach()` alias takes the history for itself: other tensors on the storage
+                # see the new values only, as in PyTorch, where the alias is a tensor of its own.
+                own_history, new = new, lazy.detached(new)
+            else:
+                self._detached = False  # a view of an alias joins the graph
         if self._steps:
-            if views.writes_overlap(_shape_of_storage(storage), self._steps):
+            if not fill and views.writes_overlap(_shape_of_storage(storage), self._steps):
                 raise RuntimeError(
                     "unsupported operation: more than one element of the written-to tensor refers to a single memory "
                     "location. Please clone() the tensor before performing the operation."
                 )
             new = _copy_slices(storage.read(), new, self._steps)
+        old = storage.read()
+        if old is not None and old.requires_grad and not new.requires_grad:  # a write autograd does not record
+            new = lazy.with_history(old, new)
         storage.write(new)
-        self._seen = -1  # the next read rebuilds this tensor's expr from the storage
+        if own_history is not None:
+            self._expr, self._seen = own_history, storage.version
+        else:
+            self._seen = -1  # the next read rebuilds this tensor's expr from the storage
 
 
 # -- recording ops ---------------------------------------------------------------------------
@@ -350,14 +375,56 @@ def make_view(tensor: TensorCore, steps: tuple, shape: tuple, strides: tuple, gr
     grad = autograd.is_grad_enabled() and source.requires_grad
     expr = Expr(VIEW, (("steps", steps),), (source,), (grad,), shape, source.dtype, grad, grad_name, saves=False)
     base = tensor._base if tensor._base is not None else tensor
-    view = TENSOR_CLASS._on_storage(tensor._storage, tensor._steps + steps, strides, base, expr=expr,
+    # PyTorch: a view taken under no_grad of a tensor that requires grad still requires grad
+    # (as a leaf that gradients never reach), and so do views of it.
+    no_grad_view = tensor._no_grad_view or (source.requires_grad and not grad)
+    view = TENSOR_CLASS._on_storage(tensor._storage, tensor._steps + steps, strides, base,
+                                    expr=lazy.dead_end(expr) if source.requires_grad and not grad else expr,
                                     detached=tensor._detached and not grad)
+    view._no_grad_view = no_grad_view
+    view._view = True
     expr.owner = weakref.ref(view)
     return view
 
 
 def _shape_of_storage(storage: Storage) -> tuple:
     return storage.numpy.shape if storage.numpy is not None else storage.expr.shape
+
+
+_PARTIAL_OVERLAP = ("unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
+                    "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def _memory_range(tensor: TensorCore, steps: tuple, strides: tuple):
+    """(first, end, strides) of the storage elements a view of `tensor` through `steps` (more)
+    covers, or None where PyTorch does not compare: it has no elements, or they overlap or
+    leave gaps (not "non-overlapping and dense")."""
+    steps = tensor._steps + steps
+    if not steps:
+        size = int(np.prod(_shape_of_storage(tensor._storage)))
+        return (0, size, strides) if size else None
+    positions = views.positions(_shape_of_storage(tensor._storage), steps).reshape(-1)
+    if not positions.size:
+        return None
+    first, end = int(positions.min()), int(positions.max()) + 1
+    if end - first != positions.size or len(np.unique(positions)) != positions.size:
+        return None
+    return first, end, strides
+
+
+def check_no_partial_overlap(written: TensorCore, source, steps: tuple = (), strides: tuple | None = None,
+                             source_strides: tuple | None = None) -> None:
+    """PyTorch's refusal of an in-place op that reads `source` (seen with `source_strides`)
+    while writing `written` (seen through `steps`, with `strides`) when the two share some
+    memory but are not the same elements in the same order (`x.add_(x)` is fine)."""
+    if not isinstance(source, TensorCore) or source._storage is not written._storage:
+        return
+    ours = _memory_range(written, steps, written._strides if strides is None else strides)
+    theirs = _memory_range(source, (), source._strides if source_strides is None else source_strides)
+    if ours is None or theirs is None or ours == theirs:
+        return
+    if ours[0] < theirs[1] and theirs[0] < ours[1]:
+        raise RuntimeError(_PARTIAL_OVERLAP)
 
 
 def _copy_slices_fn(base, new, *, steps):

@@ -14,6 +14,8 @@ pending values, the forward pass and one `jax.vjp` of it, so JAX owns every deri
 from __future__ import annotations
 
 import collections
+import ctypes
+import functools
 import weakref
 from typing import Any
 
@@ -24,7 +26,13 @@ import numpy as np
 # Pending graphs deeper than this are run at once: bounds program size and compile time
 # for code that builds long chains of ops without ever looking at the result.
 MAX_PENDING_DEPTH = 64
+# Bounds of the compiled-program cache (see ProgramCache): programs held, executables held
+# in all (JAX compiles a program once per set of input shapes), executables per program,
+# and executables released before JAX's own caches are emptied.
 PROGRAM_CACHE_SIZE = 512
+COMPILED_CACHE_SIZE = 256
+SHAPES_PER_PROGRAM = 32
+RELEASED_BEFORE_CLEARING = 64
 
 
 class Op:
@@ -108,6 +116,38 @@ def variable(value_expr: Expr, leaf) -> Expr:
     expr = Expr(VAR, (), (value_expr,), (False,), value_expr.shape, value_expr.dtype, True)
     expr.leaf = weakref.ref(leaf)
     return expr
+
+
+def _no_leaf():
+    return None
+
+
+def dead_end(value_expr: Expr) -> Expr:
+    """A leaf that requires grad but whose gradient goes nowhere: what PyTorch makes of a
+    view taken under `no_grad` of a tensor that requires grad."""
+    expr = Expr(VAR, (), (value_expr,), (False,), value_expr.shape, value_expr.dtype, True)
+    expr.leaf = _no_leaf
+    return expr
+
+
+@jax.custom_jvp
+def _with_history(old, new):
+    return new
+
+
+@_with_history.defjvp
+def _with_history_jvp(primals, tangents):
+    return primals[1], tangents[0]
+
+
+KEEP_HISTORY = Op("keep_history", _with_history, saves=False)
+
+
+def with_history(old: Expr, new: Expr) -> Expr:
+    """`new`'s value with `old`'s gradient history: an in-place write that autograd does
+    not record (under `no_grad`, or through a detached alias) leaves a tensor that requires
+    grad with its old `grad_fn`, and gradients flow into the old graph, as in PyTorch."""
+    return Expr(KEEP_HISTORY, (), (old, new), (True, False), old.shape, old.dtype, True, old.grad_name, saves=False)
 
 
 def detached(value_expr: Expr) -> Expr:
@@ -241,31 +281,111 @@ def build_program(key):
     return program
 
 
+class _Entry:
+    __slots__ = ("program", "held")
+
+    def __init__(self, program):
+        self.program = program
+        self.held = 0  # executables the program held after its last call
+
+
+def _executables_held(program) -> int:
+    """How many executables JAX holds for a jitted function: one per set of input shapes."""
+    size = getattr(program, "_cache_size", None)
+    return size() if size is not None else 1
+
+
+def release_jax_memory() -> None:
+    """Empties JAX's own caches and hands the memory they freed back to the system.
+
+    Besides the executables of each jitted function, JAX keeps tracing and lowering results
+    per function and input shapes in caches of its own (`trace_to_jaxpr`'s has no bound), so
+    memory grows with every new shape even when the jitted function is gone. Only
+    `jax.clear_caches()` empties them (every jitted function in the process then compiles
+    again on its next call); glibc keeps freed memory in its arenas unless trimmed."""
+    jax.clear_caches()
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to trim
+        return None
+
+
 class ProgramCache:
-    """Compiled programs by plan key, least recently used first out."""
+    """Compiled programs by plan key, least recently used first out, with bounds.
 
-    def __init__(self, size: int):
+    JAX compiles a jitted program once per set of input shapes and keeps every executable
+    for as long as the jitted function lives, so a loop whose shapes keep changing (batch
+    sizes, sequence lengths) would hold ever more of them. After each call the cache counts
+    what the program holds: a program over `shapes_per_program` executables starts afresh
+    (its executables are released), and while all programs hold more than `compiled_size`,
+    the least recently used go. `size` bounds the number of programs. Once
+    `released_before_clearing` executables have been released, JAX's own per-shape caches
+    are emptied too (`release_jax_memory`), which bounds the memory of a run whatever its
+    shapes; a run with a steady set of shapes releases nothing and never pays for that."""
+
+    def __init__(self, size: int, compiled_size: int, shapes_per_program: int, released_before_clearing: int):
         self.size = size
-        self.programs: collections.OrderedDict = collections.OrderedDict()
-        self.compiles = 0
+        self.compiled_size = compiled_size
+        self.shapes_per_program = shapes_per_program
+        self.released_before_clearing = released_before_clearing
+        self.entries: collections.OrderedDict = collections.OrderedDict()
+        self.compiled = 0  # executables held by all programs
+        self.released = 0  # executables released since JAX's caches were last emptied
+        self.compiles = 0  # programs built
+        self.clears = 0  # times JAX's caches were emptied
 
-    def get(self, key):
-        program = self.programs.get(key)
-        if program is None:
-            program = jax.jit(build_program(key))
-            self.programs[key] = program
-            self.compiles += 1
-            if len(self.programs) > self.size:
-                self.programs.popitem(last=False)
+    def _build(self, key):
+        self.compiles += 1
+        return jax.jit(build_program(key))
+
+    def run(self, key, args):
+        """Runs the program of `key` on `args`, building it if needed."""
+        entry = self.entries.get(key)
+        if entry is None:
+            entry = self.entries[key] = _Entry(self._build(key))
+            while len(self.entries) > self.size:
+                self._release(self.entries.popitem(last=False)[1].held)
         else:
-            self.programs.move_to_end(key)
-        return program
+            self.entries.move_to_end(key)
+        result = _call(entry.program, args)
+        held = _executables_held(entry.program)
+        if held != entry.held:
+            self._held(key, entry, held)
+        return result
+
+    def _held(self, key, entry: _Entry, held: int) -> None:
+        self.compiled += held - entry.held
+        entry.held = held
+        if held > self.shapes_per_program:
+            entry.held = 0
+            entry.program = self._build(key)
+            self._release(held)
+        while self.compiled > self.compiled_size and len(self.entries) > 1:
+            self._release(self.entries.popitem(last=False)[1].held)
+
+    def _release(self, executables: int) -> None:
+        """Notes executables dropped with their programs; empties JAX's caches when due."""
+        self.compiled -= executables
+        self.released += executables
+        if self.released >= self.released_before_clearing:
+            release_jax_memory()  # the live programs' executables go too
+            self.clears += 1
+            self.released = self.compiled = 0
+            for entry in self.entries.values():
+                entry.held = 0
 
     def __len__(self) -> int:
-        return len(self.programs)
+        return len(self.entries)
 
 
-PROGRAMS = ProgramCache(PROGRAM_CACHE_SIZE)
+PROGRAMS = ProgramCache(PROGRAM_CACHE_SIZE, COMPILED_CACHE_SIZE, SHAPES_PER_PROGRAM, RELEASED_BEFORE_CLEARING)
 
 
 def _is_live(expr: Expr) -> bool:
@@ -294,7 +414,7 @@ def realize(*targets: Expr) -> None:
     if not builder.nodes:  # every value was known already (outputs of a computed multi-output op)
         return
     key = (tuple(builder.nodes), None, tuple(ref for _, ref in outputs))
-    values = _call(PROGRAMS.get(key), builder.args)
+    values = PROGRAMS.run(key, builder.args)
     for (expr, _), value in zip(outputs, values):
         _settle(expr, value)
     builder.settle_selections()

@@ -17,7 +17,14 @@ SCALARS = (bool, int, float, complex, np.number, np.bool_)
 
 
 def _cast(value, dtype):
-    return value if getattr(value, "dtype", None) == dtype else jnp.asarray(value).astype(dtype)
+    """`value` as `dtype`. Bools become numbers through int8: XLA rewrites `x * convert(bool)`
+    as `select(bool, x, 0)`, which loses the nan of `inf * False` that PyTorch keeps."""
+    if getattr(value, "dtype", None) == dtype:
+        return value
+    value = jnp.asarray(value)
+    if value.dtype == jnp.bool_ and dtype != jnp.bool_:
+        value = value.astype(jnp.int8)
+    return value.astype(dtype)
 
 
 def _shape(value) -> tuple:
@@ -63,7 +70,21 @@ ADD = _binary_op("add", jnp.add, saves=False)  # PyTorch's AddBackward0/SubBackw
 SUB = _binary_op("sub", jnp.subtract, saves=False)
 MUL = _binary_op("mul", jnp.multiply)
 DIV = _binary_op("div", jnp.divide)
-FLOOR_DIV = _binary_op("floor_divide", jnp.floor_divide)
+def _floor_divide(a, b):
+    """PyTorch's floor division: of floats, its formula (IEEE's result for a zero divisor,
+    and a zero quotient with the sign of `a / b`, where JAX may give -0.0 for +0.0)."""
+    if not jnp.issubdtype(a.dtype, jnp.inexact):
+        return jnp.floor_divide(a, b)
+    mod = jnp.fmod(a, b)
+    div = (a - mod) / b
+    div = jnp.where((mod != 0) & ((b < 0) != (mod < 0)), div - 1, div)
+    floor = jnp.floor(div)
+    floor = jnp.where(div - floor > 0.5, floor + 1, floor)
+    floor = jnp.where(div != 0, floor, jnp.copysign(jnp.zeros_like(div), a / b))
+    return jnp.where(b == 0, a / b, floor)
+
+
+FLOOR_DIV = _binary_op("floor_divide", _floor_divide)
 REMAINDER = _binary_op("remainder", jnp.remainder)
 MAXIMUM = _binary_op("maximum", jnp.maximum)
 MINIMUM = _binary_op("minimum", jnp.minimum)
@@ -87,9 +108,20 @@ def _power_jvp(primals, tangents):
     return out, d_x * dx + d_y * dy
 
 
+def _integer_power(x, y):
+    """PyTorch's integer power: a negative exponent gives 0, except for bases 1 and -1."""
+    negative = y < 0
+    power = jnp.power(x, jnp.where(negative, jnp.zeros_like(y), y))
+    one = jnp.ones_like(x)
+    reciprocal = jnp.where(x == 1, one, jnp.where(x == -1, jnp.where(y % 2 == 0, one, -one), jnp.zeros_like(x)))
+    return jnp.where(negative, reciprocal, power)
+
+
 def _pow_fn(x, y, *, dtype):
     x, y = _cast(x, dtype), _cast(y, dtype)
-    return _power(x, y) if jnp.issubdtype(dtype, jnp.inexact) else jnp.power(x, y)
+    if jnp.issubdtype(dtype, jnp.inexact):
+        return _power(x, y)
+    return _integer_power(x, y) if jnp.issubdtype(dtype, jnp.signedinteger) else jnp.power(x, y)
 
 
 POW_TENSOR = Op("pow", _pow_fn)
@@ -182,19 +214,28 @@ def rdiv(a, b):
 
 
 def _refuse_bools(a, b, kernel: str) -> None:
-    """PyTorch has no kernel for some ops on two bools (whose result would be bool)."""
+    """PyTorch has no kernel for some ops on two bools (whose result would be bool); it
+    checks that the shapes broadcast first."""
+    broadcast_shapes(_shape(a), _shape(b))
     if _is_bool(a) and _is_bool(b):
         raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
 
 
+# PyTorch has no derivative for floor division, nor for the remainder of a number by a
+# tensor: their results require grad, and a backward pass through them raises (autograd.py).
+NOT_DIFFERENTIABLE = "NotImplemented"
+
+
 def floor_divide(a, b):
     _refuse_bools(a, b, "div_floor_cpu")
-    return _binary(FLOOR_DIV, a, b, "FloorDivideBackward0")
+    return _binary(FLOOR_DIV, a, b, NOT_DIFFERENTIABLE)
 
 
 def remainder(a, b):
     _refuse_bools(a, b, "remainder_cpu")
-    return _binary(REMAINDER, a, b, "RemainderBackward0")
+    if not isinstance(a, TensorCore):
+        return _binary(REMAINDER, a, b, NOT_DIFFERENTIABLE)
+    return _binary(REMAINDER, a, b, "RemainderBackward1" if isinstance(b, TensorCore) else "RemainderBackward0")
 
 
 def maximum(a, b):
@@ -226,7 +267,7 @@ def pow(a, exponent):  # noqa: A001 - PyTorch's name
     result = dt.from_numpy(promote(_kind(a, expr), _kind(exponent, None)))
     if not result.is_floating_point and isinstance(exponent, (int, np.integer)) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    if isinstance(exponent, (bool, int, np.integer, np.bool_)) or (float(exponent).is_integer() and abs(exponent) < 2**31):
+    if isinstance(exponent, (bool, int, np.integer, np.bool_)) or (float(exponent).is_integer() and -2**31 < exponent < 2**31):
         exponent = int(exponent)  # x ** 2.0 is x * x exactly, as in PyTorch
     else:
         exponent = float(exponent)
@@ -284,6 +325,7 @@ _LOGICAL = {
 
 def logical(name: str, a, b):
     result = dt.result_type(a, b)
+    broadcast_shapes(_shape(a), _shape(b))  # PyTorch checks shapes before it looks for a kernel
     if result.is_floating_point or result.is_complex:
         raise NotImplementedError(f'"bitwise_{name}_cpu" not implemented for \'{_type_name(result)}\'')
     return _binary_without_grad(_LOGICAL[name], a, b, result, result)
@@ -293,6 +335,9 @@ WHERE = Op("where", lambda condition, x, y, *, dtype: jnp.where(condition, _cast
 
 
 def where(condition, x, y):
+    kind = condition.dtype if isinstance(condition, TensorCore) else None
+    if kind is not None and kind is not dt.bool_ and kind is not dt.uint8:  # uint8: deprecated, still taken
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {_type_name(kind)}")
     result = dt.result_type(x, y)
     shape = broadcast_shapes(broadcast_shapes(_shape(condition), _shape(x)), _shape(y))
     return record(WHERE, (condition, x, y), shape, result.numpy, "WhereBackward0", (("dtype", result.numpy),),
@@ -368,9 +413,20 @@ round = _unary("round", jnp.round, grad_name="RoundBackward0", promote_to_float=
                bool_error=_not_implemented_for_bool("round_vml_cpu"))
 trunc = _unary("trunc", jnp.trunc, grad_name="TruncBackward0", promote_to_float=False,
                bool_error=_not_implemented_for_bool("trunc_vml_cpu"))
-sign = _unary("sign", lambda x: x if x.dtype == jnp.bool_ else jnp.sign(x), grad_name="SignBackward0",
-              promote_to_float=False)
-square = _unary("square", jnp.square, grad_name="PowBackward0", promote_to_float=False)
+def _sign(x):
+    """-1, 0 or 1; PyTorch's sign of nan is 0 (JAX's is nan)."""
+    if x.dtype == jnp.bool_:
+        return x
+    return jnp.where(jnp.isnan(x), jnp.zeros_like(x), jnp.sign(x)) if jnp.issubdtype(x.dtype, jnp.inexact) else jnp.sign(x)
+
+
+sign = _unary("sign", _sign, grad_name="SignBackward0", promote_to_float=False)
+_square = _unary("square", jnp.square, grad_name="PowBackward0", promote_to_float=False)
+
+
+def square(x):
+    """`x * x`; bools square as int64, as `x ** 2` gives."""
+    return _square(x.long() if x.dtype is dt.bool_ else x)
 
 _NOT = Op("logical_not", lambda x: ~x if x.dtype == jnp.bool_ else x == 0)
 _INVERT = Op("bitwise_not", jnp.invert)
@@ -393,17 +449,29 @@ _TENSOR_BOUND = "tensor"  # in `_clamp_fn`: the bound is the next tensor input
 def _clamp_fn(x, *tensor_bounds, low, high, dtype):
     """`x` limited to [low, high]; a bound is a static number, None, or a tensor input.
 
-    Written with `where` rather than maximum/minimum so that the gradient reaches `x` at
-    the bounds too, as in PyTorch (JAX's maximum splits it between the tied inputs)."""
+    The value is PyTorch's `min(max(x, low), high)`; it is selected from the input that
+    PyTorch's backward gives the gradient to: `x` within the bounds (ties included), `low`
+    below it when `low < high`, `high` above it or wherever `high < low`; nobody when
+    `low == high` and `x` is outside. A nan (in `x` or a bound) gives nan, without a
+    gradient here."""
     bounds = iter(tensor_bounds)
-    out = _cast(x, dtype)
+    x = _cast(x, dtype)
+    low = None if low is None else _cast(next(bounds) if low is _TENSOR_BOUND else low, dtype)
+    high = None if high is None else _cast(next(bounds) if high is _TENSOR_BOUND else high, dtype)
+    value = x  # nan in x or in a bound propagates
     if low is not None:
-        bound = _cast(next(bounds) if low is _TENSOR_BOUND else low, dtype)
-        out = jnp.where(out < bound, bound, out)
+        value = jnp.maximum(value, low)
     if high is not None:
-        bound = _cast(next(bounds) if high is _TENSOR_BOUND else high, dtype)
-        out = jnp.where(out > bound, bound, out)
-    return out
+        value = jnp.minimum(value, high)
+    inside = (x >= low if low is not None else True) & (x <= high if high is not None else True)
+    out = value = jax.lax.stop_gradient(value)
+    if high is not None:
+        out = jnp.where((x > high) | (high < low) if low is not None else x > high, high, out)
+    if low is not None:
+        out = jnp.where((x < low) & (low < high) if high is not None else x < low, low, out)
+    if jnp.issubdtype(dtype, jnp.inexact):
+        out = jnp.where(jnp.isnan(x), value, out)
+    return jnp.where(inside, x, out)
 
 
 CLAMP = Op("clamp", _clamp_fn)
@@ -421,6 +489,10 @@ def clamp(x, min=None, max=None):  # noqa: A002
     shape = x.shape
     for bound in tensors:
         shape = broadcast_shapes(shape, bound.shape)
+    if result is dt.bool_ and len(tensors) != 1:  # one tensor bound goes to a kernel that takes bools
+        kernel = "clamp_cpu" if tensors else ("clamp_scalar_cpu" if len(bounds) == 2 else
+                                              "clamp_min_scalar_cpu" if max is None else "clamp_max_scalar_cpu")
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
     static = tuple((name, _TENSOR_BOUND if isinstance(bound, TensorCore) else bound)
                    for name, bound in (("low", min), ("high", max)))
     return record(CLAMP, (x, *tensors), shape, result.numpy, "ClampBackward0" if tensors else "ClampBackward1",

@@ -4,6 +4,7 @@ PyTorch's dims, dtypes, return types and backward-node names."""
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -62,10 +63,46 @@ def mean(x, dim=None, keepdim=False, *, dtype=None):
 
 
 def prod(x, dim=None, keepdim=False, *, dtype=None):
+    if isinstance(dim, (tuple, list)):  # unlike sum and mean, prod reduces one dim at most
+        raise TypeError(
+            f"prod() received an invalid combination of arguments - got ({type(dim).__name__}), but expected one of:\n"
+            " * (*, torch.dtype dtype = None)\n * (int dim, bool keepdim = False, *, torch.dtype dtype = None)\n")
     result = dt.as_dtype(dtype) if dtype is not None else (dt.int64 if not (x.dtype.is_floating_point or x.dtype.is_complex) else x.dtype)
     dims = _dims(x, dim)
     return record(PROD, (x,), _reduced_shape(x.shape, dims, keepdim), result.numpy,
                   "ProdBackward0" if dim is None else "ProdBackward1", (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)))
+
+
+@jax.custom_jvp
+def _std_of_variance(variance):
+    return jnp.sqrt(variance)
+
+
+@_std_of_variance.defjvp
+def _std_of_variance_jvp(primals, tangents):
+    """PyTorch's: where the std is 0 its gradient is 0 (the derivative of sqrt is infinite)."""
+    std = jnp.sqrt(primals[0])
+    return std, jnp.where(std == 0, jnp.zeros_like(std), tangents[0] / (2 * std))
+
+
+def _variance_fn(x, *, dims, keepdim, correction, root):
+    centered = x - jnp.mean(x, axis=dims, keepdims=True)
+    count = x.size if dims is None else math.prod(x.shape[d] for d in dims)
+    variance = jnp.sum(centered * centered, axis=dims, keepdims=keepdim) / max(count - correction, 0)
+    return _std_of_variance(variance) if root else variance
+
+
+VARIANCE = Op("variance", _variance_fn)
+
+
+def variance(x, dim=None, correction=1, keepdim=False, *, root=False):
+    """`var` (or `std` with `root`), one node as in PyTorch (`VarBackward0`, `StdBackward0`)."""
+    if not (x.dtype.is_floating_point or x.dtype.is_complex):
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    dims = _dims(x, dim)
+    return record(VARIANCE, (x,), _reduced_shape(x.shape, dims, keepdim), x.dtype.numpy,
+                  "StdBackward0" if root else "VarBackward0",
+                  (("dims", dims), ("keepdim", bool(keepdim)), ("correction", correction), ("root", root)))
 
 
 _REDUCE_ALL = {
@@ -168,15 +205,26 @@ def arg_extreme(x, name: str, dim=None, keepdim=False):
 # -- softmax family --------------------------------------------------------------------------------
 
 
-SOFTMAX = Op("softmax", lambda x, *, dim, dtype: jax.nn.softmax(_cast(x, dtype), axis=dim))
-LOG_SOFTMAX = Op("log_softmax", lambda x, *, dim, dtype: jax.nn.log_softmax(_cast(x, dtype), axis=dim))
+def _along(function):
+    """`function(x, axis=dim)`, where a 0-d `x` is its own one element (dim None)."""
+    def apply(x, *, dim, dtype):
+        x = _cast(x, dtype)
+        if not x.size:  # PyTorch runs no kernel (and takes any dtype) on an empty tensor
+            return x
+        return function(x, axis=dim) if dim is not None else function(x.reshape(1), axis=0).reshape(())
+
+    return apply
+
+
+SOFTMAX = Op("softmax", _along(jax.nn.softmax))
+LOG_SOFTMAX = Op("log_softmax", _along(jax.nn.log_softmax))
 
 
 def _softmax_dtype(x, dim: int, dtype, kernel: str) -> dt.dtype:
     """The dtype softmax computes in: `dtype`, else the input's, which must be floating."""
     if dtype is not None:
         return dt.as_dtype(dtype)
-    if not (x.dtype.is_floating_point or x.dtype.is_complex):
+    if not (x.dtype.is_floating_point or x.dtype.is_complex) and x.numel():  # no kernel runs on an empty tensor
         where = "_lastdim" if dim == max(x.ndim - 1, 0) else ""
         raise NotImplementedError(f'"{kernel}{where}_kernel_impl" not implemented for \'{_type_name(x.dtype)}\'')
     return x.dtype
@@ -185,10 +233,11 @@ def _softmax_dtype(x, dim: int, dtype, kernel: str) -> dt.dtype:
 def softmax(x, dim, dtype=None):
     d = wrap_dim(dim, x.ndim)
     result = _softmax_dtype(x, d, dtype, "softmax")
-    return record(SOFTMAX, (x,), x.shape, result.numpy, "SoftmaxBackward0", (("dim", d), ("dtype", result.numpy)))
+    return record(SOFTMAX, (x,), x.shape, result.numpy, "SoftmaxBackward0", (("dim", d if x.ndim else None), ("dtype", result.numpy)))
 
 
 def log_softmax(x, dim, dtype=None):
     d = wrap_dim(dim, x.ndim)
     result = _softmax_dtype(x, d, dtype, "log_softmax")
-    return record(LOG_SOFTMAX, (x,), x.shape, result.numpy, "LogSoftmaxBackward0", (("dim", d), ("dtype", result.numpy)))
+    return record(LOG_SOFTMAX, (x,), x.shape, result.numpy, "LogSoftmaxBackward0",
+                  (("dim", d if x.ndim else None), ("dtype", result.numpy)))

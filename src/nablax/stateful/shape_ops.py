@@ -11,8 +11,9 @@ import numpy as np
 
 from . import autograd, lazy, views
 from . import dtypes as dt
-from .core import TensorCore, make_view, record
+from .core import TensorCore, check_no_partial_overlap, make_view, record
 from .lazy import Op
+from .math_ops import _cast
 from .views import wrap_dim
 
 
@@ -24,6 +25,9 @@ def _size_args(shape) -> tuple:
 
 
 def view(x: TensorCore, *shape):
+    if not shape:
+        raise TypeError("view() received an invalid combination of arguments - got (), but expected one of:\n"
+                        " * (torch.dtype dtype)\n * (tuple of ints size)\n")
     if len(shape) == 1 and isinstance(shape[0], dt.dtype):
         raise NotImplementedError("view(dtype) reinterprets bits, which nablax does not support; use .to(dtype)")
     new_shape = views.infer_shape(_size_args(shape), x.numel())
@@ -37,6 +41,8 @@ def view(x: TensorCore, *shape):
 
 
 def reshape(x: TensorCore, *shape):
+    if not shape:
+        raise TypeError('reshape() missing 1 required positional arguments: "shape"')
     new_shape = views.infer_shape(_size_args(shape), x.numel())
     strides = views.view_strides(x.shape, x._strides, new_shape)
     if strides is not None:
@@ -60,6 +66,8 @@ def flatten(x: TensorCore, start_dim: int = 0, end_dim: int = -1):
 
 
 def permute(x: TensorCore, *dims, grad_name: str = "PermuteBackward0"):
+    if not dims:  # `permute(())` is fine: dims are the one argument Python requires
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     dims = _size_args(dims)
     if len(dims) != x.ndim:
         raise RuntimeError(
@@ -75,18 +83,17 @@ def permute(x: TensorCore, *dims, grad_name: str = "PermuteBackward0"):
 
 
 def transpose(x: TensorCore, dim0: int, dim1: int):
-    if x.ndim == 0:
-        return x
     a, b = wrap_dim(dim0, x.ndim), wrap_dim(dim1, x.ndim)
     dims = list(range(x.ndim))
-    dims[a], dims[b] = dims[b], dims[a]
-    return permute(x, *dims, grad_name="TransposeBackward0")
+    if dims:  # a 0-d tensor takes dims 0 and -1, and its transpose is a view of it
+        dims[a], dims[b] = dims[b], dims[a]
+    return permute(x, tuple(dims), grad_name="TransposeBackward0")
 
 
 def t(x: TensorCore):
     if x.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
-    return permute(x, *reversed(range(x.ndim)), grad_name="TBackward0") if x.ndim == 2 else x
+    return permute(x, tuple(reversed(range(x.ndim))), grad_name="TBackward0")
 
 
 def numpy_t(x: TensorCore):
@@ -100,7 +107,7 @@ def numpy_t(x: TensorCore):
             "throw an error in a future release. Consider `x.mT` to transpose batches of matrices or "
             "`x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.",
             UserWarning, stacklevel=3)
-    return permute(x, *reversed(range(x.ndim)))
+    return permute(x, tuple(reversed(range(x.ndim))))
 
 
 def squeeze(x: TensorCore, dim=None):
@@ -109,7 +116,7 @@ def squeeze(x: TensorCore, dim=None):
         name = "SqueezeBackward0"
     else:
         dims = tuple(wrap_dim(d, x.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,)))
-        dims = tuple(d for d in dims if x.shape[d] == 1)
+        dims = tuple(d for d in dims if x.ndim and x.shape[d] == 1)
         name = "SqueezeBackward1" if not isinstance(dim, (tuple, list)) else "SqueezeBackward2"
     shape = tuple(s for i, s in enumerate(x.shape) if i not in dims)
     strides = tuple(s for i, s in enumerate(x._strides) if i not in dims)
@@ -157,6 +164,9 @@ def _expanded_shape(type_name: str, own_shape: tuple, own_strides: tuple, sizes:
             )
         shape.append(size)
         strides.append(own_strides[i - lead] if own == size else 0)
+    for i in reversed(range(lead if own_shape else 0)):  # a new dim of size 1 gets a contiguous stride (0-d: none)
+        if shape[i] == 1:
+            strides[i] = shape[i + 1] * strides[i + 1] if i + 1 < len(shape) else 1
     return tuple(shape), tuple(strides)
 
 
@@ -288,7 +298,8 @@ def getitem(x: TensorCore, index):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
     components = _as_components(index)
     if views.is_basic_index(components):
-        resolved, shape, strides, name = views.basic_index(x.shape, x._strides, components)
+        resolved, shape, strides, name = views.basic_index(x.shape, x._strides, components,
+                                                            bare_slice=isinstance(index, slice))
         return make_view(x, (("index", resolved),), shape, strides, name)
     layout, arrays = _advanced_index(x, components)
     sources = [lazy.source(jnp.asarray(a)) for a in arrays]
@@ -317,23 +328,51 @@ def _scatter_fn(x, value, *arrays, layout, value_shape):
 SCATTER = Op("index_put", _scatter_fn)
 
 
-def _selects_a_view(components: tuple) -> bool:
+def _selects_a_view(components: tuple, shape: tuple) -> bool:
     """Whether PyTorch indexes a view of the tensor before writing: any int, None, bool or
-    slice that is not the whole dim (its error for a leaf then speaks of a view)."""
-    return any(c is None or isinstance(c, (bool, np.bool_)) or (isinstance(c, (int, np.integer)))
-               or (isinstance(c, slice) and c != slice(None)) for c in components)
+    slice that is not a whole dim (its error for a leaf then speaks of a view, and the
+    write is a `CopySlices`)."""
+    consumed = sum(_consumed_dims(c) for c in components)
+    dim = 0
+    for component in components:
+        if component is None or isinstance(component, (bool, np.bool_, int, np.integer)):
+            return True
+        if isinstance(component, slice):
+            if dim >= len(shape) or not views.is_whole_slice(component, shape[dim]):
+                return True
+        dim += len(shape) - consumed if component is Ellipsis else _consumed_dims(component)
+    return False
+
+
+def _consumed_dims(component) -> int:
+    """How many dims of the indexed tensor an index component consumes (before checks)."""
+    if component is None or component is Ellipsis or isinstance(component, (bool, np.bool_)):
+        return 0
+    if isinstance(component, TensorCore) and component.dtype is dt.bool_:
+        return component.ndim
+    if isinstance(component, np.ndarray) and component.dtype == np.bool_:
+        return component.ndim
+    return 1
 
 
 def setitem(x: TensorCore, index, value) -> None:
     """`x[index] = value`: an in-place write (PyTorch's `CopySlices`)."""
     components = _as_components(index)
-    through_view = _selects_a_view(components)
+    through_view = _selects_a_view(components, x.shape)
+    basic = views.is_basic_index(components)
+    if basic:  # PyTorch indexes (and may raise) before it writes into the view
+        resolved, target_shape, strides, _ = views.basic_index(x.shape, x._strides, components)
+        layout, arrays = (resolved, ()), []
     if autograd.is_grad_enabled() and x._leaf and through_view:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     x._check_inplace()
-    if views.is_basic_index(components):
-        layout, arrays = (views.basic_index(x.shape, x._strides, components)[0], ()), []
+    if basic:
+        source_strides = _setitem_source_strides(value, target_shape)
+        if source_strides is not None:
+            check_no_partial_overlap(x, value, (("index", resolved),), strides, source_strides)
     else:
+        if not through_view:  # index_put_ into the tensor itself
+            check_no_partial_overlap(x, value)
         layout, arrays = _advanced_index(x, components)
     value_shape = None
     if isinstance(value, TensorCore):
@@ -341,11 +380,32 @@ def setitem(x: TensorCore, index, value) -> None:
         if value.dtype is not x.dtype:
             value = to_dtype(value, x.dtype)
     sources = [lazy.source(jnp.asarray(a)) for a in arrays]
-    # PyTorch writes through a view (CopySlices), or index_put_s into the tensor itself.
-    grad_name = "CopySlices" if through_view or not arrays else "IndexPutBackward0"
+    # PyTorch writes through a view (CopySlices), or into the tensor itself: index_put_, or
+    # where no index component selects anything, copy_ (fill_ from a 0-d tensor).
+    grad_name = "CopySlices" if through_view else ("IndexPutBackward0" if arrays else
+                                                   "FillBackward3" if _is_0d_tensor(value) else "CopyBackwards")
     new = record(SCATTER, (x, value, *sources), x.shape, x.dtype.numpy, grad_name,
                  (("layout", layout), ("value_shape", value_shape)), differentiable=(True, True) + (False,) * len(sources))
     x._write(new._current_expr())
+
+
+def _is_0d_tensor(value) -> bool:
+    return isinstance(value, TensorCore) and not value.ndim
+
+
+def _setitem_source_strides(value, target_shape: tuple) -> tuple | None:
+    """The strides PyTorch's `x[index] = value` reads `value` with, where it checks overlap:
+    a value of the target's shape is copied as it is; a 0-d one fills (no check); another
+    loses its leading 1s and is expanded, and one expanded along some dim is not checked."""
+    if not isinstance(value, TensorCore) or not value.ndim:
+        return None
+    if tuple(value.shape) == target_shape:
+        return value._strides
+    lead = next((i for i, size in enumerate(value.shape) if size != 1), value.ndim)
+    shape, strides = _expanded_shape(value.type(), value.shape[lead:], value._strides[lead:], target_shape)
+    if any(stride == 0 and size > 1 for size, stride in zip(shape, strides)):
+        return None
+    return strides
 
 
 def _check_value_shape(value: TensorCore, target: tuple, *, basic: bool) -> tuple:
@@ -375,8 +435,14 @@ def cat(tensors, dim: int = 0):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    reference = next((t for t in tensors if t.shape != (0,)), tensors[0])
-    d = wrap_dim(dim, reference.ndim)
+    for number, tensor in enumerate(tensors):
+        if tensor.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {number}) cannot be concatenated")
+    reference = next((t for t in tensors if t.shape != (0,)), None)
+    if reference is None:  # only legacy empty tensors: PyTorch checks no dim
+        reference, d = tensors[0], 0
+    else:
+        d = wrap_dim(dim, reference.ndim)
     for number, tensor in enumerate(tensors):
         if tensor.shape == (0,):
             continue
@@ -414,20 +480,31 @@ def stack(tensors, dim: int = 0):
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
+    d = wrap_dim(dim, tensors[0].ndim + 1)
     for number, tensor in enumerate(tensors[1:], start=1):
         if tensor.shape != tensors[0].shape:
             raise RuntimeError(
                 f"stack expects each tensor to be equal size, but got [{', '.join(map(str, tensors[0].shape))}] at entry 0 "
                 f"and [{', '.join(map(str, tensor.shape))}] at entry {number}"
             )
-    d = wrap_dim(dim, tensors[0].ndim + 1)
     result = dt.result_type(*[_as_dimensioned(t) for t in tensors])
     shape = tensors[0].shape[:d] + (len(tensors),) + tensors[0].shape[d:]
     return record(STACK, tuple(tensors), shape, result.numpy, "StackBackward0", (("dim", d), ("dtype", result.numpy)), saves=False)
 
 
 COPY = Op("clone", lambda x: jnp.array(x, copy=True))
-CAST = Op("to", lambda x, *, dtype: x.astype(dtype))
+CAST = Op("to", lambda x, *, dtype: _cast(x, dtype))
+
+
+OVERWRITE = Op("overwrite", lambda old, new: jnp.broadcast_to(new, old.shape).astype(old.dtype), saves=False)
+
+
+def overwrite(x: TensorCore, value, grad_name: str):
+    """`value` (broadcast, cast) as the new value of `x`, in one node that takes `x` too:
+    PyTorch's fills and copies keep `x`'s `requires_grad`, its old value getting a zero
+    gradient."""
+    return record(OVERWRITE, (x, value), x.shape, x.dtype.numpy, grad_name,
+                  differentiable=x.dtype.is_floating_point or x.dtype.is_complex)
 
 
 def clone(x: TensorCore):

@@ -174,6 +174,12 @@ class Tensor(core.TensorCore):
         return self._alias(detached=True)
 
     def detach_(self) -> Tensor:
+        if self._view:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for "
+                "training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and hence "
+                "detach_() cannot be called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
         self._leaf, self._detached, self._seen = False, True, -1
         return self
 
@@ -421,12 +427,11 @@ class Tensor(core.TensorCore):
 
     def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None) -> Tensor:
         correction = (1 if unbiased else 0) if correction is None else correction
-        centered = self - self.mean(dim, keepdim=True)
-        count = self.numel() if dim is None else Size(self.shape[d] for d in (dim if isinstance(dim, (tuple, list)) else (dim,))).numel()
-        return (centered * centered).sum(dim, keepdim=keepdim) / max(count - correction, 0)
+        return R.variance(self, dim, correction, keepdim)
 
     def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None) -> Tensor:
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        correction = (1 if unbiased else 0) if correction is None else correction
+        return R.variance(self, dim, correction, keepdim, root=True)
 
     def all(self) -> Tensor:
         return (self != 0).sum() == self.numel()
@@ -462,6 +467,8 @@ class Tensor(core.TensorCore):
         return MM.matmul(self, other)
 
     def __pos__(self):
+        if self.dtype is dt.bool_:
+            raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
         return self
 
     def __invert__(self):
@@ -476,8 +483,9 @@ class Tensor(core.TensorCore):
 
     # -- in place -----------------------------------------------------------------------------
 
-    def _inplace(self, result: Tensor) -> Tensor:
-        """Writes `result` (computed from self) into self, with PyTorch's checks."""
+    def _inplace(self, result: Tensor, *, fill: bool = False) -> Tensor:
+        """Writes `result` (computed from self) into self, with PyTorch's checks (see
+        `_write` for `fill`)."""
         self._check_inplace()
         new, own = result._current_expr(), self._current_expr()
         if new.shape != own.shape:
@@ -490,26 +498,50 @@ class Tensor(core.TensorCore):
                 raise RuntimeError(
                     f"result type {M._type_name(result.dtype)} can't be cast to the desired output type {M._type_name(self.dtype)}"
                 )
+            grad_name = new.grad_name
             new = S.to_dtype(result, self.dtype)._current_expr()
-        self._write(new)
+            new.grad_name = grad_name  # the cast is part of the op in PyTorch's graph
+        self._write(new, fill=fill)
         return self
 
+    def _check_sources(self, *sources, broadcast: bool = True) -> None:
+        """PyTorch's checks before an in-place op computes anything (or looks for a kernel
+        for its dtypes): autograd's rules, that no tensor read partly overlaps the memory
+        written, and (with `broadcast`) that the sources broadcast to this tensor's shape."""
+        self._check_inplace()
+        for source in sources:
+            core.check_no_partial_overlap(self, source)
+        if broadcast:
+            own = shape = tuple(self.shape)
+            for source in sources:
+                if isinstance(source, core.TensorCore):
+                    shape = M.broadcast_shapes(shape, tuple(source.shape))
+            if shape != own:
+                raise RuntimeError(f"output with shape [{', '.join(map(str, own))}] doesn't match the broadcast shape "
+                                   f"[{', '.join(map(str, shape))}]")
+
     def add_(self, other, alpha=1):
+        self._check_sources(other)
         return self._inplace(M.add(self, other, alpha))
 
     def sub_(self, other, alpha=1):
+        self._check_sources(other)
         return self._inplace(M.sub(self, other, alpha))
 
     def mul_(self, other):
+        self._check_sources(other)
         return self._inplace(M.mul(self, other))
 
     def div_(self, other):
+        self._check_sources(other)
         return self._inplace(M.div(self, other))
 
     def pow_(self, exponent):
+        self._check_sources(exponent)
         return self._inplace(M.pow(self, exponent))
 
     def clamp_(self, min=None, max=None):  # noqa: A002
+        self._check_sources(min, max)
         return self._inplace(M.clamp(self, min, max))
 
     def neg_(self):
@@ -519,20 +551,26 @@ class Tensor(core.TensorCore):
         from .creation import constant
 
         expr = self._current_expr()
-        return self._inplace(constant(expr.shape, expr.dtype, 0, "ZeroBackward0"))
+        return self._inplace(self._filled(constant(expr.shape, expr.dtype, 0), "ZeroBackward0"), fill=True)
 
     def fill_(self, value):
         from . import creation
 
         value = value.item() if isinstance(value, Tensor) else value
-        return self._inplace(creation.full_like(self, value, grad_name="FillBackward2"))
+        return self._inplace(self._filled(creation.full_like(self, value), "FillBackward2"), fill=True)
+
+    def _filled(self, value: Tensor, grad_name: str) -> Tensor:
+        """`value` as a fill of this tensor; one that keeps its gradient history where it has one."""
+        if autograd.is_grad_enabled() and self.requires_grad:
+            return S.overwrite(self, value, grad_name)
+        value._current_expr().grad_name = grad_name
+        return value
 
     def copy_(self, source: Tensor, non_blocking: bool = False):
-        self._check_inplace()
-        value = source.to(self.dtype)
-        if value.shape != self.shape:
-            value = value.expand(self.shape)
-        self._write(S.clone(value)._current_expr())
+        self._check_sources(source, broadcast=False)
+        if source.shape != self.shape:
+            source.expand(self.shape)  # PyTorch's error where the shapes do not broadcast
+        self._write(S.overwrite(self, source, "CopyBackwards")._current_expr())
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0):

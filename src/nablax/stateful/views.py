@@ -180,6 +180,13 @@ def is_basic_index(index) -> bool:
                for c in components)
 
 
+def is_whole_slice(component: slice, size: int) -> bool:
+    """Whether a slice keeps a whole dim as written (PyTorch then skips it: `0:5` of a dim of
+    size 3 is skipped, `-5:` is not)."""
+    return (component.start in (None, 0) and (component.stop is None or component.stop >= size)
+            and component.step in (None, 1))
+
+
 def check_slice_step(component: slice) -> None:
     if component.step is not None and component.step <= 0:
         raise ValueError("slice step cannot be zero" if component.step == 0 else "step must be greater than zero")
@@ -192,9 +199,11 @@ def check_position(position: int, size: int, dim: int) -> int:
     return position
 
 
-def basic_index(shape: tuple, strides: tuple, index):
+def basic_index(shape: tuple, strides: tuple, index, *, bare_slice: bool = False):
     """Resolves a basic index on a tensor: returns (normalised index, new shape, new
-    strides, grad_fn name), with PyTorch's errors."""
+    strides, grad_fn name), with PyTorch's errors. PyTorch skips slices that keep a whole
+    dim (as written: `-5:` is not skipped), except a `bare_slice` (an index that is one
+    slice, not a tuple)."""
     components = index if isinstance(index, tuple) else (index,)
     consumed = sum(1 for c in components if c is not None and c is not Ellipsis)
     if consumed > len(shape):
@@ -226,7 +235,7 @@ def basic_index(shape: tuple, strides: tuple, index):
             resolved.append(StaticSlice(start, start + length * step if length else start, step))
             new_shape.append(length)
             new_strides.append(strides[dim] * step)
-            if (start, length, step) != (0, size, 1):
+            if bare_slice or not is_whole_slice(component, size):
                 name = "SliceBackward0"
         else:
             position = check_position(int(component), size, dim)
