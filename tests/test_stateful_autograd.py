@@ -693,3 +693,26 @@ def test_fills_may_write_into_expanded_views(torch):
 
     check(torch, case)
     check_raises(torch, lambda T: T.tensor(1.0).expand(3).add_(1.0))
+
+
+def test_a_detached_alias_that_takes_in_history_keeps_it_for_itself(torch):
+    def case(T):
+        base, weight = T.tensor(0.25), T.tensor(0.75, requires_grad=True)
+        alias = base.detach()
+        alias.copy_(weight * 2)
+        (alias * 3).backward()
+        y = weight * 2
+        other = y.detach()
+        other.add_(weight)
+        return base, alias, y, other, weight.grad
+
+    check(torch, case)
+
+
+def test_item_assignment_of_a_0d_tensor_without_a_view_is_a_fill(torch):
+    def case(T):
+        x = T.zeros(1, 1)
+        x[:1] = T.tensor(-1.0, dtype=T.float64, requires_grad=True)
+        return x
+
+    check(torch, case)

@@ -850,3 +850,17 @@ def test_slices_that_keep_a_whole_dim_as_written_are_skipped(torch):
 def test_expand_gives_new_dims_of_size_one_torchs_strides(torch):
     check(torch, lambda T: (T.ones(3).expand(1, 3).stride(), T.ones(3).expand(2, 1, 3).stride(),
                             T.ones(1, 3).expand(1, 1, 2, 3).stride(), T.tensor(1.0).expand(1, 1).stride()))
+
+
+def test_std_has_no_gradient_where_it_is_zero(torch):
+    differentiable(torch, lambda T, x: (x.std(1), x.std(1, keepdim=True), x.std()), np.array([[1.0, 2.0], [1.0, 1.0]], np.float32))
+
+
+def test_a_folded_matmul_with_a_row_result_is_not_copied(torch):
+    check(torch, lambda T: [grad_fn_name((T.ones(m, 2) * T.ones(1, requires_grad=True)) @ T.ones(3, 2, n))
+                            for m, n in [(1, 2), (2, 1), (2, 2)]])
+
+
+def test_in_place_ops_check_the_broadcast_shape_before_the_dtypes(torch):
+    check_raises(torch, lambda T: T.tensor([False])[-1].pow_(T.tensor([True])), phrase="doesn't match the broadcast shape")
+    check_raises(torch, lambda T: T.zeros(2).add_(T.ones(3, 2)), phrase="doesn't match the broadcast shape")
