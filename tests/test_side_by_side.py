@@ -41,4 +41,4 @@ def test_table_lines_up_and_plot_writes_a_png(results, tmp_path):
     assert len(lines) == 5 and len({len(line) for line in lines}) == 1
     assert sum("1.00x" in line for line in lines[2:]) >= 1  # the fastest style is the unit
     path = side_by_side.plot_losses(results, tmp_path / "deep" / "losses.png", steps_per_epoch=29)
-    assert path.read_bytes()[:4] == b"\x89PNG" and not list(path.parent.glob("*.partial"))
+    assert path.read_bytes()[:4] == b"\x89PNG" and not list(path.parent.glob(".*.tmp"))

@@ -24,6 +24,7 @@ moved to the device before the clock starts, as a data loader would have them re
 from __future__ import annotations
 
 import dataclasses
+import io
 import pathlib
 import time
 
@@ -33,6 +34,7 @@ import numpy as np
 import optax
 
 from . import data as nx_data
+from ._atomic import write_atomically
 from . import losses, metrics, nn
 from .fit import fit
 from .train import TrainState, make_train_step, supervised_loss
@@ -200,9 +202,7 @@ def plot_losses(results: list[StyleResult], path: str | pathlib.Path, steps_per_
     axis.grid(True, which="both", alpha=0.3)
     axis.legend()
     figure.tight_layout()
-    # Write next to the target and rename, so an interrupted save never leaves half a picture.
-    partial = path.with_name(path.name + ".partial")
-    figure.savefig(partial, format="png")
+    picture = io.BytesIO()
+    figure.savefig(picture, format="png")
     plt.close(figure)
-    partial.replace(path)
-    return path
+    return write_atomically(path, picture.getvalue())  # an interrupted save never leaves half a picture
