@@ -61,7 +61,7 @@ classification = st.tuples(
     dims=classification,
     reduction=REDUCTIONS,
     weighted=st.booleans(),
-    ignore=st.booleans(),
+    ignore=st.sampled_from([None, -100, 0]),  # none, PyTorch's default index, an index that is a class
     label_smoothing=st.sampled_from([0.0, 0.1, 0.5]),
     unbatched=st.booleans(),
     seed=st.integers(0, 2**16),
@@ -73,9 +73,11 @@ def test_cross_entropy_with_class_indices_matches_torch(torch, dims, reduction, 
     target_shape = () if unbatched else (batch, *extra)
     input = arrays(rng, shape)
     target = rng.integers(0, classes, target_shape).astype(np.int64)
-    if ignore and target.size > 1:
-        target.flat[0] = -100  # ignored, but not every target: an all-ignored mean is 0/0 in both
     kwargs = dict(reduction=reduction, label_smoothing=label_smoothing)
+    if ignore is not None and target.size > 1:
+        target.flat[0] = ignore  # ignored, but not every target: an all-ignored mean is 0/0 in both
+        target.flat[-1] = 1 % classes  # and one that is never ignored
+        kwargs["ignore_index"] = ignore
     if weighted:
         kwargs["weight"] = rng.uniform(0.5, 2.0, classes).astype(np.float32)
     compare(torch, nx.losses.cross_entropy, torch.nn.functional.cross_entropy, input, target, **kwargs)

@@ -78,19 +78,25 @@ def _check_weight(loss: str, weight: jax.Array | None, num_classes: int) -> None
 
 def _nll_terms(log_probs, target, axis, weight, ignore_index):
     """Per-element `-weight[t] * log_probs[t]` and the weights, with ignored targets at 0."""
+    num_classes = log_probs.shape[axis]
     keep = target != ignore_index
-    safe_target = jnp.where(keep, target, 0)
+    class_target = target if weight is None else jnp.where(keep, target, 0)  # the weight lookup needs a class
     # A masked sum over the classes rather than a gather: the same value exactly (one term is
     # kept, the rest are zeros), and XLA compiles it faster than a gather and its scatter-add
     # gradient, at the cost of the O(classes) pass the log-softmax makes anyway.
     class_shape = [1] * log_probs.ndim
-    class_shape[axis] = log_probs.shape[axis]
-    is_target = jnp.arange(log_probs.shape[axis]).reshape(class_shape) == jnp.expand_dims(safe_target, axis)
-    picked = jnp.sum(jnp.where(is_target, log_probs, 0), axis=axis)
+    class_shape[axis] = num_classes
+    is_target = jnp.arange(num_classes).reshape(class_shape) == jnp.expand_dims(class_target, axis)
+    if weight is None and 0 <= ignore_index < num_classes:
+        # An ignore_index outside [0, C), like PyTorch's default -100, matches no class, so the
+        # masked sum is already 0 for ignored targets; one inside needs masking out.
+        is_target = is_target & jnp.expand_dims(keep, axis)
+    terms = -jnp.sum(jnp.where(is_target, log_probs, 0), axis=axis)
     weights = keep.astype(log_probs.dtype)
-    if weight is not None:
-        weights = weights * jnp.asarray(weight, log_probs.dtype)[safe_target]
-    return -picked * weights, weights
+    if weight is None:
+        return terms, weights
+    weights = weights * jnp.asarray(weight, log_probs.dtype)[class_target]
+    return terms * weights, weights
 
 
 def _reduce_weighted(terms, weights, reduction):
