@@ -47,5 +47,8 @@ MATRIX = Leaf((2, 3), "float32", True, 1)
 # fill_ dropped requires_grad; clamp with crossing tensor bounds sent gradients elsewhere
 @example(Program((MATRIX, SCALAR), (Step("arith", (0, (3,)), ("*",)), Step("fill", (2, (2.0,))),
                                     Step("clamp_tensor", (0, 1, 1)))))
+# a view taken under no_grad kept requiring grad after its base's detach_()
+@example(Program((Leaf((), "float32", False, 0), SCALAR), (Step("as_other", (1, 0), ("expand_as",), no_grad=True),
+                                                          Step("in_place_unary", (1,), ("detach_()",), no_grad=True))))
 def test_random_programs_run_as_in_torch(torch, program):
     check_program(program)

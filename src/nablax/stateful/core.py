@@ -133,7 +133,10 @@ class TensorCore:
 
     def _current_expr(self) -> Expr:
         storage = self._storage
-        if self._seen == storage.version and (storage.numpy is None or storage.expr is not None):
+        if self._seen == storage.version and (storage.numpy is None or storage.expr is not None) and (
+                not self._no_grad_view or self._base._current_expr().requires_grad == self._expr.requires_grad):
+            # (A view taken under no_grad requires grad while its base does: PyTorch asks the
+            # base each time, so its `detach_()` or `requires_grad_()` show through.)
             return self._expr
         if self._steps:  # a view: the base's current value (with its autograd role) seen through the steps
             source = self._base._current_expr()
