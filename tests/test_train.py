@@ -31,7 +31,7 @@ def classification_data(n=120, seed=0):
 def test_train_state_is_a_pytree_that_starts_at_step_zero():
     params = nx.nn.Linear(3, 1).init(0)
     state = nx.TrainState.create(params, optax.adam(1e-3))
-    assert state.step.dtype == jnp.int32 and int(state.step) == 0
+    assert state.step == 0 and type(state.step) is int  # counted on the host between steps
     doubled = jax.tree_util.tree_map(lambda a: a * 2, state)
     assert isinstance(doubled, nx.TrainState)
     np.testing.assert_array_equal(doubled.params["weight"], 2 * params["weight"])
@@ -48,7 +48,43 @@ def test_sgd_step_is_exactly_the_hand_written_update():
     assert float(metrics["loss"]) == pytest.approx(float(loss), rel=1e-6)
     for name in ("weight", "bias"):
         np.testing.assert_allclose(state.params[name], params[name] - 0.1 * grads[name], rtol=1e-6, atol=1e-7)
-    assert int(state.step) == 1
+    assert state.step == 1 and type(state.step) is int
+
+
+def test_step_counts_on_the_host_across_compiled_epochs_and_jit():
+    x, y = regression_data()
+    model = nx.nn.Linear(3, 1)
+    loss_fn = nx.supervised_loss(model, nx.losses.mse)
+    step = nx.make_train_step(loss_fn, optax.sgd(0.1))
+    state = nx.TrainState.create(model.init(0), optax.sgd(0.1))
+    # Scanned inside a program, the count is traced; the state that comes out holds an array...
+    scanned, _ = jax.jit(lambda s: jax.lax.scan(lambda s, _: step(s, (x, y)), s, length=3))(state)
+    assert int(scanned.step) == 3 and isinstance(scanned.step, jax.Array)
+    # ...which the next step reads once; from then on the count is an int again.
+    state, _ = step(scanned, (x, y))
+    assert state.step == 4 and type(state.step) is int
+    twice = jax.jit(lambda s: step(step(s, (x, y))[0], (x, y))[0])(state)
+    assert int(twice.step) == 6
+
+
+def test_dropout_keys_follow_the_step_count_whichever_way_steps_run():
+    """The key a step uses is fold_in(key, step): the same stream stepping from the host, in a
+    scan, or after reading a count back from a program."""
+    x, y = regression_data()
+    model = nx.nn.Sequential(nx.nn.Linear(3, 16), nx.nn.Dropout(0.5), nx.nn.Linear(16, 1))
+    loss_fn = nx.supervised_loss(model, nx.losses.mse)
+    step = nx.make_train_step(loss_fn, optax.sgd(0.1), donate=False)
+    start = nx.TrainState.create(model.init(0), optax.sgd(0.1), key=3)
+    host = start
+    host_losses = []
+    for _ in range(4):
+        host, metrics = step(host, (x, y))
+        host_losses.append(float(metrics["loss"]))
+    scanned, metrics = jax.jit(lambda s: jax.lax.scan(lambda s, _: step(s, (x, y)), s, length=4))(start)
+    np.testing.assert_allclose(metrics["loss"], host_losses, rtol=1e-6)
+    assert len(set(host_losses)) == 4  # a different dropout mask each step
+    for ours, theirs in zip(jax.tree_util.tree_leaves(host.params), jax.tree_util.tree_leaves(scanned.params)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("optimizer", [optax.adam(1e-2), optax.chain(optax.clip_by_global_norm(1.0), optax.sgd(0.1, momentum=0.9)),

@@ -80,7 +80,7 @@ def save(path: str | os.PathLike, tree, *, step: int | None = None, metadata: di
             leaf = jax.random.key_data(leaf)
         if not hasattr(leaf, "shape") and not isinstance(leaf, (int, float, bool, np.number)):
             raise CheckpointError(f"checkpoint entry {name!r} is a {type(leaf).__name__}, not an array; only arrays are saved")
-        arrays[name] = np.asarray(leaf)
+        arrays[name] = _as_array(leaf)
     if step is None and hasattr(tree, "step"):
         step = int(tree.step)
     header = {
@@ -126,12 +126,43 @@ def load(path: str | os.PathLike, like=None):
         return _nested(arrays, path)
     expected, treedef = _flatten(like)
     _check_entries(arrays, expected, path)
-    return jax.tree_util.tree_unflatten(treedef, [jnp.asarray(arrays[name]) for name in expected])
+    return jax.tree_util.tree_unflatten(treedef, [_restored(arrays[name], expected[name]) for name in expected])
+
+
+def _is_python_scalar(leaf) -> bool:
+    return isinstance(leaf, (int, float, bool))
+
+
+_SCALAR_DTYPES = {bool: np.bool_, int: np.int32, float: np.float32}
+
+
+def _as_array(leaf) -> np.ndarray:
+    """A leaf as the array stored for it. Python scalars (a `TrainState`'s step, counted on the
+    host) are stored as JAX holds them by default, so a file does not depend on whether the
+    count was on the host or on the device when it was saved."""
+    return np.asarray(leaf, _SCALAR_DTYPES[type(leaf)]) if _is_python_scalar(leaf) else np.asarray(leaf)
+
+
+def _restored(array: np.ndarray, like):
+    """The loaded entry in the form of the leaf it replaces: a Python scalar for a Python scalar."""
+    return type(like)(array.item()) if _is_python_scalar(like) else jnp.asarray(array)
 
 
 def _describe(leaf) -> tuple[tuple[int, ...], str]:
-    dtype = leaf.dtype if hasattr(leaf, "dtype") else np.asarray(leaf).dtype
+    dtype = leaf.dtype if hasattr(leaf, "dtype") else _as_array(leaf).dtype
     return tuple(np.shape(leaf)), str(dtype)
+
+
+_SCALAR_KINDS = {bool: np.bool_, int: np.integer, float: np.floating}
+
+
+def _fits(want, got: np.ndarray) -> bool:
+    """Whether a stored entry's dtype fits the leaf it is loaded into. A Python scalar asks for
+    a number of its kind, not a width: a step count saved from a program (int32, or int64 with
+    `jax_enable_x64`) loads into a host count."""
+    if _is_python_scalar(want):
+        return np.issubdtype(got.dtype, _SCALAR_KINDS[type(want)])
+    return _describe(want)[1] == _describe(got)[1]
 
 
 def _check_entries(found: dict, expected: dict, path) -> None:
@@ -147,7 +178,7 @@ def _check_entries(found: dict, expected: dict, path) -> None:
             (want_shape, want_dtype), (got_shape, got_dtype) = _describe(expected[name]), _describe(found[name])
             if want_shape != got_shape:
                 problems.append(f"{name}: shape {got_shape} in the file, {want_shape} expected")
-            elif want_dtype != got_dtype:
+            elif not _fits(expected[name], found[name]):
                 problems.append(f"{name}: dtype {got_dtype} in the file, {want_dtype} expected")
     if problems:
         raise CheckpointError(

@@ -211,13 +211,19 @@ def fit(
     if mesh is not None:
         state = shard_state(state, mesh, min_fsdp_size)  # after resuming: a loaded checkpoint lies on one device
 
+    # The step count stays a host int (see TrainState): the compiled epoch leaves it alone
+    # and it is advanced here, by the number of steps each epoch takes.
+    state = state._replace(step=int(state.step))
+    steps_per_epoch = n // batch_size + (0 if drop_last or n % batch_size == 0 else 1)
     history = History()
     report = Progress(epochs, progress)
     try:
         for epoch in range(first_epoch, epochs):
             start = time.perf_counter()
             if fused:  # the same key as epoch_key(base_key, epoch), made inside the program
+                step = state.step
                 state, full, last = run_epoch(state, device_data, base_key if shuffle else None, epoch)
+                state = state._replace(step=step + steps_per_epoch)
             else:
                 shuffle_key = epoch_key(base_key, epoch) if shuffle else None
                 state, full, last = _run_host_epoch(train_step, state, data, batch_size, drop_last, shuffle_key)

@@ -14,10 +14,9 @@ optax `GradientTransformation` does the update.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -26,25 +25,28 @@ import optax
 
 from ._keys import as_key
 from .data import Data, batches, num_examples
-from .parallel.steps import ShardedEvalStep, ShardedTrainStep
+from .parallel.steps import MeshLayout, ShardedEvalStep
 
 
-@jax.tree_util.register_dataclass
-@dataclasses.dataclass(frozen=True)
-class TrainState:
+class TrainState(NamedTuple):
     """Everything a training step changes, as one pytree: parameters, optimizer state,
     the step count, and (when the loss needs randomness) a PRNG key.
+
+    A train step counts on the host, so `step` is a plain `int` between steps: reading it
+    never waits for the device, and the compiled step carries no counter. Inside a compiled
+    program (a fused `fit` epoch, your own `jax.jit`) it is traced like any other leaf, and
+    a state coming out of one holds it as a scalar array until the next step reads it.
 
         >>> import optax, nablax as nx
         >>> model = nx.nn.Linear(2, 1)
         >>> state = nx.TrainState.create(model.init(0), optax.sgd(0.1))
-        >>> int(state.step)
+        >>> state.step
         0
     """
 
     params: Any
     opt_state: Any
-    step: jax.Array
+    step: int | jax.Array = 0
     key: jax.Array | None = None
     model_state: Any = None
 
@@ -60,14 +62,14 @@ class TrainState:
         return cls(
             params=params,
             opt_state=optimizer.init(params),
-            step=jnp.zeros((), jnp.int32),
+            step=0,
             key=None if key is None else as_key(key),
             model_state=None if model_state is None else jax.tree_util.tree_map(jnp.copy, model_state),
         )
 
     def replace(self, **changes: Any) -> TrainState:
         """A copy with the given fields replaced."""
-        return dataclasses.replace(self, **changes)
+        return self._replace(**changes)
 
 
 def check_optimizer(optimizer: Any) -> optax.GradientTransformation:
@@ -137,7 +139,7 @@ class _Objective:
 
 
 def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, *, donate: bool = True,
-                    mesh: jax.sharding.Mesh | None = None, min_fsdp_size: int | None = None):
+                    mesh: jax.sharding.Mesh | None = None, min_fsdp_size: int | None = None) -> TrainStep:
     """Compiles one training step: gradients of `loss_fn` by `jax.value_and_grad`, an update
     by `optimizer`. Returns `step(state, batch) -> (state, metrics)`, with `metrics["loss"]`
     the loss before the update.
@@ -155,34 +157,79 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, 
         >>> step = nx.make_train_step(loss_fn, optax.sgd(0.1))
         >>> state = nx.TrainState.create(jnp.float32(0.0), optax.sgd(0.1))
         >>> state, metrics = step(state, (jnp.array([1.0, 2.0]), jnp.array([2.0, 4.0])))
-        >>> float(metrics["loss"]), float(state.params)
-        (10.0, 1.0)
+        >>> float(metrics["loss"]), float(state.params), state.step
+        (10.0, 1.0, 1)
     """
-    optimizer = check_optimizer(optimizer)
-    objective = _Objective(loss_fn)
+    layout = None if mesh is None else MeshLayout(mesh, min_fsdp_size)
+    return TrainStep(_Objective(loss_fn), check_optimizer(optimizer), donate=donate, layout=layout)
 
-    def train_step(state: TrainState, batch: Data):
+
+class TrainStep:
+    """A compiled training step, `step(state, batch) -> (state, metrics)`; made by
+    `make_train_step`.
+
+    Called with arrays, it runs one compiled program over the arrays that change (parameters,
+    optimizer state, model state) and counts the step on the host: the program has the same
+    inputs and outputs as a step written by hand, and nothing more to dispatch. Called on
+    traced values (scanned over an epoch by `fit`, or inside your own `jax.jit`), it is the
+    same arithmetic, traced into the enclosing program.
+    """
+
+    def __init__(self, objective: _Objective, optimizer: optax.GradientTransformation, *, donate: bool,
+                 layout: MeshLayout | None):
+        self.objective = objective
+        self.optimizer = optimizer
+        self.layout = layout
+        # The key is read, never changed: it is not donated, and not an output.
+        self._compiled = jax.jit(self.update, donate_argnums=(0, 1, 2) if donate else ())
+
+    def update(self, params, opt_state, model_state, key, step, batch):
+        """The step's arithmetic, as a pure function: `(params, opt_state, model_state,
+        metrics)` after one step on `batch`. `model_state` is None for a loss without state;
+        `step` is only used to derive this step's key."""
+        if self.layout is not None:
+            params, opt_state, model_state = self.layout.constrain_state((params, opt_state, model_state))
+            batch = self.layout.constrain_batch(batch)
+        step_key = None if key is None else jax.random.fold_in(key, step)
+
+        def loss_of(params):
+            loss, metrics, new_model_state = self.objective(params, batch, key=step_key, train=True, state=model_state)
+            return loss, (metrics, new_model_state)
+
+        (loss, (metrics, model_state)), grads = jax.value_and_grad(loss_of, has_aux=True)(params)
+        updates, opt_state = self.optimizer.update(grads, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        if self.layout is not None:
+            params, opt_state, model_state = self.layout.constrain_state((params, opt_state, model_state))
+        return params, opt_state, model_state, {"loss": loss, **metrics}
+
+    def __call__(self, state: TrainState, batch: Data) -> tuple[TrainState, dict[str, jax.Array]]:
         if not isinstance(state, TrainState):
             raise TypeError(
                 f"a train step takes a TrainState, got {type(state).__name__}; "
                 f"make one with nx.TrainState.create(params, optimizer)"
             )
-        key = None if state.key is None else jax.random.fold_in(state.key, state.step)
+        step = state.step
+        if type(step) is not int:
+            if isinstance(step, jax.core.Tracer):
+                return self._traced(state, batch)
+            step = int(step)  # a count a compiled program returned: read once, kept on the host from now on
+        takes_state = self.objective.takes_state
+        trained = (state.params, state.opt_state, state.model_state if takes_state else None)
+        key = state.key
+        if self.layout is not None:
+            trained, key = self.layout.place_state((trained, key))
+            batch = self.layout.place_batch(batch)
+        params, opt_state, model_state, metrics = self._compiled(*trained, key, None if key is None else step, batch)
+        return TrainState(params, opt_state, step + 1, key, model_state if takes_state else state.model_state), metrics
 
-        def loss_of(params):
-            loss, metrics, model_state = objective(params, batch, key=key, train=True, state=state.model_state)
-            return loss, (metrics, model_state)
-
-        (loss, (metrics, model_state)), grads = jax.value_and_grad(loss_of, has_aux=True)(state.params)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        new_state = state.replace(params=params, opt_state=opt_state, step=state.step + 1,
-                                  model_state=model_state if objective.takes_state else state.model_state)
-        return new_state, {"loss": loss, **metrics}
-
-    if mesh is not None:
-        return ShardedTrainStep(train_step, mesh, min_fsdp_size=min_fsdp_size, donate=donate)
-    return jax.jit(train_step, donate_argnums=(0,) if donate else ())
+    def _traced(self, state: TrainState, batch: Data) -> tuple[TrainState, dict[str, jax.Array]]:
+        takes_state = self.objective.takes_state
+        params, opt_state, model_state, metrics = self.update(
+            state.params, state.opt_state, state.model_state if takes_state else None, state.key, state.step, batch)
+        new_state = TrainState(params, opt_state, state.step + 1, state.key,
+                               model_state if takes_state else state.model_state)
+        return new_state, metrics
 
 
 def make_eval_step(loss_fn: Callable, *, mesh: jax.sharding.Mesh | None = None, min_fsdp_size: int | None = None):
@@ -192,16 +239,19 @@ def make_eval_step(loss_fn: Callable, *, mesh: jax.sharding.Mesh | None = None, 
     batches are placed as `make_train_step` places them."""
     objective = _Objective(loss_fn)
 
-    def eval_step(state: TrainState | Any, batch: Data):
-        is_train_state = isinstance(state, TrainState)
-        params = state.params if is_train_state else state
-        model_state = state.model_state if is_train_state else None
+    def evaluate_batch(model: tuple[Any, Any], batch: Data):
+        params, model_state = model
         loss, metrics, _ = objective(params, batch, key=None, train=False, state=model_state)
         return {"loss": loss, **metrics}
 
-    if mesh is not None:
-        return ShardedEvalStep(eval_step, mesh, min_fsdp_size=min_fsdp_size)
-    return jax.jit(eval_step)
+    compiled = jax.jit(evaluate_batch) if mesh is None else ShardedEvalStep(evaluate_batch, mesh, min_fsdp_size=min_fsdp_size)
+
+    def eval_step(state: TrainState | Any, batch: Data):
+        # Only what the loss reads goes to the program (not the step count, which changes).
+        model = (state.params, state.model_state) if isinstance(state, TrainState) else (state, None)
+        return compiled(model, batch)
+
+    return eval_step
 
 
 def evaluate(eval_step: Callable, state: TrainState | Any, data: Data, *, batch_size: int | None = None) -> dict[str, float]:

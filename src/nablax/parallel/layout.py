@@ -74,12 +74,20 @@ def shard_state(tree: Any, mesh: Mesh, min_fsdp_size: int | None = None) -> Any:
         >>> params["weight"].sharding.spec
         P()
     """
-    shardings = state_sharding(tree, mesh, min_fsdp_size)
-    if _already_placed(jax.tree_util.tree_leaves(tree), jax.tree_util.tree_leaves(shardings)):
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    shardings = jax.tree_util.tree_leaves(state_sharding(tree, mesh, min_fsdp_size))
+    # Python numbers (a TrainState's step count) stay on the host, where the step reads them.
+    arrays = [index for index, leaf in enumerate(leaves) if not isinstance(leaf, (int, float, complex))]
+    targets = [shardings[index] for index in arrays]
+    if _already_placed([leaves[index] for index in arrays], targets):
         return tree  # the common case in a training loop: skip device_put's per-array dispatch
     if jax.process_count() == 1:
-        return jax.device_put(tree, shardings)
-    return jax.tree_util.tree_map(_place_same_everywhere, tree, shardings)
+        placed = jax.device_put([leaves[index] for index in arrays], targets)
+    else:
+        placed = [_place_same_everywhere(leaves[index], sharding) for index, sharding in zip(arrays, targets)]
+    for index, leaf in zip(arrays, placed):
+        leaves[index] = leaf
+    return treedef.unflatten(leaves)
 
 
 def _place_same_everywhere(leaf: Any, sharding: NamedSharding) -> jax.Array:
