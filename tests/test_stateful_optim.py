@@ -167,6 +167,29 @@ def test_a_training_loop_stops_compiling_after_warming_up(name, options):
     assert lazy.PROGRAMS.compiles == compiles  # each step is one cached program, not a growing chain
 
 
+def test_a_loop_with_batch_norm_stops_compiling_after_warming_up():
+    """The running statistics are a chain from step to step; each step's backward computes
+    them, so the chain must not grow until a deep graph is cut at a new place every step."""
+    from nablax.stateful import lazy
+
+    model = nxt.nn.Sequential(nxt.nn.Linear(3, 4), nxt.nn.BatchNorm1d(4), nxt.nn.Tanh(), nxt.nn.Linear(4, 2))
+    optimizer = nxt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x, y = nxt.tensor(X), nxt.tensor(Y)
+
+    def step():  # no `.item()`: nothing but the backward pass computes pending values
+        optimizer.zero_grad()
+        nxt.nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+
+    for _ in range(4):
+        step()
+    compiles, depth = lazy.PROGRAMS.compiles, model[1].running_mean._current_expr().depth
+    for _ in range(2 * lazy.MAX_PENDING_DEPTH):
+        step()
+    assert lazy.PROGRAMS.compiles == compiles
+    assert model[1].running_mean._current_expr().depth == depth
+
+
 def test_zero_grad_sets_grads_to_none(torch, initial):
     for T in (torch, nxt):
         model = make_model(T, initial)

@@ -83,13 +83,21 @@ class Expr:
         for source in inputs:
             while source.op is VAR or source.op is DETACH:  # identities: look at what they wrap
                 source = source.inputs[0]
-            if source.value is None and source.depth >= depth:
+            if source.value is None and source.depth >= depth and not _selects_known(source):
                 depth = source.depth + 1
         self.depth = depth
 
     @property
     def ndim(self) -> int:
         return len(self.shape)
+
+
+def _selects_known(expr: Expr) -> bool:
+    """Whether `expr` is one output of a multi-output op whose values are known: it is known
+    too, though nothing has settled it yet. (Counting its stale depth would make chains such
+    as a batch norm's running statistics, one op deeper every step, cross MAX_PENDING_DEPTH
+    and cut each step's graph at a new place: a new program every step.)"""
+    return expr.op is SELECT and expr.inputs[0].value is not None
 
 
 def source(value, requires_grad: bool = False) -> Expr:
