@@ -207,10 +207,12 @@ class _Body:
     paths from the root (body nodes) and the leaf variables they reach; everything else
     they need goes to the prelude (computed before, without differentiation)."""
 
-    __slots__ = ("prelude", "nodes", "exprs", "variables", "ref_of", "probes")
+    __slots__ = ("prelude", "argument", "prelude_refs", "nodes", "exprs", "variables", "ref_of", "probes")
 
     def __init__(self, builder: lazy._PlanBuilder, probes=()):
         self.prelude = builder.prelude
+        self.argument = builder.argument
+        self.prelude_refs = builder.ref_of
         self.nodes: list[tuple] = []
         self.exprs: list = []  # the body exprs, same order (None for a probe's addition)
         self.variables: list[Expr] = []
@@ -230,10 +232,19 @@ class _Body:
                 raise RuntimeError(_FREED)
             if expr.grad_name == "NotImplemented":  # an op PyTorch has no derivative for
                 raise RuntimeError(f"derivative for aten::{expr.op.name} is not implemented")
-            prelude, visit = self.prelude, self.visit
-            refs = tuple([visit(source) if edge else prelude(source) for source, edge in zip(expr.inputs, expr.grad_edges)])
+            refs = []
+            body_refs, prelude_refs = self.ref_of, self.prelude_refs
+            for source, edge in zip(expr.inputs, expr.grad_edges):  # numbered inputs are looked up without a call
+                if edge:
+                    source_ref = body_refs.get(id(source))
+                    refs.append(self.visit(source) if source_ref is None else source_ref)
+                else:
+                    source_ref = prelude_refs.get(id(source))
+                    if source_ref is None:
+                        source_ref = self.argument(source) if source.value is not None else self.prelude(source)
+                    refs.append(source_ref)
             ref = ("b", len(self.nodes))
-            self.nodes.append((expr.op, expr.static, refs))
+            self.nodes.append((expr.op, expr.static, tuple(refs)))
             self.exprs.append(expr)
             if id(expr) in self.probes:  # d root / d expr: a zero-valued variable added to the node
                 self.nodes.append((_ADD, (), (ref, ("v", len(self.variables)))))
@@ -284,17 +295,17 @@ def run_backward(root: Expr, cotangent: Expr | None, *, retain_graph: bool, grou
     body = _Body(builder, probes)
     root_ref = body.visit_root(root)
     variables = body.variables
-    index_of = {id(expr): index for index, expr in enumerate(variables)}
     leaves = None
     if groups is None:
         leaves, index_groups = leaf_groups(variables)
         old_grads = [old_grad_of(leaf) for leaf in leaves]
     else:
+        index_of = {id(expr): index for index, expr in enumerate(variables)}
         index_groups = [[index_of[id(expr)] for expr in group] for group in groups]
         index_groups += [[index_of[id(probe)]] for probe in probes]
         old_grads = [None] * len(index_groups)
     prelude = builder.prelude
-    variable_refs = tuple(prelude(expr.inputs[0]) if expr.op is VAR else prelude(_zeros_like(expr)) for expr in variables)
+    variable_refs = tuple([prelude(expr.inputs[0]) if expr.op is VAR else prelude(_zeros_like(expr)) for expr in variables])
     cotangent_ref = None if cotangent is None else prelude(cotangent)
     grad_groups = tuple((tuple(indices), None if old is None else prelude(old)) for indices, old in zip(index_groups, old_grads))
 

@@ -233,7 +233,12 @@ def record_expr(op: lazy.Op, operands, shape, dtype, grad_name, static=(), *, sa
     edges: list[bool] = []
     grad_mode = autograd._MODE.enabled
     for operand in operands:
-        _operand(operand, exprs, edges, grad_mode)
+        if isinstance(operand, TensorCore):  # the usual case, inline: this runs for every operand of every op
+            expr = operand._current_expr()
+            exprs.append(expr)
+            edges.append(grad_mode and expr.requires_grad)
+        else:
+            _operand(operand, exprs, edges, grad_mode)
     if differentiable is not True:  # False, or one flag per operand (missing flags mean False)
         flags = tuple(differentiable) if differentiable else ()
         edges = [edge and index < len(flags) and flags[index] for index, edge in enumerate(edges)]

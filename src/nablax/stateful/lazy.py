@@ -81,23 +81,21 @@ class Expr:
         self.node = None
         depth = 0
         for source in inputs:
+            if source.value is not None:  # most inputs: known values add no depth
+                continue
             while source.op is VAR or source.op is DETACH:  # identities: look at what they wrap
                 source = source.inputs[0]
-            if source.value is None and source.depth >= depth and not _selects_known(source):
+            if source.value is None and source.depth >= depth and not (source.op is SELECT and source.inputs[0].value is not None):
+                # (One output of a multi-output op whose values are known is known too, though
+                # nothing has settled it yet. Counting its stale depth would make chains such as
+                # a batch norm's running statistics one op deeper every step, until
+                # MAX_PENDING_DEPTH cut each step's graph at a new place: a new program every step.)
                 depth = source.depth + 1
         self.depth = depth
 
     @property
     def ndim(self) -> int:
         return len(self.shape)
-
-
-def _selects_known(expr: Expr) -> bool:
-    """Whether `expr` is one output of a multi-output op whose values are known: it is known
-    too, though nothing has settled it yet. (Counting its stale depth would make chains such
-    as a batch norm's running statistics, one op deeper every step, cross MAX_PENDING_DEPTH
-    and cut each step's graph at a new place: a new program every step.)"""
-    return expr.op is SELECT and expr.inputs[0].value is not None
 
 
 def source(value, requires_grad: bool = False) -> Expr:
@@ -193,23 +191,36 @@ class _PlanBuilder:
     def prelude(self, expr: Expr) -> tuple:
         """The ref of `expr`'s value, adding it and every pending expr it needs to the
         prelude. Recursion is safe: records run any pending graph deeper than
-        MAX_PENDING_DEPTH, and known values end the walk."""
-        ref = self.ref_of.get(id(expr))
+        MAX_PENDING_DEPTH, and known values end the walk. (This runs for every node of
+        every program: inputs already numbered are looked up without a call.)"""
+        ref_of = self.ref_of
+        ref = ref_of.get(id(expr))
         if ref is not None:
             return ref
-        if expr.value is None and expr.op is SELECT and expr.inputs[0].value is not None:
-            _settle(expr, expr.inputs[0].value[expr.static[0][1]])  # an output of a computed multi-output op
-        if expr.value is not None:
-            ref = ("a", len(self.args))
-            self.args.append(expr.value)
-        elif expr.op is VAR or expr.op is DETACH:  # identities outside differentiation
-            ref = self.prelude(expr.inputs[0])
-        else:
-            refs = tuple([self.prelude(source) for source in expr.inputs])
-            ref = ("p", len(self.nodes))
-            self.nodes.append((expr.op, expr.static, refs))
-            self.exprs.append(expr)
-        self.ref_of[id(expr)] = ref
+        if expr.value is None:
+            op = expr.op
+            if op is SELECT and expr.inputs[0].value is not None:
+                _settle(expr, expr.inputs[0].value[expr.static[0][1]])  # an output of a computed multi-output op
+            elif op is VAR or op is DETACH:  # identities outside differentiation
+                ref = ref_of[id(expr)] = self.prelude(expr.inputs[0])
+                return ref
+            else:
+                refs = []
+                for source in expr.inputs:
+                    source_ref = ref_of.get(id(source))
+                    if source_ref is None:
+                        source_ref = self.argument(source) if source.value is not None else self.prelude(source)
+                    refs.append(source_ref)
+                ref = ref_of[id(expr)] = ("p", len(self.nodes))
+                self.nodes.append((op, expr.static, tuple(refs)))
+                self.exprs.append(expr)
+                return ref
+        return self.argument(expr)
+
+    def argument(self, expr: Expr) -> tuple:
+        """The ref of a known value not numbered yet: the program's next argument."""
+        ref = self.ref_of[id(expr)] = ("a", len(self.args))
+        self.args.append(expr.value)
         return ref
 
     def live_outputs(self, skip=()) -> list:
@@ -218,6 +229,8 @@ class _PlanBuilder:
         it from its parent's value, which saves the program an output."""
         live = [(expr, ("p", index)) for index, expr in enumerate(self.exprs)
                 if expr.owner is not None and expr.owner() is not None and id(expr) not in skip]
+        if not any(expr.op is SELECT for expr, _ in live):
+            return live
         parents = {id(expr) for expr, _ in live}
         self.selections = [expr for expr, _ in live if expr.op is SELECT and id(expr.inputs[0]) in parents]
         return [(expr, ref) for expr, ref in live if not (expr.op is SELECT and id(expr.inputs[0]) in parents)]

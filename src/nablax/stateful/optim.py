@@ -49,13 +49,9 @@ def dampened_momentum(momentum: float, dampening: float, nesterov: bool = False)
     return optax.GradientTransformation(init, update)
 
 
-def _state_structure(transform, shape, dtype):
-    """The treedef and leaf shapes/dtypes of `transform`'s state for one parameter."""
-    return _cached_structure(transform, shape, dtype)
-
-
 @functools.lru_cache(maxsize=1024)
 def _cached_structure(transform, shape, dtype):
+    """The treedef and leaf shapes/dtypes of `transform`'s state for one parameter."""
     state = jax.eval_shape(transform.init, jax.ShapeDtypeStruct(shape, dtype))
     leaves, treedef = jax.tree_util.tree_flatten(state)
     return treedef, tuple((leaf.shape, leaf.dtype) for leaf in leaves)
@@ -148,29 +144,33 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        params, grads, layout, states, state_owners, transforms, lrs = [], [], [], [], [], [], []
+        params, values, grads, layout, states, state_owners, transforms, lrs = [], [], [], [], [], [], [], []
         for group_index, group in enumerate(self.param_groups):
-            transforms.append(self._transform(group))
+            transform = self._transform(group)
+            transforms.append(transform)
             lrs.append(float(group["lr"]))
             for param in group["params"]:
-                if param.grad is None:
+                grad = param.grad
+                if grad is None:
                     continue
                 value = lazy.strip(param._current_expr())
-                treedef, leaf_specs = _state_structure(transforms[-1], value.shape, value.dtype)
+                treedef, leaf_specs = _cached_structure(transform, value.shape, value.dtype)
                 held = self.state[param].get("optax")
-                if held is not None and [(tuple(t.shape), t.dtype.numpy) for t in held] != list(leaf_specs):
-                    # A hyperparameter change gave the group a transform whose state looks different
-                    # (momentum turned on, say): it starts afresh, as PyTorch starts a new buffer.
-                    held = None
-                layout.append((group_index, None if held is None else treedef, len(leaf_specs)))
                 if held is not None:
-                    states.extend(lazy.strip(t._current_expr()) for t in held)
+                    held_exprs = [lazy.strip(t._current_expr()) for t in held]
+                    if [(e.shape, e.dtype) for e in held_exprs] != list(leaf_specs):
+                        # A hyperparameter change gave the group a transform whose state looks different
+                        # (momentum turned on, say): it starts afresh, as PyTorch starts a new buffer.
+                        held = None
+                    else:
+                        states.extend(held_exprs)
+                layout.append((group_index, None if held is None else treedef, len(leaf_specs)))
                 params.append(param)
-                grads.append(lazy.strip(param.grad._current_expr()))
+                values.append(value)
+                grads.append(lazy.strip(grad._current_expr()))
                 state_owners.append((param, leaf_specs))
         if not params:
             return loss
-        values = [lazy.strip(p._current_expr()) for p in params]
         operands = values + grads + lrs + states
         shapes = [value.shape for value in values] + [spec[0] for _, specs in state_owners for spec in specs]
         static = (("layout", tuple(layout)), ("transforms", tuple(transforms)), ("maximize", bool(self.defaults.get("maximize", False))))
