@@ -15,7 +15,9 @@ from .timing import interleaved_samples, relative_spread, steps_per_round
 from .workloads import Workload, make_workload
 
 # nablax.stateful compiles a new program for the first few steps (before and after the
-# optimizer has state); these steps run before timing starts.
+# optimizer has state), and once more when the batches come round again: a batch's first
+# use also computes its pending conversions (`y.long()`), later uses find them done. The
+# warm-up covers both, before timing starts.
 WARMUP_STEPS = 5
 
 
@@ -25,9 +27,16 @@ class Settings:
     round_seconds: float = 0.12  # time each contender runs in one round
     first_step_repeats: int = 3  # fresh builds whose first step is timed; the median is reported
     matmul_size: int = 2048
+    warm_up_every_batch: bool = True
 
 
-QUICK = Settings(rounds=2, round_seconds=0.002, first_step_repeats=1, matmul_size=256)
+QUICK = Settings(rounds=2, round_seconds=0.002, first_step_repeats=1, matmul_size=256, warm_up_every_batch=False)
+
+
+def warmup_steps(workload: Workload, settings: Settings) -> int:
+    """Steps each runner takes before timing: the first few, then (unless a quick run) once
+    round the batches."""
+    return WARMUP_STEPS + (len(workload.batches()) if settings.warm_up_every_batch else 0)
 
 
 @dataclasses.dataclass
@@ -114,7 +123,7 @@ def measure_workload(workload: Workload, contenders: list[Contender], settings: 
     if with_matmul:
         runners["matmul"] = matmul_runner(settings.matmul_size)
     for run in runners.values():
-        run(WARMUP_STEPS)
+        run(warmup_steps(workload, settings))
     steps = {key: steps_per_round(run, settings.round_seconds) for key, run in runners.items()}
     log(f"{workload.title}: {settings.rounds} interleaved rounds of {len(runners)} runners")
     counters = {key: getattr(run, "programs_compiled", lambda: None) for key, run in runners.items()}

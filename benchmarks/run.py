@@ -17,6 +17,7 @@ description.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import pathlib
 import sys
@@ -70,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = QUICK if args.quick else Settings()
     if args.rounds or args.round_seconds:
-        settings = Settings(rounds=args.rounds or settings.rounds, round_seconds=args.round_seconds or settings.round_seconds,
-                            first_step_repeats=settings.first_step_repeats, matmul_size=settings.matmul_size)
+        settings = dataclasses.replace(settings, rounds=args.rounds or settings.rounds,
+                                       round_seconds=args.round_seconds or settings.round_seconds)
     contenders = [contender for contender in CONTENDERS if contender.key in args.contenders]
     load_before = machine.load_average()
     log = lambda text: print(text, file=sys.stderr, flush=True)
