@@ -132,6 +132,7 @@ OUT_OF_SCOPE = {
     # no version counters, and raises value-dependent errors only where values are known,
     # which integer division by zero is not.
     "modified by an inplace operation": "in-place change of a tensor saved for backward",
+    "saved tensor that has been detached in-place": "detach_() of a tensor saved for backward",
     "ZeroDivisionError": "integer division by zero",
     # PyTorch refuses to use a view taken under no_grad once its base changed in place (it
     # cannot tell which history the view should have); nablax gives the view its new values.

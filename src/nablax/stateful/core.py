@@ -205,19 +205,6 @@ class TensorCore:
 # -- recording ops ---------------------------------------------------------------------------
 
 
-def _operand(value, exprs, edges, grad_mode):
-    if isinstance(value, Expr):  # an intermediate without a tensor of its own (a multi-output op)
-        exprs.append(value)
-        edges.append(grad_mode and value.requires_grad)
-    elif isinstance(value, TensorCore):
-        expr = value._current_expr()
-        exprs.append(expr)
-        edges.append(grad_mode and expr.requires_grad)
-    else:
-        exprs.append(lazy.source(value))
-        edges.append(False)
-
-
 def record(op: lazy.Op, operands, shape: tuple, dtype, grad_name: str, static=(), *, saves: bool = True, differentiable=True):
     """Records `op` applied to `operands` (tensors, exprs or Python scalars) and returns the
     result tensor. `shape`/`dtype` (a NumPy dtype) describe the result; `grad_name` is
@@ -232,13 +219,17 @@ def record_expr(op: lazy.Op, operands, shape, dtype, grad_name, static=(), *, sa
     exprs: list[Expr] = []
     edges: list[bool] = []
     grad_mode = autograd._MODE.enabled
-    for operand in operands:
-        if isinstance(operand, TensorCore):  # the usual case, inline: this runs for every operand of every op
+    for operand in operands:  # (inline: this runs for every operand of every op)
+        if isinstance(operand, TensorCore):
             expr = operand._current_expr()
-            exprs.append(expr)
-            edges.append(grad_mode and expr.requires_grad)
-        else:
-            _operand(operand, exprs, edges, grad_mode)
+        elif isinstance(operand, Expr):  # an intermediate without a tensor of its own (a multi-output op)
+            expr = operand
+        else:  # a Python scalar
+            exprs.append(lazy.source(operand))
+            edges.append(False)
+            continue
+        exprs.append(expr)
+        edges.append(grad_mode and expr.requires_grad)
     if differentiable is not True:  # False, or one flag per operand (missing flags mean False)
         flags = tuple(differentiable) if differentiable else ()
         edges = [edge and index < len(flags) and flags[index] for index, edge in enumerate(edges)]
@@ -304,7 +295,10 @@ def record_binary(op: lazy.Op, a, b, grad_name, result=None, compute=None, broad
     ea = a._current_expr() if a_is_tensor else lazy.source(a)
     eb = b._current_expr() if b_is_tensor else lazy.source(b)
     if compute is None:
-        compute = promote(_kind(a, ea if a_is_tensor else None), _kind(b, eb if b_is_tensor else None))
+        if a_is_tensor and b_is_tensor and ea.dtype is eb.dtype:  # the usual case: nothing to promote
+            compute = ea.dtype
+        else:
+            compute = promote(_kind(a, ea if a_is_tensor else None), _kind(b, eb if b_is_tensor else None))
     if result is None:
         result = compute
     shape_a, shape_b = ea.shape, eb.shape

@@ -6,13 +6,14 @@ import functools
 
 import numpy as np
 
-from . import autograd, core, lazy, printing, views
+from . import autograd, core, creation, lazy, printing, views
 from . import dtypes as dt
 from . import math_ops as M
 from . import matmul as MM
 from . import reductions as R
 from . import shape_ops as S
 from .device import as_device, device as Device, of_jax, to_jax
+from .grad import backward as _backward
 
 
 class Size(tuple):
@@ -37,9 +38,7 @@ def _operator(function, *, reflected: bool = False, operands=(core.TensorCore, *
     does for PyTorch's tensors."""
     def method(self, other):
         if isinstance(other, np.ndarray):  # PyTorch takes a NumPy array operand as a tensor
-            from .creation import tensor
-
-            other = tensor(other)
+            other = creation.tensor(other)
         if not isinstance(other, operands):
             return NotImplemented
         return function(other, self) if reflected else function(self, other)
@@ -71,8 +70,6 @@ class Tensor(core.TensorCore):
     def __new__(cls, *args, device=None):
         """The legacy constructor: `Tensor([1, 2])` copies data (as float32), `Tensor(2, 3)`
         makes an uninitialised 2x3 tensor."""
-        from . import creation
-
         return creation.legacy_constructor(dt.float32, args, device)
 
     # -- metadata ----------------------------------------------------------------------------
@@ -194,9 +191,7 @@ class Tensor(core.TensorCore):
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulates d(self)/d(leaf) into the `.grad` of every leaf that requires grad."""
-        from .grad import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     def retain_grad(self) -> None:
         raise NotImplementedError("retain_grad() is not supported; use torch.autograd.grad(output, [tensor]) to get the gradient of a non-leaf tensor")
@@ -548,14 +543,10 @@ class Tensor(core.TensorCore):
         return self._inplace(M.neg(self))
 
     def zero_(self):
-        from .creation import constant
-
         expr = self._current_expr()
-        return self._inplace(self._filled(constant(expr.shape, expr.dtype, 0), "ZeroBackward0"), fill=True)
+        return self._inplace(self._filled(creation.constant(expr.shape, expr.dtype, 0), "ZeroBackward0"), fill=True)
 
     def fill_(self, value):
-        from . import creation
-
         value = value.item() if isinstance(value, Tensor) else value
         return self._inplace(self._filled(creation.full_like(self, value), "FillBackward2"), fill=True)
 
