@@ -423,6 +423,28 @@ def test_numpy_sharing_errors_match_torch(torch, name):
     check_raises(torch, SHARING_ERRORS[name], phrase={"from_numpy_of_strings": "can't convert np.ndarray of type numpy.str_"}.get(name))
 
 
+def test_tensor_keeps_its_own_copy_of_a_large_array():
+    """JAX may read a host array after `jnp.asarray` returns (the transfer can be
+    asynchronous), so `tensor` copies first: a change to the source right after it, while
+    the values are still on their way, does not show. A large array makes that window
+    wide; several tries make the race near certain to show without the copy."""
+    for _ in range(10):
+        source = np.zeros(16_000_000, np.float32)
+        copy = nxt.tensor(source)
+        source[:] = 1
+        assert copy.sum().item() == 0
+
+
+def test_an_index_array_is_read_when_indexing_not_later(torch):
+    def index_then_change(T):
+        index = np.array([2, 0])
+        picked = T.arange(3.0)[index]
+        index[:] = 1
+        return picked.tolist()
+
+    check(torch, index_then_change)
+
+
 def test_detach_numpy_of_a_requires_grad_tensor(torch):
     check(torch, lambda T: T.tensor([1.0, 2.0], requires_grad=True).detach().numpy().tolist())
 

@@ -213,7 +213,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         )
     shape = _nested_shape(data)
     dtype = dt.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
-    values = np.asarray(_plain(data), dtype=dtype.numpy).reshape(shape)
+    # A private copy: JAX may read a host array after this returns (its transfer can be
+    # asynchronous, or alias the memory), and the caller's array may change meanwhile.
+    values = np.array(_plain(data), dtype=dtype.numpy, copy=True).reshape(shape)
     result = Tensor._from_expr(lazy.source(jnp.asarray(values)))
     return finish(result, device, requires_grad)
 

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Mapping
 
 import jax
+import numpy as np
 
 from ..state_dict import state_dict as flatten_names
 from . import lazy
@@ -19,7 +20,9 @@ def _as_tensor(value):
         return value
     from .tensor import Tensor
 
-    return Tensor._from_expr(lazy.source(value if isinstance(value, jax.Array) else jax.numpy.asarray(value)))
+    if not isinstance(value, jax.Array):  # a private copy of host data, which its owner may change later
+        value = jax.numpy.asarray(np.array(value))
+    return Tensor._from_expr(lazy.source(value))
 
 
 @contextlib.contextmanager

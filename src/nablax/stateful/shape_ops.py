@@ -231,7 +231,7 @@ def _advanced_index(x: TensorCore, components: tuple) -> tuple:
 
     def index_with(array):
         advanced.append(("array", len(arrays)))
-        arrays.append(array)
+        arrays.append(np.array(array))  # a private copy: the op runs later, the caller's array may change
 
     dim = 0
     for component in components:
