@@ -44,12 +44,18 @@ class History(dict):
     def seconds_per_step(self) -> float:
         """Median time of a training step, leaving out the first (compiling) epoch when there
         are others."""
-        timed = self.epoch_seconds[1:] or self.epoch_seconds
-        return float(np.median(timed)) / max(self.steps_per_epoch, 1)
+        return steady_seconds_per_step(self.epoch_seconds, self.steps_per_epoch)
 
     def _append(self, metrics: dict[str, float]) -> None:
         for name, value in metrics.items():
             self.setdefault(name, []).append(value)
+
+
+def steady_seconds_per_step(epoch_seconds: list[float], steps_per_epoch: int) -> float:
+    """The median epoch time per step, leaving out the first (compiling) epoch when there
+    are others."""
+    timed = epoch_seconds[1:] or epoch_seconds
+    return float(np.median(timed)) / max(steps_per_epoch, 1)
 
 
 def fits_on_device(data: Data) -> bool:

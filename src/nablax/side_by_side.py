@@ -36,7 +36,7 @@ import optax
 from . import data as nx_data
 from ._atomic import write_atomically
 from . import losses, metrics, nn
-from .fit import fit
+from .fit import fit, steady_seconds_per_step
 from .train import TrainState, make_train_step, supervised_loss
 
 
@@ -61,12 +61,6 @@ def epoch_batches(x: np.ndarray, y: np.ndarray, batch_size: int, key, epoch: int
     """The batches of epoch `epoch` in the order `nablax.fit` visits them (remainder last)."""
     order = np.asarray(nx_data.epoch_order(len(x), nx_data.epoch_key(key, epoch)))
     return [(x[order[i:i + batch_size]], y[order[i:i + batch_size]]) for i in range(0, len(x), batch_size)]
-
-
-def _steady_seconds_per_step(epoch_seconds: list[float], steps_per_epoch: int) -> float:
-    """The median epoch time without the first (compiling) epoch, per step."""
-    timed = epoch_seconds[1:] or epoch_seconds
-    return float(np.median(timed)) / steps_per_epoch
 
 
 def train_stateful(params, train, test, *, epochs: int, batch_size: int, lr: float, key) -> StyleResult:
@@ -97,7 +91,7 @@ def train_stateful(params, train, test, *, epochs: int, batch_size: int, lr: flo
         predicted = model(torch.from_numpy(x_test)).argmax(dim=1).numpy()
     return StyleResult(
         "stateful", "nablax.stateful, op by op (the notes' loop)", np.asarray(step_losses, np.float32),
-        float(np.mean(predicted == y_test)), _steady_seconds_per_step(epoch_seconds, len(epochs_of_batches[0])),
+        float(np.mean(predicted == y_test)), steady_seconds_per_step(epoch_seconds, len(epochs_of_batches[0])),
         epoch_seconds[0],
     )
 
@@ -125,7 +119,7 @@ def train_jitted(params, train, test, *, epochs: int, batch_size: int, lr: float
     return StyleResult(
         "jitted", "functional, one jitted step per batch", np.asarray(jnp.stack(step_losses), np.float32),
         _test_accuracy(model, state.params, x_test, y_test),
-        _steady_seconds_per_step(epoch_seconds, len(epochs_of_batches[0])), epoch_seconds[0],
+        steady_seconds_per_step(epoch_seconds, len(epochs_of_batches[0])), epoch_seconds[0],
     )
 
 
