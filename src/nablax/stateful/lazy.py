@@ -227,13 +227,17 @@ class _PlanBuilder:
         """(expr, ref) of every prelude node that a live tensor or storage holds. An output of
         a multi-output node that is itself an output is left out: `settle_selections` takes
         it from its parent's value, which saves the program an output."""
-        live = [(expr, ("p", index)) for index, expr in enumerate(self.exprs)
-                if expr.owner is not None and expr.owner() is not None and id(expr) not in skip]
-        if not any(expr.op is SELECT for expr, _ in live):
-            return live
-        parents = {id(expr) for expr, _ in live}
-        self.selections = [expr for expr, _ in live if expr.op is SELECT and id(expr.inputs[0]) in parents]
-        return [(expr, ref) for expr, ref in live if not (expr.op is SELECT and id(expr.inputs[0]) in parents)]
+        live, live_ids = [], set()
+        for index, expr in enumerate(self.exprs):  # inputs come before the nodes that use them
+            owner = expr.owner
+            if owner is None or owner() is None or id(expr) in skip:
+                continue
+            if expr.op is SELECT and id(expr.inputs[0]) in live_ids:
+                self.selections.append(expr)
+            else:
+                live.append((expr, ("p", index)))
+            live_ids.add(id(expr))
+        return live
 
     def settle_selections(self) -> None:
         for expr in self.selections:
