@@ -310,8 +310,7 @@ def run_backward(root: Expr, cotangent: Expr | None, *, retain_graph: bool, grou
     grad_groups = tuple((tuple(indices), None if old is None else prelude(old)) for indices, old in zip(index_groups, old_grads))
 
     body_outputs = [(expr, ("b", i)) for i, expr in enumerate(body.exprs)
-                    if expr is not None and expr.value is None and expr is not root
-                    and expr.owner is not None and expr.owner() is not None]
+                    if expr is not None and expr.value is None and expr is not root and lazy._is_live(expr)]
     prelude_outputs = builder.live_outputs()
     key = (
         tuple(builder.nodes),

@@ -85,10 +85,9 @@ class Expr:
                 continue
             while source.op is VAR or source.op is DETACH:  # identities: look at what they wrap
                 source = source.inputs[0]
-            if source.value is None and source.depth >= depth and not (source.op is SELECT and source.inputs[0].value is not None):
-                # (One output of a multi-output op whose values are known is known too, though
-                # nothing has settled it yet. Counting its stale depth would make chains such as
-                # a batch norm's running statistics one op deeper every step, until
+            if source.value is None and source.depth >= depth and not _of_computed_op(source):
+                # (Counting the stale depth of an output of a computed op would make chains such
+                # as a batch norm's running statistics one op deeper every step, until
                 # MAX_PENDING_DEPTH cut each step's graph at a new place: a new program every step.)
                 depth = source.depth + 1
         self.depth = depth
@@ -199,8 +198,8 @@ class _PlanBuilder:
             return ref
         if expr.value is None:
             op = expr.op
-            if op is SELECT and expr.inputs[0].value is not None:
-                _settle(expr, expr.inputs[0].value[expr.static[0][1]])  # an output of a computed multi-output op
+            if _of_computed_op(expr):
+                _settle_output(expr)
             elif op is VAR or op is DETACH:  # identities outside differentiation
                 ref = ref_of[id(expr)] = self.prelude(expr.inputs[0])
                 return ref
@@ -229,8 +228,7 @@ class _PlanBuilder:
         it from its parent's value, which saves the program an output."""
         live, live_ids = [], set()
         for index, expr in enumerate(self.exprs):  # inputs come before the nodes that use them
-            owner = expr.owner
-            if owner is None or owner() is None or id(expr) in skip:
+            if not _is_live(expr) or id(expr) in skip:
                 continue
             if expr.op is SELECT and id(expr.inputs[0]) in live_ids:
                 self.selections.append(expr)
@@ -241,7 +239,7 @@ class _PlanBuilder:
 
     def settle_selections(self) -> None:
         for expr in self.selections:
-            _settle(expr, expr.inputs[0].value[expr.static[0][1]])
+            _settle_output(expr)
 
 
 class Plan:
@@ -416,6 +414,17 @@ PROGRAMS = ProgramCache(PROGRAM_CACHE_SIZE, COMPILED_CACHE_SIZE, SHAPES_PER_PROG
 def _is_live(expr: Expr) -> bool:
     owner = expr.owner
     return owner is not None and owner() is not None
+
+
+def _of_computed_op(expr: Expr) -> bool:
+    """Whether `expr` is a pending output of a multi-output op whose values are known: it is
+    known too, though nothing has settled it yet (`_settle_output` does)."""
+    return expr.op is SELECT and expr.value is None and expr.inputs[0].value is not None
+
+
+def _settle_output(expr: Expr) -> None:
+    """Settles one output of a computed multi-output op from its parent's values."""
+    _settle(expr, expr.inputs[0].value[expr.static[0][1]])
 
 
 def _settle(expr: Expr, value) -> None:
