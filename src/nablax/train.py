@@ -180,6 +180,7 @@ class TrainStep:
         self.objective = objective
         self.optimizer = optimizer
         self.layout = layout
+        self._takes_state = objective.takes_state
         # The key is read, never changed: it is not donated, and not an output.
         self._compiled = jax.jit(self.update, donate_argnums=(0, 1, 2) if donate else ())
 
@@ -204,24 +205,27 @@ class TrainStep:
         return params, opt_state, model_state, {"loss": loss, **metrics}
 
     def __call__(self, state: TrainState, batch: Data) -> tuple[TrainState, dict[str, jax.Array]]:
+        # This runs around every step's program, which may take only microseconds: the state
+        # is unpacked once, and the next one is built without the generated `__new__`.
         if not isinstance(state, TrainState):
             raise TypeError(
                 f"a train step takes a TrainState, got {type(state).__name__}; "
                 f"make one with nx.TrainState.create(params, optimizer)"
             )
-        step = state.step
+        params, opt_state, step, key, model_state = state
         if type(step) is not int:
             if isinstance(step, jax.core.Tracer):
                 return self._traced(state, batch)
             step = int(step)  # a count a compiled program returned: read once, kept on the host from now on
-        takes_state = self.objective.takes_state
-        trained = (state.params, state.opt_state, state.model_state if takes_state else None)
-        key = state.key
+        trained = model_state if self._takes_state else None
         if self.layout is not None:
-            trained, key = self.layout.place_state((trained, key))
+            (params, opt_state, trained), key = self.layout.place_state(((params, opt_state, trained), key))
             batch = self.layout.place_batch(batch)
-        params, opt_state, model_state, metrics = self._compiled(*trained, key, None if key is None else step, batch)
-        return TrainState(params, opt_state, step + 1, key, model_state if takes_state else state.model_state), metrics
+        params, opt_state, trained, metrics = self._compiled(params, opt_state, trained, key,
+                                                             None if key is None else step, batch)
+        if self._takes_state:
+            model_state = trained
+        return tuple.__new__(TrainState, (params, opt_state, step + 1, key, model_state)), metrics
 
     def _traced(self, state: TrainState, batch: Data) -> tuple[TrainState, dict[str, jax.Array]]:
         takes_state = self.objective.takes_state
