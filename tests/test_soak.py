@@ -1,5 +1,6 @@
-"""The lazy engine's program cache stays within its bounds when shapes keep changing (the
-long run is `python -m benchmarks.soak`)."""
+"""The lazy engine's caches stay within their bounds: the program cache when shapes keep
+changing (the long run is `python -m benchmarks.soak`), and the JAX scalars kept for the
+Python numbers programs take when the numbers keep changing."""
 
 import numpy as np
 import pytest
@@ -56,3 +57,10 @@ def test_a_steady_loop_builds_its_programs_once(small_cache):
         weight.grad.zero_()
     assert small_cache.compiles == built and small_cache.clears == 0
     assert_within_bounds(small_cache)
+
+
+def test_the_scalars_kept_for_python_numbers_stay_bounded():
+    weight = torch.ones(3)
+    for step in range(3 * lazy.DEVICE_SCALARS_HELD):  # a counter: a new number every step
+        assert (weight * step).sum().item() == 3 * step
+        assert len(lazy._DEVICE_SCALARS) <= lazy.DEVICE_SCALARS_HELD

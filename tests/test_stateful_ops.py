@@ -184,6 +184,30 @@ def test_equality_with_other_objects_is_false(torch):
     check(torch, lambda T: (T.ones(2) == None, T.ones(2) != "a"))  # noqa: E711
 
 
+PYTHON_NUMBERS = st.one_of(
+    st.floats(width=64),
+    st.sampled_from([0.0, -0.0, 0.1, 1e308, float("inf"), float("-inf"), float("nan")]),
+    st.integers(-(2**63), 2**63 - 1),
+    st.booleans(),
+)
+
+
+@given(number=PYTHON_NUMBERS)
+def test_a_python_number_computes_the_same_when_it_comes_again(torch, number):
+    """Programs take a Python number as a JAX scalar kept from its first use: the second
+    use gives PyTorch's values and dtypes too, and the sign of a zero (`1 / product`)."""
+
+    def case(T):
+        results = []
+        for x in (T.tensor([1.5, -2.0, 0.0]), T.tensor([3, -4, 0])):
+            product = x * number
+            results += [product, x + number, x - number, 1 / product]
+        return results
+
+    check(torch, case)
+    check(torch, case)
+
+
 # -- comparisons and bitwise ops ------------------------------------------------------------------
 
 

@@ -33,6 +33,8 @@ PROGRAM_CACHE_SIZE = 512
 COMPILED_CACHE_SIZE = 256
 SHAPES_PER_PROGRAM = 32
 RELEASED_BEFORE_CLEARING = 64
+# Python numbers held as JAX scalars for the programs that take them (see scalar_argument).
+DEVICE_SCALARS_HELD = 256
 
 
 class Op:
@@ -219,7 +221,10 @@ class _PlanBuilder:
     def argument(self, expr: Expr) -> tuple:
         """The ref of a known value not numbered yet: the program's next argument."""
         ref = self.ref_of[id(expr)] = ("a", len(self.args))
-        self.args.append(expr.value)
+        value = expr.value
+        if type(value) is float or type(value) is int:
+            value = scalar_argument(value)
+        self.args.append(value)
         return ref
 
     def live_outputs(self, skip=()) -> list:
@@ -240,6 +245,38 @@ class _PlanBuilder:
     def settle_selections(self) -> None:
         for expr in self.selections:
             _settle_output(expr)
+
+
+def scalar_argument(number):
+    """A Python number as a program argument: the same number as a JAX scalar, kept for
+    the next program that takes it.
+
+    JAX converts a Python number passed to a jitted function on every call, about 1.5 us on
+    the CPU, while a JAX scalar of the same (weak) type goes through as it is and compiles to
+    the same program. The numbers a loop passes are mostly the same each step (a learning
+    rate, a loss's constants). Where JAX's default device is an accelerator, numbers stay
+    Python numbers: a program with no array argument runs on the CPU (see `_call`), and a
+    scalar on the accelerator would move it there."""
+    if number != number or number == 0:  # NaN never matches itself; -0.0 would match 0.0
+        return number
+    on_device = _SCALARS_ON_DEVICE[0]
+    if on_device is None:  # (asked on first use: asking at import would start JAX's backends)
+        on_device = _SCALARS_ON_DEVICE[0] = jax.default_backend() == "cpu"
+    if not on_device:
+        return number
+    key = (type(number), number)
+    scalar = _DEVICE_SCALARS.get(key)
+    if scalar is None:
+        if type(number) is int and not -(2**63) <= number < 2**63:
+            return number  # JAX's own error, as before
+        if len(_DEVICE_SCALARS) >= DEVICE_SCALARS_HELD:  # e.g. a step counter: a new number every step
+            _DEVICE_SCALARS.clear()
+        scalar = _DEVICE_SCALARS[key] = jax.device_put(number)
+    return scalar
+
+
+_DEVICE_SCALARS: dict = {}
+_SCALARS_ON_DEVICE: list = [None]  # whether JAX's default backend is the CPU
 
 
 class Plan:
