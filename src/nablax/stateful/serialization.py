@@ -62,11 +62,15 @@ def _describe(obj, name: str, arrays: dict[str, np.ndarray]):
     )
 
 
+def _check_path(function: str, f) -> None:
+    if not isinstance(f, (str, os.PathLike)):
+        raise TypeError(f"{function}: expected a file path (str or os.PathLike), got {type(f).__name__}")
+
+
 def save(obj, f: str | os.PathLike) -> None:
     """Writes `obj` to the file `f` (a path), atomically: a crash mid-save leaves the previous
     file intact. File objects are not supported: the atomic rename needs a path."""
-    if not isinstance(f, (str, os.PathLike)):
-        raise TypeError(f"save: expected a file path (str or os.PathLike), got {type(f).__name__}")
+    _check_path("save", f)
     arrays: dict[str, np.ndarray] = {}
     structure = _describe(obj, "", arrays)
     write_atomically(f, encode(arrays, {"format": FORMAT, "structure": json.dumps(structure)}))
@@ -94,8 +98,7 @@ def load(f: str | os.PathLike, map_location=None, weights_only: bool = True, **_
     tensors (e.g. "cpu")."""
     from .creation import tensor as make_tensor
 
-    if not isinstance(f, (str, os.PathLike)):
-        raise TypeError(f"load: expected a file path (str or os.PathLike), got {type(f).__name__}")
+    _check_path("load", f)
     arrays, header = read(f)
     tensors = {name: make_tensor(np.array(array)) for name, array in arrays.items()}
     if map_location is not None:
