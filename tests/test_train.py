@@ -206,6 +206,37 @@ def test_fit_progress_bar_with_tqdm(capsys):
     assert "2/2" in captured.err  # the bar itself
 
 
+@pytest.mark.parametrize("nan", [False, True])
+def test_fused_epochs_run_ahead_or_one_at_a_time_to_the_same_result(monkeypatch, nan):
+    """Small states run their fused epochs one ahead (the next starts before this one's
+    metrics are read); large ones, one at a time. Both give the same parameters, history and
+    evaluation, and stop at a non-finite loss with the state of that epoch."""
+    fit_module = importlib.import_module("nablax.fit")
+    x, y = classification_data()
+    if nan:
+        x = x.copy()
+        x[70] = np.nan  # in the first epoch's third batch (not shuffled): the second has started
+    model = nx.nn.MLP([4, 16, 3])
+    loss_fn = nx.supervised_loss(model, nx.losses.cross_entropy, metrics={"accuracy": nx.metrics.accuracy})
+    options = dict(epochs=5, batch_size=32, shuffle=False, progress=False, fused=True,
+                   eval_data=(x[:40], y[:40]))
+    outcomes = []
+    for limit in (1 << 30, 0):  # every state runs ahead, then none does
+        monkeypatch.setattr(fit_module, "_PIPELINED_STATE_BYTES", limit)
+        try:
+            state, history = nx.fit(loss_fn, optax.sgd(0.1), model.init(0), (x, y), **options)
+        except FloatingPointError as error:
+            assert "(epoch 1, batch 3)" in str(error)
+            state, history = error.state, error.history
+        outcomes.append((state, history))
+    (ahead, ahead_history), (one_by_one, history) = outcomes
+    assert int(ahead.step) == int(one_by_one.step) == (4 if nan else 20)
+    jax.tree_util.tree_map(np.testing.assert_array_equal, ahead.params, one_by_one.params)
+    assert dict(ahead_history) == dict(history)
+    np.testing.assert_array_equal(ahead_history.steps["loss"], history.steps["loss"])
+    assert len(ahead_history.epoch_seconds) == len(history.epoch_seconds)
+
+
 def test_fit_resumes_from_a_train_state():
     x, y = regression_data()
     loss_fn = nx.supervised_loss(nx.nn.Linear(3, 1), nx.losses.mse)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -25,6 +25,11 @@ from .train import TrainState, _Objective, evaluate, loss_first, make_eval_step,
 # Above this share of the device's memory the data is kept on the host and fed batch by batch.
 _DEVICE_SHARE_FOR_DATA = 0.25
 _HOST_DEVICE_BYTES = 4 << 30  # CPU devices report no memory limit; assume a modest budget
+# Fused epochs of a state up to this size run one ahead: the next epoch starts before this
+# one's metrics are read (and checked, logged, evaluated), so the device does not wait for
+# the host between epochs. That holds two states at once, which larger states are spared:
+# their epochs are long enough that the wait does not show.
+_PIPELINED_STATE_BYTES = 64 << 20
 
 
 class History(dict):
@@ -66,7 +71,16 @@ def fits_on_device(data: Data) -> bool:
     return nbytes <= _DEVICE_SHARE_FOR_DATA * budget
 
 
-def _make_fused_epoch(train_step: Callable, batch_size: int, drop_last: bool):
+class FusedEpoch(NamedTuple):
+    """One compiled epoch (see `_make_fused_epoch`), in two versions: `donating` reuses the
+    input state's buffers for the output, `keeping` leaves the input state valid, so the
+    next epoch can start before this one's metrics are read."""
+
+    donating: Callable
+    keeping: Callable
+
+
+def _make_fused_epoch(train_step: Callable, batch_size: int, drop_last: bool) -> FusedEpoch:
     """One compiled epoch: shuffle, stack the full batches, scan the step over them, and run
     the remainder batch (unless `drop_last`) as one more step. Returns the state, the stacked
     metrics of the full batches and the remainder's metrics (None without a remainder)."""
@@ -82,7 +96,11 @@ def _make_fused_epoch(train_step: Callable, batch_size: int, drop_last: bool):
             state, last = train_step(state, remainder)
         return state, metrics, last
 
-    return jax.jit(run_epoch, donate_argnums=(0,))
+    return FusedEpoch(jax.jit(run_epoch, donate_argnums=(0,)), jax.jit(run_epoch))
+
+
+def _state_bytes(state: TrainState) -> int:
+    return sum(getattr(leaf, "nbytes", 0) for leaf in jax.tree_util.tree_leaves(state))
 
 
 def _compile(loss_fn: Callable, optimizer: optax.GradientTransformation, batch_size: int, drop_last: bool,
@@ -149,7 +167,9 @@ def fit(
     key split from `key` when `loss_fn` takes one, and `model_state` — by default the model's
     `init_state()` when `loss_fn` came from `supervised_loss` — when it threads model state). Each epoch shuffles with
     `nx.data.epoch_key(key, epoch)`. `fused=None` runs each epoch as one compiled `lax.scan`
-    when the data fits on the device; `True`/`False` force either way. `progress=None` shows a
+    when the data fits on the device; `True`/`False` force either way (with a state up to 64 MiB,
+    fused epochs run one ahead: the next starts while this one's metrics are read, checked
+    and logged, with the same results). `progress=None` shows a
     tqdm bar on a terminal and plain per-epoch lines elsewhere; `False` is silent (and other
     processes than process 0 are always silent). The state passed in stays valid: `fit`
     trains a copy.
@@ -194,7 +214,7 @@ def fit(
         raise ValueError("fit shuffles every epoch with an explicit PRNG key: pass key=0 (or any jax.random.key), or shuffle=False")
     base_key = as_key(0 if key is None else key)
     if isinstance(state, TrainState):
-        # The compiled epochs donate their input state; train on a copy so the caller's lives on.
+        # Compiled epochs of a large state donate their input state; train on a copy so the caller's lives on.
         state = jax.tree_util.tree_map(jnp.copy, state)
     else:
         objective = _Objective(loss_fn)
@@ -221,22 +241,35 @@ def fit(
     # and it is advanced here, by the number of steps each epoch takes.
     state = state._replace(step=int(state.step))
     steps_per_epoch = n // batch_size + (0 if drop_last or n % batch_size == 0 else 1)
+    epoch_key_base = base_key if shuffle else None
+    pipelined = fused and _state_bytes(state) <= _PIPELINED_STATE_BYTES
+    compiled_epoch = run_epoch.keeping if pipelined else run_epoch.donating
+
+    def launch(state: TrainState, epoch: int):
+        """Dispatches one fused epoch (JAX returns before it has run)."""
+        new_state, full, last = compiled_epoch(state, device_data, epoch_key_base, epoch)
+        return new_state._replace(step=state.step + steps_per_epoch), full, last
+
     history = History()
     report = Progress(epochs, progress)
+    ahead = None  # the next epoch, already dispatched (pipelined)
+    finished = time.perf_counter()
     try:
         for epoch in range(first_epoch, epochs):
-            start = time.perf_counter()
-            if fused:  # the same key as epoch_key(base_key, epoch), made inside the program
-                step = state.step
-                state, full, last = run_epoch(state, device_data, base_key if shuffle else None, epoch)
-                state = state._replace(step=step + steps_per_epoch)
+            # A pipelined epoch started while the host was busy with the one before: its time
+            # runs from when that one finished.
+            start = finished if ahead is not None else time.perf_counter()
+            if fused:
+                state, full, last = ahead if ahead is not None else launch(state, epoch)
+                ahead = launch(state, epoch + 1) if pipelined and epoch + 1 < epochs else None
             else:
                 shuffle_key = epoch_key(base_key, epoch) if shuffle else None
                 state, full, last = _run_host_epoch(train_step, state, data, batch_size, drop_last, shuffle_key)
-            epoch_metrics = _record_steps(history, full, last, batch_size, n % batch_size)
-            history.epoch_seconds.append(time.perf_counter() - start)
+            epoch_metrics = _record_steps(history, full, last, batch_size, n % batch_size)  # waits for the epoch
+            finished = time.perf_counter()
+            history.epoch_seconds.append(finished - start)
             if on_nonfinite == "raise":
-                _stop_on_nonfinite_loss(history, state, epoch)
+                _stop_on_nonfinite_loss(history, state, epoch)  # (an epoch run ahead is dropped)
             if eval_data is not None:
                 evaluated = evaluate(eval_step, state, eval_data, batch_size=eval_batch_size)
                 epoch_metrics.update({f"val_{name}": value for name, value in evaluated.items()})
