@@ -396,6 +396,7 @@ class ProgramCache:
         self.shapes_per_program = shapes_per_program
         self.released_before_clearing = released_before_clearing
         self.entries: collections.OrderedDict = collections.OrderedDict()
+        self.latest: _Entry | None = None  # the entry of the program run last
         self.compiled = 0  # executables held by all programs
         self.released = 0  # executables released since JAX's caches were last emptied
         self.compiles = 0  # programs built
@@ -412,8 +413,9 @@ class ProgramCache:
             entry = self.entries[key] = _Entry(self._build(key))
             while len(self.entries) > self.size:
                 self._release(self.entries.popitem(last=False)[1].held)
-        else:
+        elif entry is not self.latest:  # (the latest is last already; moving it would hash the key again)
             self.entries.move_to_end(key)
+        self.latest = entry
         result = _call(entry.program, args)
         held = _executables_held(entry.program)
         if held != entry.held:
