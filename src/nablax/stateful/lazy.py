@@ -222,7 +222,7 @@ class _PlanBuilder:
         """The ref of a known value not numbered yet: the program's next argument."""
         ref = self.ref_of[id(expr)] = ("a", len(self.args))
         value = expr.value
-        if type(value) is float or type(value) is int:
+        if type(value) in _PYTHON_NUMBERS:
             value = scalar_argument(value)
         self.args.append(value)
         return ref
@@ -276,6 +276,7 @@ def scalar_argument(number):
 
 
 _DEVICE_SCALARS: dict = {}
+_PYTHON_NUMBERS = frozenset({float, int})  # the numbers kept as JAX scalars
 _SCALARS_ON_DEVICE: list = [None]  # whether JAX's default backend is the CPU
 
 
