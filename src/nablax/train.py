@@ -183,6 +183,9 @@ class TrainStep:
         self._takes_state = objective.takes_state
         # The key is read, never changed: it is not donated, and not an output.
         self._compiled = jax.jit(self.update, donate_argnums=(0, 1, 2) if donate else ())
+        # The common case (no randomness, no model state, one device) takes only what changes
+        # and the batch: on a tiny model every argument dispatched shows in the step's time.
+        self._compiled_plain = jax.jit(self._update_plain, donate_argnums=(0, 1) if donate else ())
 
     def update(self, params, opt_state, model_state, key, step, batch):
         """The step's arithmetic, as a pure function: `(params, opt_state, model_state,
@@ -204,6 +207,10 @@ class TrainStep:
             params, opt_state, model_state = self.layout.constrain_state((params, opt_state, model_state))
         return params, opt_state, model_state, {"loss": loss, **metrics}
 
+    def _update_plain(self, params, opt_state, batch):
+        params, opt_state, _, metrics = self.update(params, opt_state, None, None, None, batch)
+        return params, opt_state, metrics
+
     def __call__(self, state: TrainState, batch: Data) -> tuple[TrainState, dict[str, jax.Array]]:
         # This runs around every step's program, which may take only microseconds: the state
         # is unpacked once, and the next one is built without the generated `__new__`.
@@ -217,14 +224,17 @@ class TrainStep:
             if isinstance(step, jax.core.Tracer):
                 return self._traced(state, batch)
             step = int(step)  # a count a compiled program returned: read once, kept on the host from now on
-        trained = model_state if self._takes_state else None
-        if self.layout is not None:
-            (params, opt_state, trained), key = self.layout.place_state(((params, opt_state, trained), key))
-            batch = self.layout.place_batch(batch)
-        params, opt_state, trained, metrics = self._compiled(params, opt_state, trained, key,
-                                                             None if key is None else step, batch)
-        if self._takes_state:
-            model_state = trained
+        if key is None and self.layout is None and not self._takes_state:
+            params, opt_state, metrics = self._compiled_plain(params, opt_state, batch)
+        else:
+            trained = model_state if self._takes_state else None
+            if self.layout is not None:
+                (params, opt_state, trained), key = self.layout.place_state(((params, opt_state, trained), key))
+                batch = self.layout.place_batch(batch)
+            params, opt_state, trained, metrics = self._compiled(params, opt_state, trained, key,
+                                                                 None if key is None else step, batch)
+            if self._takes_state:
+                model_state = trained
         return tuple.__new__(TrainState, (params, opt_state, step + 1, key, model_state)), metrics
 
     def _traced(self, state: TrainState, batch: Data) -> tuple[TrainState, dict[str, jax.Array]]:
