@@ -82,3 +82,14 @@ def test_flax_and_equinox_contenders_run(suite, tmp_path):
                      "--output", str(output)]) == 0
     header, _, row = report_rows(output.read_text().split("## Time per training step")[1].split("##")[0])
     assert all(float(cell) > 0 for cell in row[1:]), dict(zip(header, row))
+
+
+def test_step_overhead_times_every_version_of_the_step(suite, capsys):
+    from benchmarks import step_overhead
+
+    step_overhead.main(["--workloads", "tiny", "--bursts", "2", "--burst-seconds", "0.0005"])
+    rows = report_rows(capsys.readouterr().out)[2:]
+    assert [row[1] for row in rows] == step_overhead.VERSIONS
+    assert rows[0][4] == "1.000" and all(float(row[2]) > 0 for row in rows)
+    with pytest.raises(SystemExit):
+        step_overhead.main(["--workloads", "cnn"])
