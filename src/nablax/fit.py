@@ -246,7 +246,8 @@ def fit(
     compiled_epoch = run_epoch.keeping if pipelined else run_epoch.donating
 
     def launch(state: TrainState, epoch: int):
-        """Dispatches one fused epoch (JAX returns before it has run)."""
+        """Dispatches one fused epoch (JAX returns before it has run). Its shuffle key,
+        `epoch_key(base_key, epoch)`, is made inside the program."""
         new_state, full, last = compiled_epoch(state, device_data, epoch_key_base, epoch)
         return new_state._replace(step=state.step + steps_per_epoch), full, last
 

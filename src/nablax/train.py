@@ -238,7 +238,7 @@ class TrainStep:
         return tuple.__new__(TrainState, (params, opt_state, step + 1, key, model_state)), metrics
 
     def _traced(self, state: TrainState, batch: Data) -> tuple[TrainState, dict[str, jax.Array]]:
-        takes_state = self.objective.takes_state
+        takes_state = self._takes_state
         params, opt_state, model_state, metrics = self.update(
             state.params, state.opt_state, state.model_state if takes_state else None, state.key, state.step, batch)
         new_state = TrainState(params, opt_state, state.step + 1, state.key,
