@@ -225,7 +225,7 @@ class _Body:
         if ref is not None:
             return ref
         if expr.op is VAR:
-            ref = ("v", len(self.variables))
+            ref = len(self.variables) << 2 | lazy.VARIABLE
             self.variables.append(expr)
         else:
             if expr.freed and expr.saves:
@@ -243,14 +243,14 @@ class _Body:
                     if source_ref is None:
                         source_ref = self.argument(source) if source.value is not None else self.prelude(source)
                     refs.append(source_ref)
-            ref = ("b", len(self.nodes))
+            ref = len(self.nodes) << 2 | lazy.BODY
             self.nodes.append((expr.op, expr.static, tuple(refs)))
             self.exprs.append(expr)
             if id(expr) in self.probes:  # d root / d expr: a zero-valued variable added to the node
-                self.nodes.append((_ADD, (), (ref, ("v", len(self.variables)))))
+                self.nodes.append((_ADD, (), (ref, len(self.variables) << 2 | lazy.VARIABLE)))
                 self.exprs.append(None)
                 self.variables.append(expr)
-                ref = ("b", len(self.nodes) - 1)
+                ref = (len(self.nodes) - 1) << 2 | lazy.BODY
         self.ref_of[id(expr)] = ref
         return ref
 
@@ -309,7 +309,7 @@ def run_backward(root: Expr, cotangent: Expr | None, *, retain_graph: bool, grou
     cotangent_ref = None if cotangent is None else prelude(cotangent)
     grad_groups = tuple((tuple(indices), None if old is None else prelude(old)) for indices, old in zip(index_groups, old_grads))
 
-    body_outputs = [(expr, ("b", i)) for i, expr in enumerate(body.exprs)
+    body_outputs = [(expr, i << 2 | lazy.BODY) for i, expr in enumerate(body.exprs)
                     if expr is not None and expr.value is None and expr is not root and lazy._is_live(expr)]
     prelude_outputs = builder.live_outputs()
     key = (

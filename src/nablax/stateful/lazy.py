@@ -172,9 +172,11 @@ def strip(expr: Expr) -> Expr:
 # ---------------------------------------------------------------------------------------
 # Plans: a pending graph flattened into a hashable description, and its compiled program.
 #
-# A ref is ("a", k) for the k-th argument (a known value passed in), ("p", i) for the
-# i-th prelude node (values computed without differentiation), ("b", i) for the i-th body
-# node (computed inside the differentiated function) and ("v", i) for the i-th variable.
+# A ref is an int, `index << 2 | kind`: the index-th ARG (a known value passed in), PRELUDE
+# node (values computed without differentiation), BODY node (computed inside the
+# differentiated function) or VARIABLE. (Ints rather than pairs: a plan key is hashed and
+# compared on every run, and small ints are neither built nor compared item by item.)
+ARG, PRELUDE, BODY, VARIABLE = 0, 1, 2, 3
 
 
 class _PlanBuilder:
@@ -212,7 +214,7 @@ class _PlanBuilder:
                     if source_ref is None:
                         source_ref = self.argument(source) if source.value is not None else self.prelude(source)
                     refs.append(source_ref)
-                ref = ref_of[id(expr)] = ("p", len(self.nodes))
+                ref = ref_of[id(expr)] = len(self.nodes) << 2 | PRELUDE
                 self.nodes.append((op, expr.static, tuple(refs)))
                 self.exprs.append(expr)
                 return ref
@@ -220,7 +222,7 @@ class _PlanBuilder:
 
     def argument(self, expr: Expr) -> tuple:
         """The ref of a known value not numbered yet: the program's next argument."""
-        ref = self.ref_of[id(expr)] = ("a", len(self.args))
+        ref = self.ref_of[id(expr)] = len(self.args) << 2 | ARG
         value = expr.value
         if type(value) in _PYTHON_NUMBERS:
             value = scalar_argument(value)
@@ -238,7 +240,7 @@ class _PlanBuilder:
             if expr.op is SELECT and id(expr.inputs[0]) in live_ids:
                 self.selections.append(expr)
             else:
-                live.append((expr, ("p", index)))
+                live.append((expr, index << 2 | PRELUDE))
             live_ids.add(id(expr))
         return live
 
@@ -293,12 +295,12 @@ class Plan:
 
 
 def _resolve(ref, args, prelude, body=None, variables=None):
-    kind, index = ref
-    if kind == "a":
+    kind, index = ref & 3, ref >> 2
+    if kind == ARG:
         return args[index]
-    if kind == "p":
+    if kind == PRELUDE:
         return prelude[index]
-    if kind == "b":
+    if kind == BODY:
         return body[index]
     return variables[index]
 
