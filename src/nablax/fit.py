@@ -63,9 +63,14 @@ def steady_seconds_per_step(epoch_seconds: list[float], steps_per_epoch: int) ->
     return float(np.median(timed)) / max(steps_per_epoch, 1)
 
 
+def _nbytes(tree: Any) -> int:
+    """The bytes of every leaf of `tree` (arrays, or anything NumPy can make one of)."""
+    return sum(getattr(leaf, "nbytes", None) or np.asarray(leaf).nbytes for leaf in jax.tree_util.tree_leaves(tree))
+
+
 def fits_on_device(data: Data) -> bool:
     """Whether `data` is small enough to live on the default device for a fused epoch."""
-    nbytes = sum(getattr(leaf, "nbytes", None) or np.asarray(leaf).nbytes for leaf in jax.tree_util.tree_leaves(data))
+    nbytes = _nbytes(data)
     stats = jax.devices()[0].memory_stats() or {}
     budget = stats.get("bytes_limit", _HOST_DEVICE_BYTES)
     return nbytes <= _DEVICE_SHARE_FOR_DATA * budget
@@ -97,10 +102,6 @@ def _make_fused_epoch(train_step: Callable, batch_size: int, drop_last: bool) ->
         return state, metrics, last
 
     return FusedEpoch(jax.jit(run_epoch, donate_argnums=(0,)), jax.jit(run_epoch))
-
-
-def _state_bytes(state: TrainState) -> int:
-    return sum(getattr(leaf, "nbytes", 0) for leaf in jax.tree_util.tree_leaves(state))
 
 
 def _compile(loss_fn: Callable, optimizer: optax.GradientTransformation, batch_size: int, drop_last: bool,
@@ -242,7 +243,7 @@ def fit(
     state = state._replace(step=int(state.step))
     steps_per_epoch = n // batch_size + (0 if drop_last or n % batch_size == 0 else 1)
     epoch_key_base = base_key if shuffle else None
-    pipelined = fused and _state_bytes(state) <= _PIPELINED_STATE_BYTES
+    pipelined = fused and _nbytes(state) <= _PIPELINED_STATE_BYTES
     compiled_epoch = run_epoch.keeping if pipelined else run_epoch.donating
 
     def launch(state: TrainState, epoch: int):
