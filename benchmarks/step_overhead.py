@@ -51,17 +51,13 @@ def _per_layer(flat: dict) -> dict:
     return nested
 
 
-def _flat(nested: dict) -> dict:
-    return {f"{layer}.{kind}": value for layer, params in nested.items() for kind, value in params.items()}
-
-
 def _hand_step_runner(workload, loss, per_layer: bool):
     """A jitted, donating SGD step of `loss(flat_params, batch)`, its parameters held flat or
     per layer (then regrouped inside the program, which costs nothing there)."""
     optimizer = workload.optax_optimizer()
 
     def step(params, opt_state, batch):
-        flat = _flat(params) if per_layer else params
+        flat = nx.state_dict(params) if per_layer else params
         value, grads = jax.value_and_grad(loss)(flat, batch)
         updates, opt_state = optimizer.update(grads, opt_state, flat)
         new = optax.apply_updates(flat, updates)
