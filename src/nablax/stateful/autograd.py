@@ -216,10 +216,10 @@ class _Body:
         self.nodes: list[tuple] = []
         self.exprs: list = []  # the body exprs, same order (None for a probe's addition)
         self.variables: list[Expr] = []
-        self.ref_of: dict[int, tuple] = {}
+        self.ref_of: dict[int, int] = {}
         self.probes = {id(probe) for probe in probes}
 
-    def visit(self, expr: Expr) -> tuple:
+    def visit(self, expr: Expr) -> int:
         """The body ref of `expr`, reached along a gradient edge (recursively)."""
         ref = self.ref_of.get(id(expr))
         if ref is not None:
@@ -254,7 +254,7 @@ class _Body:
         self.ref_of[id(expr)] = ref
         return ref
 
-    def visit_root(self, root: Expr) -> tuple:
+    def visit_root(self, root: Expr) -> int:
         try:
             return self.visit(root)
         except RecursionError:  # a very deep graph: visit in topological order, bottom up

@@ -188,10 +188,10 @@ class _PlanBuilder:
         self.args: list[Any] = []  # the known values the program is called with
         self.nodes: list[tuple] = []  # prelude nodes: (op, static, input refs)
         self.exprs: list[Expr] = []  # the exprs of the prelude nodes, same order
-        self.ref_of: dict[int, tuple] = {}
+        self.ref_of: dict[int, int] = {}  # id(expr) -> ref
         self.selections: list[Expr] = []
 
-    def prelude(self, expr: Expr) -> tuple:
+    def prelude(self, expr: Expr) -> int:
         """The ref of `expr`'s value, adding it and every pending expr it needs to the
         prelude. Recursion is safe: records run any pending graph deeper than
         MAX_PENDING_DEPTH, and known values end the walk. (This runs for every node of
@@ -220,7 +220,7 @@ class _PlanBuilder:
                 return ref
         return self.argument(expr)
 
-    def argument(self, expr: Expr) -> tuple:
+    def argument(self, expr: Expr) -> int:
         """The ref of a known value not numbered yet: the program's next argument."""
         ref = self.ref_of[id(expr)] = len(self.args) << 2 | ARG
         value = expr.value
