@@ -67,6 +67,22 @@ def test_step_counts_on_the_host_across_compiled_epochs_and_jit():
     assert int(twice.step) == 6
 
 
+
+def test_a_train_state_subclass_takes_the_same_step():
+    class Tagged(nx.TrainState):
+        pass
+
+    x, y = regression_data()
+    model = nx.nn.Linear(3, 1)
+    step = nx.make_train_step(nx.supervised_loss(model, nx.losses.mse), optax.sgd(0.1), donate=False)
+    plain = nx.TrainState.create(model.init(0), optax.sgd(0.1))
+    tagged = Tagged(*plain)
+    (after_plain, plain_metrics), (after_tagged, tagged_metrics) = step(plain, (x, y)), step(tagged, (x, y))
+    assert after_tagged.step == after_plain.step == 1
+    assert float(tagged_metrics["loss"]) == float(plain_metrics["loss"])
+    for name in ("weight", "bias"):
+        np.testing.assert_array_equal(after_tagged.params[name], after_plain.params[name])
+
 def test_dropout_keys_follow_the_step_count_whichever_way_steps_run():
     """The key a step uses is fold_in(key, step): the same stream stepping from the host, in a
     scan, or after reading a count back from a program."""

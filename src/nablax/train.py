@@ -139,7 +139,8 @@ class _Objective:
 
 
 def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, *, donate: bool = True,
-                    mesh: jax.sharding.Mesh | None = None, min_fsdp_size: int | None = None) -> TrainStep:
+                    mesh: jax.sharding.Mesh | None = None, min_fsdp_size: int | None = None,
+                    ) -> Callable[[TrainState, Data], tuple[TrainState, dict[str, jax.Array]]]:
     """Compiles one training step: gradients of `loss_fn` by `jax.value_and_grad`, an update
     by `optimizer`. Returns `step(state, batch) -> (state, metrics)`, with `metrics["loss"]`
     the loss before the update.
@@ -161,7 +162,30 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, 
         (10.0, 1.0, 1)
     """
     layout = None if mesh is None else MeshLayout(mesh, min_fsdp_size)
-    return TrainStep(_Objective(loss_fn), check_optimizer(optimizer), donate=donate, layout=layout)
+    return _step_function(TrainStep(_Objective(loss_fn), check_optimizer(optimizer), donate=donate, layout=layout))
+
+
+def _step_function(train_step: TrainStep) -> Callable[[TrainState, Data], tuple[TrainState, dict[str, jax.Array]]]:
+    """`train_step` as a plain function that runs the common case (no key, no model state, one
+    device, a host step count) itself and hands every other call to `train_step`.
+
+    Calling an instance of a Python class costs an argument tuple, a method lookup and a frame
+    more than calling a function: about 0.4 us a step, 2% of a tiny model's step."""
+    compiled_plain = train_step._compiled_plain
+    plain = train_step.layout is None and not train_step._takes_state
+    new_state = tuple.__new__
+
+    def step(state: TrainState, batch: Data) -> tuple[TrainState, dict[str, jax.Array]]:
+        if type(state) is TrainState and plain:
+            params, opt_state, count, key, model_state = state
+            if key is None and type(count) is int:
+                params, opt_state, metrics = compiled_plain(params, opt_state, batch)
+                return new_state(TrainState, (params, opt_state, count + 1, None, model_state)), metrics
+        return train_step(state, batch)
+
+    step.__doc__ = TrainStep.__doc__
+    step.__wrapped__ = train_step  # what `inspect.unwrap` finds: the compiled functions, the general call
+    return step
 
 
 class TrainStep:
