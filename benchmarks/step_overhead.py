@@ -14,7 +14,9 @@ microsecond on a tiny model). The versions:
 3. nablax's cross-entropy (PyTorch's: the mean skips `ignore_index` targets);
 4. nablax's compiled step called directly (it also returns the loss in a dict of metrics);
 5. nablax's step as users call it, `state, metrics = step(state, batch)`: a `TrainState`
-   unpacked and the next one built, in Python, around the same program.
+   unpacked and the next one built, in Python, around the same program, which leaves out an
+   optimizer state without arrays (SGD's: jit would flatten and rebuild its two empty nodes
+   on every call).
 """
 
 from __future__ import annotations

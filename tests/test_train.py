@@ -103,8 +103,16 @@ def test_dropout_keys_follow_the_step_count_whichever_way_steps_run():
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
+def _scaling_with_a_state_that_changes_structure():
+    """A transform without arrays in its state whose state still changes: `()` at first, then None."""
+    return optax.GradientTransformation(lambda params: (),
+                                        lambda updates, state, params=None: (jax.tree_util.tree_map(lambda g: -0.1 * g, updates), None))
+
+
 @pytest.mark.parametrize("optimizer", [optax.adam(1e-2), optax.chain(optax.clip_by_global_norm(1.0), optax.sgd(0.1, momentum=0.9)),
-                                       optax.adamw(1e-2, weight_decay=0.1)], ids=["adam", "chain", "adamw"])
+                                       optax.adamw(1e-2, weight_decay=0.1), optax.sgd(0.1),
+                                       _scaling_with_a_state_that_changes_structure()],
+                         ids=["adam", "chain", "adamw", "sgd", "state-changes-structure"])
 def test_any_optax_transform_matches_optax_by_hand(optimizer):
     x, y = regression_data()
     model = nx.nn.MLP([3, 8, 1])
@@ -120,6 +128,26 @@ def test_any_optax_transform_matches_optax_by_hand(optimizer):
     for ours, theirs in zip(jax.tree_util.tree_leaves(state.params), jax.tree_util.tree_leaves(params)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
+
+
+def test_a_state_without_arrays_passes_through_donating_steps_unchanged():
+    """Plain SGD's state holds no arrays: the step leaves it out of the program and hands the
+    same object on, for a fresh state as for one a step returned."""
+    x, y = regression_data()
+    model = nx.nn.Linear(3, 1)
+    loss_fn = nx.supervised_loss(model, nx.losses.mse)
+    step = nx.make_train_step(loss_fn, optax.sgd(0.1))
+    by_hand = jax.jit(lambda p: jax.tree_util.tree_map(lambda w, g: w - 0.1 * g, p, jax.grad(lambda q: loss_fn(q, (x, y))[0])(p)))
+    for _ in range(2):  # a second fresh state, with a state object of its own
+        state = nx.TrainState.create(model.init(0), optax.sgd(0.1))
+        expected, empty = model.init(0), state.opt_state
+        for _ in range(3):
+            state, _ = step(state, (x, y))
+            expected = by_hand(expected)
+            assert state.opt_state is empty
+        for name in ("weight", "bias"):
+            np.testing.assert_allclose(state.params[name], expected[name], rtol=1e-6, atol=1e-7)
+    assert state.step == 3
 
 def test_metrics_from_the_loss_function_are_returned():
     x, y = classification_data()
