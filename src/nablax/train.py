@@ -175,24 +175,26 @@ def _step_function(train_step: TrainStep) -> Callable[[TrainState, Data], tuple[
     plain = train_step.layout is None and not train_step._takes_state
     new_state = tuple.__new__
     # An optimizer state without arrays (plain SGD's) and the program that steps without it,
-    # once a state has shown that the optimizer keeps none (until then, and after a state with
-    # arrays, `stateless_state` is a marker no state is): from then on the state passed in is
-    # compared by identity, as the state a step returns holds the same object.
-    stateless_state = nothing = object()
-    stateless_program = None
+    # as one pair (replaced whole, so threads sharing a step never see one's state with
+    # another's program), once a state has shown that the optimizer keeps none; until then,
+    # and after a state with arrays, the pair holds a marker that no state is. The state
+    # passed in is compared by identity: the state a step returns holds the same object.
+    nothing = object()
+    stateless = (nothing, None)
     looking = True
 
     def step(state: TrainState, batch: Data) -> tuple[TrainState, dict[str, jax.Array]]:
-        nonlocal stateless_state, stateless_program, looking
+        nonlocal stateless, looking
         if type(state) is TrainState and plain:
             params, opt_state, count, key, model_state = state
             if key is None and type(count) is int:
-                if looking and opt_state is not stateless_state:
-                    stateless_program = train_step.stateless_program(opt_state, params)
-                    looking = stateless_program is not None
-                    stateless_state = opt_state if looking else nothing
-                if opt_state is stateless_state:
-                    params, metrics = stateless_program(params, batch)
+                if looking and opt_state is not stateless[0]:
+                    program = train_step.stateless_program(opt_state, params)
+                    looking = program is not None
+                    stateless = (opt_state, program) if looking else (nothing, None)
+                known_state, program = stateless
+                if opt_state is known_state:
+                    params, metrics = program(params, batch)
                 else:
                     params, opt_state, metrics = compiled_plain(params, opt_state, batch)
                 return new_state(TrainState, (params, opt_state, count + 1, None, model_state)), metrics
