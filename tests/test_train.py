@@ -67,7 +67,6 @@ def test_step_counts_on_the_host_across_compiled_epochs_and_jit():
     assert int(twice.step) == 6
 
 
-
 def test_a_train_state_subclass_takes_the_same_step():
     class Tagged(nx.TrainState):
         pass
@@ -82,6 +81,7 @@ def test_a_train_state_subclass_takes_the_same_step():
     assert float(tagged_metrics["loss"]) == float(plain_metrics["loss"])
     for name in ("weight", "bias"):
         np.testing.assert_array_equal(after_tagged.params[name], after_plain.params[name])
+
 
 def test_dropout_keys_follow_the_step_count_whichever_way_steps_run():
     """The key a step uses is fold_in(key, step): the same stream stepping from the host, in a
@@ -129,7 +129,6 @@ def test_any_optax_transform_matches_optax_by_hand(optimizer):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
-
 def test_a_state_without_arrays_passes_through_donating_steps_unchanged():
     """Plain SGD's state holds no arrays: the step leaves it out of the program and hands the
     same object on, for a fresh state as for one a step returned."""
@@ -148,6 +147,7 @@ def test_a_state_without_arrays_passes_through_donating_steps_unchanged():
         for name in ("weight", "bias"):
             np.testing.assert_allclose(state.params[name], expected[name], rtol=1e-6, atol=1e-7)
     assert state.step == 3
+
 
 def test_metrics_from_the_loss_function_are_returned():
     x, y = classification_data()

@@ -271,7 +271,7 @@ class TrainStep:
             unchanged = jax.tree_util.tree_structure(updated) == structure
 
             def update(params, batch):
-                params, _, _, metrics = self.update(params, structure.unflatten([]), None, None, None, batch)
+                params, _, metrics = self._update_plain(params, structure.unflatten([]), batch)
                 return params, metrics
 
             self._stateless_programs[structure] = (
