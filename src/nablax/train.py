@@ -279,8 +279,10 @@ class TrainStep:
         return self._stateless_programs[structure]
 
     def __call__(self, state: TrainState, batch: Data) -> tuple[TrainState, dict[str, jax.Array]]:
-        # This runs around every step's program, which may take only microseconds: the state
-        # is unpacked once, and the next one is built without the generated `__new__`.
+        # The general call: the function `make_train_step` returns runs the common case itself
+        # and hands this every other (a key, model state, a mesh, a count still an array, a
+        # subclass of TrainState). The state is unpacked once, and the next one is built
+        # without the generated `__new__`, as steps may take only microseconds.
         if not isinstance(state, TrainState):
             raise TypeError(
                 f"a train step takes a TrainState, got {type(state).__name__}; "
