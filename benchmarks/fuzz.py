@@ -10,7 +10,9 @@ with code that reproduces it. After the steps, the float tensors that require gr
 reduced to one scalar and `backward()` runs.
 
 `compare(program)` runs the program with PyTorch and with nablax and returns the first
-difference: an error raised by one and not the other (or of another type), a result of
+difference (and then with nablax's reference interpreter, `nablax.stateful.engine.reference`,
+whose values and gradients the compiled programs must give: a difference there is a bug of
+the engine rather than of an op): an error raised by one and not the other (or of another type), a result of
 another shape, dtype, `requires_grad` or `grad_fn`, other values, other gradients. Float
 results are compared with a tolerance that grows with how much the program amplifies
 float32 rounding, measured by running it with PyTorch a second time with float32 widened
@@ -285,8 +287,8 @@ def _metadata_difference(got, expected) -> str | None:
     return None if len(got) == len(expected) else "type"
 
 
-def first_difference(program: Program, expected: Trace, widened: Trace, got: Trace) -> Finding | str | None:
-    same_way = widened.outcomes == expected.outcomes and widened.backward == expected.backward
+def first_difference(program: Program, expected: Trace, widened: Trace | None, got: Trace) -> Finding | str | None:
+    same_way = widened is not None and widened.outcomes == expected.outcomes and widened.backward == expected.backward
     reference = widened if same_way else None
     ops = [f"leaf {leaf.dtype}" for leaf in program.leaves]
     for number, step in enumerate(program.steps):
@@ -349,6 +351,7 @@ def compare(program: Program) -> Finding | str | None:
     import torch
 
     import nablax.stateful as nxt
+    from nablax.stateful.engine import reference
 
     expected = execute(torch, program, oracle=True)
     if expected.excluded:
@@ -357,7 +360,14 @@ def compare(program: Program) -> Finding | str | None:
     got = execute(nxt, program)
     if got.excluded:
         return got.excluded
-    return first_difference(program, expected, execute(torch, program, widen=True), got)
+    finding = first_difference(program, expected, execute(torch, program, widen=True), got)
+    if finding is not None:
+        return finding
+    with reference.interpreting():
+        interpreted = execute(nxt, program)
+    finding = first_difference(program, interpreted, None, got)
+    return finding if not isinstance(finding, Finding) else Finding(f"{finding.kind} (against the reference "
+                                                                     "interpreter)", finding.op, finding.detail)
 
 
 def report(program: Program, finding: Finding) -> str:

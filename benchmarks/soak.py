@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 import nablax.stateful as torch
-from nablax.stateful import lazy
+from nablax.stateful.engine import cache as program_cache
 
 
 def resident_mib() -> float:
@@ -34,7 +34,7 @@ def resident_mib() -> float:
 
 
 def cache_figures() -> dict:
-    cache = lazy.PROGRAMS
+    cache = program_cache.PROGRAMS
     return {"programs": len(cache), "executables": cache.compiled, "built": cache.compiles, "clears": cache.clears}
 
 
@@ -80,9 +80,9 @@ def main() -> None:
     parser.add_argument("--report-every", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    print(f"cache bounds: {lazy.PROGRAMS.size} programs, {lazy.PROGRAMS.compiled_size} executables, "
-          f"{lazy.PROGRAMS.shapes_per_program} per program; JAX's caches emptied every "
-          f"{lazy.PROGRAMS.released_before_clearing} executables released", flush=True)
+    print(f"cache bounds: {program_cache.PROGRAMS.size} programs, {program_cache.PROGRAMS.compiled_size} executables, "
+          f"{program_cache.PROGRAMS.shapes_per_program} per program; JAX's caches emptied every "
+          f"{program_cache.PROGRAMS.released_before_clearing} executables released", flush=True)
     print("| " + " | ".join(name for name, _ in COLUMNS) + " |\n|" + " --- |" * len(COLUMNS), flush=True)
     rows = []
     for row in soak(args.iterations, args.change_every, args.max_batch, args.features, args.hidden, args.classes,

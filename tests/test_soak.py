@@ -6,19 +6,19 @@ import numpy as np
 import pytest
 
 import nablax.stateful as torch
-from nablax.stateful import lazy
+from nablax.stateful.engine import arguments, cache as program_cache
 
 
 @pytest.fixture
 def small_cache(monkeypatch):
     """A program cache with small bounds in place of the engine's."""
-    cache = lazy.ProgramCache(size=4, compiled_size=6, shapes_per_program=3, released_before_clearing=8)
-    monkeypatch.setattr(lazy, "PROGRAMS", cache)
+    cache = program_cache.ProgramCache(size=4, compiled_size=6, shapes_per_program=3, released_before_clearing=8)
+    monkeypatch.setattr(program_cache, "PROGRAMS", cache)
     return cache
 
 
-def assert_within_bounds(cache: lazy.ProgramCache) -> None:
-    held = [lazy._executables_held(entry.program) for entry in cache.entries.values()]
+def assert_within_bounds(cache: program_cache.ProgramCache) -> None:
+    held = [program_cache._executables_held(entry.program) for entry in cache.entries.values()]
     assert len(cache) <= cache.size
     assert all(count <= cache.shapes_per_program for count in held)
     assert cache.compiled == sum(held) <= cache.compiled_size  # the count is what JAX holds
@@ -61,6 +61,6 @@ def test_a_steady_loop_builds_its_programs_once(small_cache):
 
 def test_the_scalars_kept_for_python_numbers_stay_bounded():
     weight = torch.ones(3)
-    for step in range(3 * lazy.DEVICE_SCALARS_HELD):  # a counter: a new number every step
+    for step in range(3 * arguments.DEVICE_SCALARS_HELD):  # a counter: a new number every step
         assert (weight * step).sum().item() == 3 * step
-        assert len(lazy._DEVICE_SCALARS) <= lazy.DEVICE_SCALARS_HELD
+        assert len(arguments.DEVICE_SCALARS) <= arguments.DEVICE_SCALARS_HELD

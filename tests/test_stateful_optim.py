@@ -155,22 +155,22 @@ def test_parameters_without_grad_are_skipped_like_torch(torch, initial):
 
 @pytest.mark.parametrize("name, options", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01))])
 def test_a_training_loop_stops_compiling_after_warming_up(name, options):
-    from nablax.stateful import lazy
+    from nablax.stateful.engine import cache as program_cache
 
     model = make_model(nxt)
     optimizer = getattr(nxt.optim, name)(model.parameters(), **options)
     for _ in range(4):  # the first steps differ: no pending update, then no optimizer state yet
         train_step(nxt, model, optimizer)
-    compiles = lazy.PROGRAMS.compiles
+    compiles = program_cache.PROGRAMS.compiles
     for _ in range(4):
         train_step(nxt, model, optimizer)
-    assert lazy.PROGRAMS.compiles == compiles  # each step is one cached program, not a growing chain
+    assert program_cache.PROGRAMS.compiles == compiles  # each step is one cached program, not a growing chain
 
 
 def test_a_loop_with_batch_norm_stops_compiling_after_warming_up():
     """The running statistics are a chain from step to step; each step's backward computes
     them, so the chain must not grow until a deep graph is cut at a new place every step."""
-    from nablax.stateful import lazy
+    from nablax.stateful.engine import cache as program_cache, graph
 
     model = nxt.nn.Sequential(nxt.nn.Linear(3, 4), nxt.nn.BatchNorm1d(4), nxt.nn.Tanh(), nxt.nn.Linear(4, 2))
     optimizer = nxt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
@@ -183,10 +183,10 @@ def test_a_loop_with_batch_norm_stops_compiling_after_warming_up():
 
     for _ in range(4):
         step()
-    compiles, depth = lazy.PROGRAMS.compiles, model[1].running_mean._current_expr().depth
-    for _ in range(2 * lazy.MAX_PENDING_DEPTH):
+    compiles, depth = program_cache.PROGRAMS.compiles, model[1].running_mean._current_expr().depth
+    for _ in range(2 * graph.MAX_PENDING_DEPTH):
         step()
-    assert lazy.PROGRAMS.compiles == compiles
+    assert program_cache.PROGRAMS.compiles == compiles
     assert model[1].running_mean._current_expr().depth == depth
 
 

@@ -120,6 +120,6 @@ def build_stateful_runner(workload):
 def _stateful_compile_count() -> int | None:
     """How many programs nablax.stateful has compiled so far in this process (None where the
     engine does not count them): a steady training loop should compile none while timed."""
-    from nablax.stateful import lazy
+    from nablax.stateful.engine import cache as program_cache
 
-    return getattr(getattr(lazy, "PROGRAMS", None), "compiles", None)
+    return program_cache.PROGRAMS.compiles

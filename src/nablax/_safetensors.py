@@ -9,6 +9,8 @@ import pathlib
 
 import ml_dtypes
 import numpy as np
+from safetensors import SafetensorError, deserialize
+from safetensors.numpy import save
 
 # safetensors' dtype codes, including the ones NumPy itself lacks.
 _DTYPES = {
@@ -24,8 +26,6 @@ class CheckpointError(ValueError):
 
 def encode(arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
     """The bytes of a safetensors file holding `arrays` and `metadata`."""
-    from safetensors.numpy import save
-
     # Not np.ascontiguousarray: it turns a 0-d array (a step count) into shape (1,).
     contiguous = {name: np.array(array, order="C", copy=not array.flags.c_contiguous) for name, array in arrays.items()}
     return save(contiguous, metadata=metadata)
@@ -35,8 +35,6 @@ def read(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]
     """The arrays of the safetensors file at `path` (in the file's order) and its metadata.
     A missing, truncated or corrupt file raises `CheckpointError` (FileNotFoundError for a
     missing one) before anything is returned."""
-    from safetensors import SafetensorError, deserialize
-
     path = pathlib.Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")

@@ -65,6 +65,8 @@ def epoch_batches(x: np.ndarray, y: np.ndarray, batch_size: int, key, epoch: int
 
 def train_stateful(params, train, test, *, epochs: int, batch_size: int, lr: float, key) -> StyleResult:
     """The notes' loop on `nablax.stateful`, starting from the functional `params`."""
+    # Imported here, not above: importing the stateful face turns on 64-bit types for the
+    # whole process, which a script using the functional styles alone need not pay for.
     import nablax.stateful as torch
 
     (x_train, y_train), (x_test, y_test) = train, test

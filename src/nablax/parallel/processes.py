@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 
 from ..data import Data, num_examples
@@ -189,7 +190,6 @@ def gather_to_host(tree: Any) -> Any:
         >>> nx.parallel.gather_to_host({"w": jnp.ones(2, jnp.float32)})
         {'w': array([1., 1.], dtype=float32)}
     """
-    from jax.experimental import multihost_utils
 
     def to_host(leaf):
         if isinstance(leaf, jax.Array) and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):

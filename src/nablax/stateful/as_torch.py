@@ -10,6 +10,7 @@ It refuses when the real PyTorch is already imported, so the two cannot be mixed
 
 from __future__ import annotations
 
+import importlib
 import runpy
 import sys
 
@@ -35,8 +36,6 @@ def install() -> None:
     current = sys.modules.get("torch")
     if current is not None and current is not stateful:
         raise RuntimeError("the real torch is already imported in this process; call install() before importing it")
-    import importlib
-
     for alias, target in _MODULES.items():
         sys.modules[alias] = importlib.import_module(target)
 

@@ -1,6 +1,7 @@
 """`torch.cuda`: whether JAX sees a GPU, and how many."""
 
 from .device import cuda_device_count, cuda_is_available
+from .ops.random import manual_seed as seed_all
 
 
 def is_available() -> bool:
@@ -24,8 +25,6 @@ def synchronize(device=None) -> None:
 
 def manual_seed(seed: int) -> None:
     """Seeds the (single, device-independent) random stream."""
-    from .random import manual_seed as seed_all
-
     seed_all(seed)
 
 

@@ -98,3 +98,14 @@ def of_jax(jax_device: jax.Device) -> device:
     if jax_device.platform == "cpu":
         return device("cpu")
     return device("cuda", _gpus().index(jax_device))
+
+
+CPU = device("cpu")
+
+# Whether any tensor has ever left the CPU: until then, ops skip their device checks.
+DEVICES_IN_USE = [False]
+
+
+def note_device(target: device) -> None:
+    if target.type != "cpu":
+        DEVICES_IN_USE[0] = True

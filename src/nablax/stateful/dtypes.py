@@ -16,11 +16,16 @@ except ImportError:  # pragma: no cover
 
 
 class dtype:  # noqa: N801 - PyTorch's name
-    """A tensor element type: `nablax.stateful.float32` prints `torch.float32`."""
+    """A tensor element type: `nablax.stateful.float32` prints `torch.float32`.
 
-    __slots__ = ("name", "numpy", "is_floating_point", "is_complex", "is_signed", "itemsize", "_category")
+    Besides NumPy's dtype, each carries the names PyTorch gives it in messages: the
+    ScalarType (`scalar_name`, "Float"), the C++ type (`cpp_name`, "float") and the legacy
+    tensor type (`tensor_type`, "FloatTensor")."""
 
-    def __init__(self, name: str, numpy_dtype, category: int):
+    __slots__ = ("name", "numpy", "is_floating_point", "is_complex", "is_signed", "itemsize", "_category",
+                 "scalar_name", "cpp_name", "tensor_type")
+
+    def __init__(self, name: str, numpy_dtype, category: int, scalar_name: str, cpp_name: str, tensor_type: str):
         self.name = name
         self.numpy = np.dtype(numpy_dtype)
         self._category = category  # 0 bool, 1 integer, 2 floating, 3 complex
@@ -28,6 +33,7 @@ class dtype:  # noqa: N801 - PyTorch's name
         self.is_complex = category == 3
         self.is_signed = name not in ("bool", "uint8")
         self.itemsize = self.numpy.itemsize
+        self.scalar_name, self.cpp_name, self.tensor_type = scalar_name, cpp_name, tensor_type
 
     def __repr__(self) -> str:
         return f"torch.{self.name}"
@@ -41,30 +47,33 @@ class dtype:  # noqa: N801 - PyTorch's name
 
 dtype.__module__ = "torch"
 
-bool_ = dtype("bool", np.bool_, 0)
-uint8 = dtype("uint8", np.uint8, 1)
-int8 = dtype("int8", np.int8, 1)
-int16 = dtype("int16", np.int16, 1)
-int32 = dtype("int32", np.int32, 1)
-int64 = dtype("int64", np.int64, 1)
-float16 = dtype("float16", np.float16, 2)
-bfloat16 = dtype("bfloat16", _bfloat16, 2) if _bfloat16 is not None else None
-float32 = dtype("float32", np.float32, 2)
-float64 = dtype("float64", np.float64, 2)
-complex64 = dtype("complex64", np.complex64, 3)
-complex128 = dtype("complex128", np.complex128, 3)
+# PyTorch's dtypes and every name PyTorch has for them: one row each.
+#          name          NumPy        category  ScalarType   C++ type                 tensor type       aliases
+_TABLE = [("bool",       np.bool_,     0, "Bool",       "bool",                  "BoolTensor",     ("bool",)),
+          ("uint8",      np.uint8,     1, "Byte",       "unsigned char",         "ByteTensor",     ("uint8",)),
+          ("int8",       np.int8,      1, "Char",       "signed char",           "CharTensor",     ("int8",)),
+          ("int16",      np.int16,     1, "Short",      "short int",             "ShortTensor",    ("int16", "short")),
+          ("int32",      np.int32,     1, "Int",        "int",                   "IntTensor",      ("int32", "int")),
+          ("int64",      np.int64,     1, "Long",       "long int",              "LongTensor",     ("int64", "long")),
+          ("float16",    np.float16,   2, "Half",       "c10::Half",             "HalfTensor",     ("float16", "half")),
+          ("bfloat16",   _bfloat16,    2, "BFloat16",   "c10::BFloat16",         "BFloat16Tensor", ("bfloat16",)),
+          ("float32",    np.float32,   2, "Float",      "float",                 "FloatTensor",    ("float32", "float")),
+          ("float64",    np.float64,   2, "Double",     "double",                "DoubleTensor",   ("float64", "double")),
+          ("complex64",  np.complex64, 3, "ComplexFloat", "c10::complex<float>", "ComplexFloatTensor",
+           ("complex64", "cfloat")),
+          ("complex128", np.complex128, 3, "ComplexDouble", "c10::complex<double>", "ComplexDoubleTensor",
+           ("complex128", "cdouble"))]
 
-ALL = [d for d in (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64, complex64, complex128) if d]
+ALL = [dtype(*row[:6]) for row in _TABLE if row[1] is not None]
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NUMPY = {d.numpy: d for d in ALL}
+# PyTorch's aliases, as module attributes of nablax.stateful (`torch.float`, `torch.long`, ...).
+ALIASES = {alias: _BY_NAME[row[0]] for row in _TABLE if row[0] in _BY_NAME for alias in row[6]}
 
-# PyTorch's aliases, as module attributes of nablax.stateful.
-ALIASES = {
-    "bool": bool_, "uint8": uint8, "int8": int8, "int16": int16, "short": int16, "int32": int32, "int": int32,
-    "int64": int64, "long": int64, "float16": float16, "half": float16, "bfloat16": bfloat16,
-    "float32": float32, "float": float32, "float64": float64, "double": float64,
-    "complex64": complex64, "cfloat": complex64, "complex128": complex128, "cdouble": complex128,
-}
+bool_, uint8, int8, int16, int32, int64 = (_BY_NAME[n] for n in ("bool", "uint8", "int8", "int16", "int32", "int64"))
+float16, float32, float64 = _BY_NAME["float16"], _BY_NAME["float32"], _BY_NAME["float64"]
+bfloat16 = _BY_NAME.get("bfloat16")
+complex64, complex128 = _BY_NAME["complex64"], _BY_NAME["complex128"]
 
 _default_float = float32
 

@@ -10,23 +10,21 @@ import jax
 import numpy as np
 
 from ..state_dict import state_dict as flatten_names
-from . import lazy
-from .autograd import no_grad
-from .core import TensorCore
+from . import engine
+from .engine import no_grad
+from .tensor import Tensor
 
 
 def _as_tensor(value):
-    if isinstance(value, TensorCore):
+    if isinstance(value, Tensor):
         return value
-    from .tensor import Tensor
-
     if not isinstance(value, jax.Array):  # a private copy of host data, which its owner may change later
         value = jax.numpy.asarray(np.array(value))
-    return Tensor._from_expr(lazy.source(value))
+    return Tensor._from_expr(engine.source(value))
 
 
 @contextlib.contextmanager
-def _swapped(module, tensors: Mapping[str, TensorCore], strict: bool, tie_weights: bool):
+def _swapped(module, tensors: Mapping[str, Tensor], strict: bool, tie_weights: bool):
     """Temporarily puts `tensors` in place of the module's parameters and buffers of the same names."""
     tables = _owners(module)
     if strict:
@@ -53,7 +51,7 @@ def _swapped(module, tensors: Mapping[str, TensorCore], strict: bool, tie_weight
             table[key] = value
 
 
-def _untied(tables: dict, tensors: Mapping[str, TensorCore]) -> dict:
+def _untied(tables: dict, tensors: Mapping[str, Tensor]) -> dict:
     """`tensors` plus, for each one replacing a tensor registered under several names (tied
     weights), the same value under the names not given."""
     names_of: dict = {}
@@ -126,7 +124,7 @@ def to_functional(module):
                 out = functional_call(module, params, tuple(_as_tensor(a) for a in args), kwargs)
         finally:
             module.train(was_training)
-        return jax.tree_util.tree_map(lambda t: t._value() if isinstance(t, TensorCore) else t, out,
-                                      is_leaf=lambda t: isinstance(t, TensorCore))
+        return jax.tree_util.tree_map(lambda t: t._value() if isinstance(t, Tensor) else t, out,
+                                      is_leaf=lambda t: isinstance(t, Tensor))
 
     return apply_fn, params

@@ -2,97 +2,44 @@
 
 from __future__ import annotations
 
-from . import math_ops as M
-from . import matmul as MM
-from . import reductions as R
-from . import shape_ops as S
+import numpy as np
 
-__all__ = [
-    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "matmul", "mm", "dot",
-    "exp", "log", "sqrt", "abs", "sin", "cos", "tan", "relu", "sigmoid", "tanh", "neg", "negative", "log1p", "rsqrt",
-    "reciprocal", "floor", "ceil", "round", "sign", "square", "clamp", "clip", "maximum", "minimum",
-    "sum", "mean", "prod", "max", "min", "argmax", "argmin", "softmax", "log_softmax", "var", "std",
-    "cat", "concat", "concatenate", "stack", "reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze",
-    "t", "clone", "eq", "ne", "lt", "le", "gt", "ge", "where", "numel", "is_tensor", "equal", "allclose", "all", "any",
-]
+from .ops import arithmetic as A
+from .ops import copies, elementwise, matmul, reductions, shape
+from .tensor import Tensor
 
-add, sub, mul, div, pow, matmul = M.add, M.sub, M.mul, M.div, M.pow, MM.matmul  # noqa: A001
-subtract, multiply, divide, true_divide = M.sub, M.mul, M.div, M.div
-exp, log, sqrt, abs, sin, cos, tan = M.exp, M.log, M.sqrt, M.abs, M.sin, M.cos, M.tan  # noqa: A001
-relu, sigmoid, tanh, neg, negative = M.relu, M.sigmoid, M.tanh, M.neg, M.neg
-log1p, rsqrt, reciprocal, floor, ceil, round, sign, square = (  # noqa: A001
-    M.log1p, M.rsqrt, M.reciprocal, M.floor, M.ceil, M.round, M.sign, M.square)
-clamp = clip = M.clamp
-maximum, minimum = M.maximum, M.minimum
-sum, mean, prod, softmax, log_softmax = R.sum, R.mean, R.prod, R.softmax, R.log_softmax  # noqa: A001
-cat = concat = concatenate = S.cat
-stack, reshape, flatten, transpose, permute = S.stack, S.reshape, S.flatten, S.transpose, S.permute
-squeeze, unsqueeze, t, clone = S.squeeze, S.unsqueeze, S.t, S.clone
+FUNCTIONS = {
+    **elementwise.FUNCTIONS,
+    "negative": elementwise.neg,
+    "add": A.add, "sub": A.sub, "subtract": A.sub, "mul": A.mul, "multiply": A.mul, "div": A.div, "divide": A.div,
+    "true_divide": A.div, "pow": A.pow, "clamp": A.clamp, "clip": A.clamp, "maximum": A.maximum,
+    "minimum": A.minimum, "where": A.where,
+    **{name: A.comparison(name) for name in ("eq", "ne", "lt", "le", "gt", "ge")},
+    "matmul": matmul.matmul, "mm": matmul.mm, "dot": matmul.dot,
+    "sum": reductions.sum, "mean": reductions.mean, "prod": reductions.prod, "max": reductions.max,
+    "min": reductions.min, "argmax": reductions.argmax, "argmin": reductions.argmin, "softmax": reductions.softmax,
+    "log_softmax": reductions.log_softmax, "var": reductions.var, "std": reductions.std, "all": reductions.all,
+    "any": reductions.any,
+    "cat": copies.cat, "concat": copies.cat, "concatenate": copies.cat, "stack": copies.stack, "clone": copies.clone,
+    "reshape": shape.reshape, "flatten": shape.flatten, "transpose": shape.transpose, "permute": shape.permute,
+    "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze, "t": shape.t,
+}
 
 
-def mm(a, b):
-    return a.mm(b)
-
-
-def dot(a, b):
-    return a.dot(b)
-
-
-def max(x, dim=None, keepdim=False):  # noqa: A001
-    return x.max(dim, keepdim)
-
-
-def min(x, dim=None, keepdim=False):  # noqa: A001
-    return x.min(dim, keepdim)
-
-
-def argmax(x, dim=None, keepdim=False):
-    return x.argmax(dim, keepdim)
-
-
-def argmin(x, dim=None, keepdim=False):
-    return x.argmin(dim, keepdim)
-
-
-def var(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
-    return x.var(dim, unbiased, keepdim, correction=correction)
-
-
-def std(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
-    return x.std(dim, unbiased, keepdim, correction=correction)
-
-
-eq, ne, lt, le, gt, ge = (M.comparison(name) for name in ("eq", "ne", "lt", "le", "gt", "ge"))
-
-
-def where(condition, x, y):
-    """`x` where `condition` holds, `y` elsewhere (broadcast)."""
-    return M.where(condition, x, y)
-
-
-def numel(x) -> int:
-    return x.numel()
+def numel(input: Tensor) -> int:
+    return input.numel()
 
 
 def is_tensor(obj) -> bool:
-    from .core import TensorCore
-
-    return isinstance(obj, TensorCore)
+    return isinstance(obj, Tensor)
 
 
-def equal(a, b) -> bool:
-    return a.equal(b)
+def equal(input: Tensor, other: Tensor) -> bool:
+    return input.equal(other)
 
 
-def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
-    import numpy as np
-
-    return bool(np.allclose(a._host(), b._host(), rtol=rtol, atol=atol, equal_nan=equal_nan))
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    return bool(np.allclose(input._host(), other._host(), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
-def all(x):  # noqa: A001
-    return x.all()
-
-
-def any(x):  # noqa: A001
-    return x.any()
+FUNCTIONS.update(numel=numel, is_tensor=is_tensor, equal=equal, allclose=allclose)

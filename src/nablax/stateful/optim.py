@@ -19,11 +19,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from . import core, lazy
-from .autograd import enable_grad, no_grad
-from .grad import zero_grads
-from .core import TensorCore, record_expr
-from .lazy import Op
+from . import engine
+from .autograd.backward import zero_grads
+from .engine import Op, enable_grad, no_grad
+from .recording import record_expr
+from .tensor import Tensor
 
 _REQUIRED = object()
 
@@ -86,7 +86,7 @@ class Optimizer:
     """Base of the optimizers: parameter groups, `zero_grad`, `step`, state dicts."""
 
     def __init__(self, params, defaults: dict):
-        if isinstance(params, TensorCore):
+        if isinstance(params, Tensor):
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of Tensors or dicts, but got "
                 f"{params.type()}"
@@ -104,9 +104,9 @@ class Optimizer:
     def add_param_group(self, group: dict) -> None:
         group = dict(group)
         params = group["params"]
-        group["params"] = [params] if isinstance(params, TensorCore) else list(params)
+        group["params"] = [params] if isinstance(params, Tensor) else list(params)
         for param in group["params"]:
-            if not isinstance(param, TensorCore):
+            if not isinstance(param, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(param).__name__}")
             if not param.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
@@ -153,11 +153,11 @@ class Optimizer:
                 grad = param.grad
                 if grad is None:
                     continue
-                value = lazy.strip(param._current_expr())
+                value = engine.strip(param._current_expr())
                 treedef, leaf_specs = _cached_structure(transform, value.shape, value.dtype)
                 held = self.state[param].get("optax")
                 if held is not None:
-                    held_exprs = [lazy.strip(t._current_expr()) for t in held]
+                    held_exprs = [engine.strip(t._current_expr()) for t in held]
                     if [(e.shape, e.dtype) for e in held_exprs] != list(leaf_specs):
                         # A hyperparameter change gave the group a transform whose state looks different
                         # (momentum turned on, say): it starts afresh, as PyTorch starts a new buffer.
@@ -167,7 +167,7 @@ class Optimizer:
                 layout.append((group_index, None if held is None else treedef, len(leaf_specs)))
                 params.append(param)
                 values.append(value)
-                grads.append(lazy.strip(grad._current_expr()))
+                grads.append(engine.strip(grad._current_expr()))
                 state_owners.append((param, leaf_specs))
         if not params:
             return loss
@@ -181,7 +181,7 @@ class Optimizer:
             # only by the step after, and without it each step would recompute (and
             # recompile) the whole chain of updates before it.
             update.owner = weakref.ref(self)
-            outputs = [lazy.Expr(lazy.SELECT, (("index", i),), (update,), (False,), shape, None, False) for i, shape in enumerate(shapes)]
+            outputs = [engine.Expr(engine.SELECT, (("index", i),), (update,), (False,), shape, None, False) for i, shape in enumerate(shapes)]
             for param, value, new_value in zip(params, values, outputs):
                 new_value.dtype = value.dtype
                 param._write(new_value)
@@ -190,7 +190,7 @@ class Optimizer:
                 held = []
                 for shape, dtype in specs:
                     outputs[cursor].dtype = dtype
-                    held.append(core.TENSOR_CLASS._from_expr(outputs[cursor], device))
+                    held.append(Tensor._from_expr(outputs[cursor], device))
                     cursor += 1
                 self.state[param]["optax"] = held
         return loss

@@ -28,18 +28,19 @@ import numpy as np
 
 from .._atomic import write_atomically
 from .._safetensors import CheckpointError, encode, read
-from .core import TensorCore
+from .ops.creation import tensor as make_tensor
+from .tensor import Tensor
 
 FORMAT = "nablax.stateful/1"
 
 
-def _to_host(tensor: TensorCore) -> np.ndarray:
+def _to_host(tensor: Tensor) -> np.ndarray:
     return np.asarray(tensor.detach().numpy())
 
 
 def _describe(obj, name: str, arrays: dict[str, np.ndarray]):
     """The JSON description of `obj`, with each tensor replaced by its entry name in `arrays`."""
-    if isinstance(obj, TensorCore):
+    if isinstance(obj, Tensor):
         entry = name or "tensor"
         if entry in arrays:
             raise ValueError(f"save: two tensors would both be stored as {entry!r}; rename a key containing a dot")
@@ -96,8 +97,6 @@ def load(f: str | os.PathLike, map_location=None, weights_only: bool = True, **_
     """Reads what `save` wrote — or any safetensors file, as a dict of tensors by name. Never
     runs code from the file (`weights_only` is always true). `map_location` moves the
     tensors (e.g. "cpu")."""
-    from .creation import tensor as make_tensor
-
     _check_path("load", f)
     arrays, header = read(f)
     tensors = {name: make_tensor(np.array(array)) for name, array in arrays.items()}

@@ -1,19 +1,29 @@
-"""`Tensor`: PyTorch's tensor API over the lazy JAX engine (see core.py and lazy.py)."""
+"""`Tensor`: a storage seen through view steps, with its autograd role and PyTorch's
+metadata, values and printing.
+
+This class holds what a tensor is and what needs no op. The methods that record ops
+(`add`, `sum`, `view`, `__getitem__`, `add_`, ...) are the op functions of `ops/`, bound to
+the class in methods.py, one table for all of them.
+
+A leaf that requires grad enters graphs through a `VAR` node, an alias made by
+`detach()`/`.data` through a `DETACH` node. In-place ops are functionalised: they compute a
+new value and write it into the storage (scattering through the view steps), so every
+alias sees the change, as in PyTorch.
+"""
 
 from __future__ import annotations
 
-import functools
+import weakref
 
+import jax
 import numpy as np
 
-from . import autograd, core, creation, lazy, printing, views
 from . import dtypes as dt
-from . import math_ops as M
-from . import matmul as MM
-from . import reductions as R
-from . import shape_ops as S
-from .device import as_device, device as Device, of_jax, to_jax
-from .grad import backward as _backward
+from . import engine, grad_fn, printing, views
+from .device import CPU, as_device, of_jax, to_jax
+from .device import device as Device
+from .engine import Expr
+from .storage import Storage, copy_slices, view_expr
 
 
 class Size(tuple):
@@ -31,27 +41,7 @@ class Size(tuple):
         return total
 
 
-def _operator(function, *, reflected: bool = False, operands=(core.TensorCore, *M.SCALARS)):
-    """A binary operator method calling `function(self, other)` (`function(other, self)` when
-    `reflected`). It returns NotImplemented for other operands, so that Python raises its
-    usual TypeError ("unsupported operand type(s) for +: 'Tensor' and 'NoneType'"), as it
-    does for PyTorch's tensors."""
-    def method(self, other):
-        if isinstance(other, np.ndarray):  # PyTorch takes a NumPy array operand as a tensor
-            other = creation.tensor(other)
-        if not isinstance(other, operands):
-            return NotImplemented
-        return function(other, self) if reflected else function(self, other)
-
-    return method
-
-
-_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "bfloat16": "BFloat16Tensor",
-               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
-               "uint8": "ByteTensor", "bool": "BoolTensor"}
-
-
-class Tensor(core.TensorCore):
+class Tensor:
     """A multi-dimensional array with PyTorch's API, autograd included.
 
         >>> import nablax.stateful as torch
@@ -63,14 +53,137 @@ class Tensor(core.TensorCore):
                 [1.5000, 2.0000]])
     """
 
-    __slots__ = ()
+    __slots__ = ("_storage", "_steps", "_stride_cache", "_base", "_expr", "_seen", "_leaf", "_detached", "_no_grad_view",
+                 "_view", "grad", "__weakref__")
     __hash__ = object.__hash__  # __eq__ is elementwise, as in PyTorch
     __array_priority__ = 1000  # numpy scalars on the left defer to us
 
-    def __new__(cls, *args, device=None):
-        """The legacy constructor: `Tensor([1, 2])` copies data (as float32), `Tensor(2, 3)`
-        makes an uninitialised 2x3 tensor."""
-        return creation.legacy_constructor(dt.float32, args, device)
+    # -- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def _from_expr(cls, expr: Expr, device: Device = CPU) -> Tensor:
+        """A new tensor (on a storage of its own) whose value is `expr`."""
+        return cls._on_storage(Storage(expr, device), expr=expr)
+
+    @classmethod
+    def _on_storage(cls, storage: Storage, steps: tuple = (), strides: tuple | None = None, base=None, *,
+                    expr: Expr | None = None, detached: bool = False) -> Tensor:
+        """A tensor seeing `storage` through view `steps` (the whole of it by default); with
+        no `expr`, its expr is built from the storage on first use."""
+        tensor = object.__new__(cls)
+        tensor._storage = storage
+        tensor._steps = steps
+        tensor._stride_cache = strides
+        tensor._base = base
+        tensor._expr = expr
+        tensor._seen = -1 if expr is None else storage.version
+        tensor._leaf = False
+        tensor._detached = detached
+        tensor._no_grad_view = False
+        tensor._view = False  # made by a view op (`detach()` aliases share storage but are not views)
+        tensor.grad = None
+        return tensor
+
+    def _alias(self, *, detached: bool, cls=None) -> Tensor:
+        """A tensor sharing this one's storage and view (`detach()`, `.data`, `Parameter`)."""
+        return (cls or Tensor)._on_storage(self._storage, self._steps, self._strides, self._base, detached=detached)
+
+    def _view_of(self, steps: tuple, shape: tuple, strides: tuple, grad_name: str) -> Tensor:
+        """A view of this tensor through more `steps`, sharing its storage."""
+        source = self._current_expr()
+        grad = engine.is_grad_enabled() and source.requires_grad
+        expr = view_expr(source, steps, grad_name, grad, shape)
+        # PyTorch: a view taken under no_grad of a tensor that requires grad still requires grad
+        # (as a leaf that gradients never reach), and so do views of it.
+        cut = source.requires_grad and not grad
+        view = Tensor._on_storage(self._storage, self._steps + steps, strides, self._base if self._base is not None else self,
+                                  expr=engine.dead_end(expr) if cut else expr, detached=self._detached and not grad)
+        view._no_grad_view = self._no_grad_view or cut
+        view._view = True
+        expr.owner = weakref.ref(view)
+        return view
+
+    # -- the current value ------------------------------------------------------------------
+
+    def _current_expr(self) -> Expr:
+        storage = self._storage
+        if self._seen == storage.version and (storage.numpy is None or storage.expr is not None) and (
+                not self._no_grad_view or self._base._current_expr().requires_grad == self._expr.requires_grad):
+            # (A view taken under no_grad requires grad while its base does: PyTorch asks the
+            # base each time, so its `detach_()` or `requires_grad_()` show through.)
+            return self._expr
+        if self._steps:  # a view: the base's current value (with its autograd role) seen through the steps
+            source = self._base._current_expr()
+            expr = view_expr(source, self._steps, "AsStridedBackward0", source.requires_grad and not self._no_grad_view)
+            expr.owner = weakref.ref(self)
+            if self._no_grad_view and source.requires_grad:
+                expr = engine.dead_end(expr)
+        else:
+            expr = storage.read()
+        if self._leaf:
+            expr = engine.variable(expr, self)
+        elif self._detached and expr.requires_grad:
+            expr = engine.detached(expr)
+        self._expr = expr
+        self._seen = storage.version
+        return expr
+
+    def _value(self) -> jax.Array:
+        """The computed value (a JAX array)."""
+        return engine.value_of(self._current_expr())
+
+    @property
+    def _strides(self) -> tuple:
+        """PyTorch's strides (in elements); computed on first use for a fresh tensor."""
+        strides = self._stride_cache
+        if strides is None:
+            strides = self._stride_cache = views.contiguous_strides(self._current_expr().shape)
+        return strides
+
+    # -- in-place writes ----------------------------------------------------------------------
+
+    def _check_inplace(self) -> None:
+        """PyTorch's autograd rules for an in-place op on this tensor."""
+        if not engine.is_grad_enabled():
+            return
+        if self._leaf:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if self._no_grad_view and self._current_expr().requires_grad:
+            raise RuntimeError(
+                "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that "
+                "this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both "
+                "the view and the inplace either both inside the no_grad block (if you don't want the inplace to be "
+                "tracked) or both outside (if you want the inplace to be tracked).")
+        if self._base is not None and self._base._leaf:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+
+    def _write(self, new: Expr, *, fill: bool = False) -> None:
+        """Makes `new` (this tensor's shape and dtype) this tensor's value, in place. A
+        `fill` writes one value everywhere, which PyTorch allows into an expanded view."""
+        storage = self._storage
+        own_history = None
+        if new.requires_grad and not self._leaf:
+            if self._detached and not self._steps:
+                # A `detach()` alias takes the history for itself: other tensors on the storage
+                # see the new values only, as in PyTorch, where the alias is a tensor of its own.
+                own_history, new = new, engine.detached(new)
+            else:
+                self._detached = False  # a view of an alias joins the graph
+        if self._steps:
+            if not fill and views.writes_overlap(storage.shape, self._steps):
+                raise RuntimeError(
+                    "unsupported operation: more than one element of the written-to tensor refers to a single memory "
+                    "location. Please clone() the tensor before performing the operation."
+                )
+            new = copy_slices(storage.read(), new, self._steps)
+        old = storage.read()
+        if old is not None and old.requires_grad and not new.requires_grad:  # a write autograd does not record
+            new = engine.with_history(old, new)
+        storage.write(new)
+        if own_history is not None:
+            self._expr, self._seen = own_history, storage.version
+        else:
+            self._seen = -1  # the next read rebuilds this tensor's expr from the storage
 
     # -- metadata ----------------------------------------------------------------------------
 
@@ -120,8 +233,7 @@ class Tensor(core.TensorCore):
 
     def type(self, dtype=None):
         if dtype is None:
-            prefix = "torch.cuda." if self.is_cuda else "torch."
-            return prefix + _TYPE_NAMES.get(self.dtype.name, "Tensor")
+            return ("torch.cuda." if self.is_cuda else "torch.") + self.dtype.tensor_type
         return self.to(dtype)
 
     # -- autograd ----------------------------------------------------------------------------
@@ -142,14 +254,14 @@ class Tensor(core.TensorCore):
     @property
     def is_leaf(self) -> bool:
         expr = self._current_expr()
-        return expr.op is lazy.VAR or not expr.requires_grad
+        return expr.op is engine.VAR or not expr.requires_grad
 
     @property
     def grad_fn(self):
         expr = self._current_expr()
-        if expr.op is lazy.VAR or not expr.requires_grad:
+        if expr.op is engine.VAR or not expr.requires_grad:
             return None
-        return autograd.node_of(expr)
+        return grad_fn.node_of(expr)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if not self.is_leaf:
@@ -186,15 +298,8 @@ class Tensor(core.TensorCore):
 
     @data.setter
     def data(self, other: Tensor) -> None:
-        self._storage, self._steps, self._strides, self._base = other._storage, other._steps, other._strides, other._base
+        self._storage, self._steps, self._stride_cache, self._base = other._storage, other._steps, other._strides, other._base
         self._seen = -1
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-        """Accumulates d(self)/d(leaf) into the `.grad` of every leaf that requires grad."""
-        _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
-
-    def retain_grad(self) -> None:
-        raise NotImplementedError("retain_grad() is not supported; use torch.autograd.grad(output, [tensor]) to get the gradient of a non-leaf tensor")
 
     # -- values ------------------------------------------------------------------------------
 
@@ -259,11 +364,11 @@ class Tensor(core.TensorCore):
 
     def __repr__(self, *, tensor_contents=None) -> str:
         expr = self._current_expr()
-        grad_fn = self.grad_fn
+        node = self.grad_fn
         return printing.format_tensor(
             self._host(), dtype_name=repr(self.dtype), device=str(self.device),
-            requires_grad=expr.requires_grad and grad_fn is None,
-            grad_fn_name=None if grad_fn is None else type(grad_fn).__name__,
+            requires_grad=expr.requires_grad and node is None,
+            grad_fn_name=None if node is None else type(node).__name__,
         )
 
     __str__ = __repr__
@@ -273,321 +378,21 @@ class Tensor(core.TensorCore):
             return self.item().__format__(spec)
         return object.__format__(self, spec)
 
-    # -- devices and dtypes ------------------------------------------------------------------
-
-    def to(self, *args, **kwargs) -> Tensor:
-        """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other)`, or keywords."""
-        target_device, target_dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-        copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                target_device, target_dtype = arg.device, arg.dtype
-            elif isinstance(arg, dt.dtype) or arg in (float, int, bool):
-                target_dtype = dt.as_dtype(arg)
-            else:
-                target_device = arg
-        result = self
-        if target_dtype is not None:
-            result = S.to_dtype(result, dt.as_dtype(target_dtype), copy)
-        if target_device is not None:
-            result = result._to_device(as_device(target_device))
-        return result
+    # -- devices -------------------------------------------------------------------------------
 
     def _to_device(self, target: Device) -> Tensor:
         jax_device = to_jax(target)
         if of_jax(jax_device) == self.device:
             return self
-        import jax
-
-        moved = Tensor._from_expr(lazy.source(jax.device_put(self._value(), jax_device)), of_jax(jax_device))
+        moved = Tensor._from_expr(engine.source(jax.device_put(self._value(), jax_device)), of_jax(jax_device))
         return moved.requires_grad_(True) if self.requires_grad else moved
 
     def cuda(self, device=None) -> Tensor:
         return self._to_device(as_device("cuda" if device is None else device))
 
     def cpu(self) -> Tensor:
-        return self._to_device(Device("cpu"))
+        return self._to_device(CPU)
 
-    def float(self) -> Tensor:
-        return S.to_dtype(self, dt.float32)
-
-    def double(self) -> Tensor:
-        return S.to_dtype(self, dt.float64)
-
-    def half(self) -> Tensor:
-        return S.to_dtype(self, dt.float16)
-
-    def long(self) -> Tensor:
-        return S.to_dtype(self, dt.int64)
-
-    def int(self) -> Tensor:
-        return S.to_dtype(self, dt.int32)
-
-    def bool(self) -> Tensor:
-        return S.to_dtype(self, dt.bool_)
-
-    # -- shape ---------------------------------------------------------------------------------
-
-    view = S.view
-    reshape = S.reshape
-    flatten = S.flatten
-    permute = S.permute
-    transpose = S.transpose
-    t = S.t
-    squeeze = S.squeeze
-    unsqueeze = S.unsqueeze
-    expand = S.expand
-    clone = S.clone
-    contiguous = S.contiguous
-
-    @property
-    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
-        return S.numpy_t(self)
-
-    def view_as(self, other: Tensor) -> Tensor:
-        return S.view(self, other.shape)
-
-    def reshape_as(self, other: Tensor) -> Tensor:
-        return S.reshape(self, other.shape)
-
-    def expand_as(self, other: Tensor) -> Tensor:
-        return S.expand(self, other.shape)
-
-    def __getitem__(self, index) -> Tensor:
-        return S.getitem(self, index)
-
-    def __setitem__(self, index, value) -> None:
-        S.setitem(self, index, value)
-
-    # -- math ----------------------------------------------------------------------------------
-
-    add = M.add
-    sub = M.sub
-    mul = M.mul
-    div = M.div
-    pow = M.pow
-    exp = M.exp
-    log = M.log
-    sqrt = M.sqrt
-    abs = M.abs
-    sin = M.sin
-    cos = M.cos
-    tan = M.tan
-    relu = M.relu
-    sigmoid = M.sigmoid
-    tanh = M.tanh
-    neg = M.neg
-    log1p = M.log1p
-    rsqrt = M.rsqrt
-    reciprocal = M.reciprocal
-    floor = M.floor
-    ceil = M.ceil
-    round = M.round
-    sign = M.sign
-    square = M.square
-    clamp = M.clamp
-    clip = M.clamp
-    sum = R.sum
-    mean = R.mean
-    prod = R.prod
-    softmax = R.softmax
-    log_softmax = R.log_softmax
-    maximum = M.maximum
-    minimum = M.minimum
-
-    def mm(self, other: Tensor) -> Tensor:
-        if self.ndim != 2 or other.ndim != 2:
-            raise RuntimeError("self must be a matrix" if self.ndim != 2 else "mat2 must be a matrix")
-        return MM.matmul(self, other)
-
-    def dot(self, other: Tensor) -> Tensor:
-        if self.ndim != 1 or other.ndim != 1:
-            raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {other.ndim}D tensors")
-        return MM.matmul(self, other)
-
-    def max(self, dim=None, keepdim=False):
-        return R.extreme(self, "max", dim, keepdim)
-
-    def min(self, dim=None, keepdim=False):
-        return R.extreme(self, "min", dim, keepdim)
-
-    def argmax(self, dim=None, keepdim=False) -> Tensor:
-        return R.arg_extreme(self, "argmax", dim, keepdim)
-
-    def argmin(self, dim=None, keepdim=False) -> Tensor:
-        return R.arg_extreme(self, "argmin", dim, keepdim)
-
-    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None) -> Tensor:
-        correction = (1 if unbiased else 0) if correction is None else correction
-        return R.variance(self, dim, correction, keepdim)
-
-    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None) -> Tensor:
-        correction = (1 if unbiased else 0) if correction is None else correction
-        return R.variance(self, dim, correction, keepdim, root=True)
-
-    def all(self) -> Tensor:
-        return (self != 0).sum() == self.numel()
-
-    def any(self) -> Tensor:
-        return (self != 0).sum() > 0
-
-    def equal(self, other: Tensor) -> bool:
-        return self.shape == other.shape and bool((self == other).all())
-
-    __add__ = _operator(M.add)
-    __radd__ = _operator(M.add)
-    __sub__ = _operator(M.sub)
-    __rsub__ = _operator(M.rsub)
-    __mul__ = _operator(M.mul)
-    __rmul__ = _operator(M.mul)
-    __truediv__ = _operator(M.div)
-    __rtruediv__ = _operator(M.rdiv)
-    __floordiv__ = _operator(M.floor_divide)
-    __rfloordiv__ = _operator(M.floor_divide, reflected=True)
-    __mod__ = _operator(M.remainder)
-    __rmod__ = _operator(M.remainder, reflected=True)
-    __pow__ = _operator(M.pow)
-    __rpow__ = _operator(M.rpow)
-    __matmul__ = _operator(MM.matmul, operands=core.TensorCore)
-    __rmatmul__ = _operator(MM.matmul, reflected=True, operands=core.TensorCore)
-    __neg__ = M.neg
-    __abs__ = M.abs
-
-    def matmul(self, other):
-        if not isinstance(other, core.TensorCore):
-            raise TypeError(f"matmul(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
-        return MM.matmul(self, other)
-
-    def __pos__(self):
-        if self.dtype is dt.bool_:
-            raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
-        return self
-
-    def __invert__(self):
-        return M.bitwise_not(self)
-
-    __eq__, __ne__, __lt__, __le__, __gt__, __ge__ = (M.comparison(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
-    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
-
-    __and__ = __rand__ = _operator(functools.partial(M.logical, "and"))
-    __or__ = __ror__ = _operator(functools.partial(M.logical, "or"))
-    __xor__ = __rxor__ = _operator(functools.partial(M.logical, "xor"))
-
-    # -- in place -----------------------------------------------------------------------------
-
-    def _inplace(self, result: Tensor, *, fill: bool = False) -> Tensor:
-        """Writes `result` (computed from self) into self, with PyTorch's checks (see
-        `_write` for `fill`)."""
-        self._check_inplace()
-        new, own = result._current_expr(), self._current_expr()
-        if new.shape != own.shape:
-            raise RuntimeError(
-                f"output with shape [{', '.join(map(str, own.shape))}] doesn't match the broadcast shape "
-                f"[{', '.join(map(str, new.shape))}]"
-            )
-        if new.dtype != own.dtype:
-            if not _can_cast(result.dtype, self.dtype):
-                raise RuntimeError(
-                    f"result type {M._type_name(result.dtype)} can't be cast to the desired output type {M._type_name(self.dtype)}"
-                )
-            grad_name = new.grad_name
-            new = S.to_dtype(result, self.dtype)._current_expr()
-            new.grad_name = grad_name  # the cast is part of the op in PyTorch's graph
-        self._write(new, fill=fill)
-        return self
-
-    def _check_sources(self, *sources, broadcast: bool = True) -> None:
-        """PyTorch's checks before an in-place op computes anything (or looks for a kernel
-        for its dtypes): autograd's rules, that no tensor read partly overlaps the memory
-        written, and (with `broadcast`) that the sources broadcast to this tensor's shape."""
-        self._check_inplace()
-        for source in sources:
-            core.check_no_partial_overlap(self, source)
-        if broadcast:
-            own = shape = tuple(self.shape)
-            for source in sources:
-                if isinstance(source, core.TensorCore):
-                    shape = M.broadcast_shapes(shape, tuple(source.shape))
-            if shape != own:
-                raise RuntimeError(f"output with shape [{', '.join(map(str, own))}] doesn't match the broadcast shape "
-                                   f"[{', '.join(map(str, shape))}]")
-
-    def add_(self, other, alpha=1):
-        self._check_sources(other)
-        return self._inplace(M.add(self, other, alpha))
-
-    def sub_(self, other, alpha=1):
-        self._check_sources(other)
-        return self._inplace(M.sub(self, other, alpha))
-
-    def mul_(self, other):
-        self._check_sources(other)
-        return self._inplace(M.mul(self, other))
-
-    def div_(self, other):
-        self._check_sources(other)
-        return self._inplace(M.div(self, other))
-
-    def pow_(self, exponent):
-        self._check_sources(exponent)
-        return self._inplace(M.pow(self, exponent))
-
-    def clamp_(self, min=None, max=None):  # noqa: A002
-        self._check_sources(min, max)
-        return self._inplace(M.clamp(self, min, max))
-
-    def neg_(self):
-        return self._inplace(M.neg(self))
-
-    def zero_(self):
-        expr = self._current_expr()
-        return self._inplace(self._filled(creation.constant(expr.shape, expr.dtype, 0), "ZeroBackward0"), fill=True)
-
-    def fill_(self, value):
-        value = value.item() if isinstance(value, Tensor) else value
-        return self._inplace(self._filled(creation.full_like(self, value), "FillBackward2"), fill=True)
-
-    def _filled(self, value: Tensor, grad_name: str) -> Tensor:
-        """`value` as a fill of this tensor; one that keeps its gradient history where it has one."""
-        if autograd.is_grad_enabled() and self.requires_grad:
-            return S.overwrite(self, value, grad_name)
-        value._current_expr().grad_name = grad_name
-        return value
-
-    def copy_(self, source: Tensor, non_blocking: bool = False):
-        self._check_sources(source, broadcast=False)
-        if source.shape != self.shape:
-            source.expand(self.shape)  # PyTorch's error where the shapes do not broadcast
-        self._write(S.overwrite(self, source, "CopyBackwards")._current_expr())
-        return self
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0):
-        from . import random
-
-        return self._inplace(random.randn(*self.shape, dtype=self.dtype) * std + mean)
-
-    def uniform_(self, a: float = 0.0, b: float = 1.0):
-        from . import random
-
-        return self._inplace(random.rand(*self.shape, dtype=self.dtype) * (b - a) + a)
-
-    __iadd__ = add_
-    __isub__ = sub_
-    __imul__ = mul_
-    __itruediv__ = div_
-
-
-def _can_cast(source: dt.dtype, target: dt.dtype) -> bool:
-    """PyTorch's canCast: no floating to integral, no complex to real, no non-bool to bool."""
-    if source._category > target._category:
-        return False
-    return not (target is dt.bool_ and source is not dt.bool_)
-
-
-core.TENSOR_CLASS = Tensor
 
 # PyTorch's names, so that `type(x)` prints `<class 'torch.Tensor'>` as in the notes.
 Tensor.__module__ = "torch"

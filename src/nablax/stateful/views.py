@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -105,7 +106,7 @@ def apply_step(array, step):
     if kind == "index":
         return array[concrete_index(argument)]
     if kind == "expand":
-        return (np if isinstance(array, np.ndarray) else _jnp()).broadcast_to(array, argument)
+        return (np if isinstance(array, np.ndarray) else jnp).broadcast_to(array, argument)
     raise ValueError(f"unknown view step {kind}")
 
 
@@ -113,12 +114,6 @@ def apply_steps(array, steps):
     for step in steps:
         array = apply_step(array, step)
     return array
-
-
-def _jnp():
-    import jax.numpy as jnp
-
-    return jnp
 
 
 def positions(base_shape: tuple, steps) -> np.ndarray:

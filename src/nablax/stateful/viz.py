@@ -17,7 +17,7 @@ import pathlib
 import shutil
 import subprocess
 
-from .autograd import AccumulateGrad
+from .grad_fn import AccumulateGrad
 
 _STYLE = {
     "root": 'shape=box, style="filled,rounded", fillcolor="#cfe2f3", fontname="Helvetica"',
@@ -77,12 +77,12 @@ def graph(tensor, params: dict | None = None) -> Graph:
     """
     names = {id(value): name for name, value in (params or {}).items()}
     lines = ["digraph {", '  graph [rankdir=BT, fontname="Helvetica"];']
-    ids: dict[int, str] = {}
+    ids: dict[int, tuple[str, object]] = {}  # id(node) -> (its name in the drawing, the node, held meanwhile)
 
     def node_id(node) -> str:
         if id(node) not in ids:
-            ids[id(node)] = f"n{len(ids)}"
-        return ids[id(node)]
+            ids[id(node)] = (f"n{len(ids)}", node)
+        return ids[id(node)][0]
 
     root = tensor.grad_fn
     label = f"{'output' if root is not None else 'tensor'}\\n{_shape_text(tensor)}"

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import math_ops as M
-from ..core import TensorCore
+from ..tensor import Tensor
 
 
 def is_int(value) -> bool:
@@ -19,17 +18,17 @@ def sizes(shape) -> str:
     return "[" + ", ".join(str(size) for size in shape) + "]"
 
 
-def not_implemented(kernel: str, tensor: TensorCore) -> NotImplementedError:
+def not_implemented(kernel: str, tensor: Tensor) -> NotImplementedError:
     """PyTorch's error for a kernel that has no implementation for the tensor's dtype."""
-    return NotImplementedError(f'"{kernel}" not implemented for \'{M._type_name(tensor.dtype)}\'')
+    return NotImplementedError(f'"{kernel}" not implemented for \'{tensor.dtype.scalar_name}\'')
 
 
-def require_floating(kernel: str, tensor: TensorCore) -> None:
+def require_floating(kernel: str, tensor: Tensor) -> None:
     if not tensor.dtype.is_floating_point:
         raise not_implemented(kernel, tensor)
 
 
-def check_parameter_dtypes(input: TensorCore, *parameters: TensorCore | None) -> None:
+def check_parameter_dtypes(input: Tensor, *parameters: Tensor | None) -> None:
     """PyTorch's CPU rule for normalisation layers: parameters (and running statistics) have
     the input's dtype. Its message depends on whether the input is float32."""
     if any(p is not None and p.dtype is not input.dtype for p in parameters):

@@ -4,8 +4,9 @@ one op whose math is `nablax.nn.conv1d`/`conv2d`."""
 from __future__ import annotations
 
 from ... import nn as pure
-from ..core import TensorCore, record
-from ..lazy import Op
+from ..engine import Op
+from ..recording import record
+from ..tensor import Tensor
 from ._checks import is_int, optional_operands, sizes, with_optional
 
 _CONV_OPS = {
@@ -14,15 +15,7 @@ _CONV_OPS = {
 }
 
 # C++'s names of the scalar types, which PyTorch's bias message uses.
-_C_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
-                 "int64": "long int", "int32": "int"}
-
-
-def _c_type_name(tensor: TensorCore) -> str:
-    return _C_TYPE_NAMES.get(tensor.dtype.name, tensor.dtype.name)
-
-
-def _check_input_rank(input: TensorCore, spatial_dims: int) -> None:
+def _check_input_rank(input: Tensor, spatial_dims: int) -> None:
     if input.ndim not in (spatial_dims + 1, spatial_dims + 2):
         unbatched, batched = spatial_dims + 1, spatial_dims + 2
         raise RuntimeError(f"Expected {unbatched}D (unbatched) or {batched}D (batched) input to conv{spatial_dims}d, "
@@ -48,7 +41,7 @@ def _per_dimension(value, name: str, spatial_dims: int, weight_dims: int) -> tup
     return tuple(int(v) for v in values)
 
 
-def _check_shapes(batched_shape, weight: TensorCore, bias, groups: int, padding, stride, dilation) -> None:
+def _check_shapes(batched_shape, weight: Tensor, bias, groups: int, padding, stride, dilation) -> None:
     """PyTorch's `check_shape_forward`, in its order."""
     if not isinstance(padding, str) and any(p < 0 for p in padding):
         raise RuntimeError("negative padding is not supported")
@@ -81,12 +74,12 @@ def _check_shapes(batched_shape, weight: TensorCore, bias, groups: int, padding,
                                f"({' x '.join(map(str, kernel))}). Kernel size can't be greater than actual input size")
 
 
-def _check_dtypes(input: TensorCore, weight: TensorCore, bias) -> None:
+def _check_dtypes(input: Tensor, weight: Tensor, bias) -> None:
     if weight.dtype is not input.dtype:
         raise RuntimeError(f"Input type ({input.type()}) and weight type ({weight.type()}) should be the same or input "
                            "should be a MKLDNN tensor and weight is a dense tensor")
     if bias is not None and bias.dtype is not input.dtype:
-        raise RuntimeError(f"Input type ({_c_type_name(input)}) and bias type ({_c_type_name(bias)}) should be the same")
+        raise RuntimeError(f"Input type ({input.dtype.cpp_name}) and bias type ({bias.dtype.cpp_name}) should be the same")
     if input.dtype.name == "bool":
         raise NotImplementedError(f"\"slow_conv{weight.ndim - 2}d_cpu\" not implemented for 'Bool'")
 
@@ -102,7 +95,7 @@ def _output_shape(batched_shape, weight_shape, padding, stride, dilation) -> tup
     return (batched_shape[0], weight_shape[0], *spatial)
 
 
-def convolution(input: TensorCore, weight: TensorCore, bias, stride, padding, dilation, groups, spatial_dims: int):
+def convolution(input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups, spatial_dims: int):
     """conv1d (`spatial_dims=1`) or conv2d (2) with PyTorch's checks, in PyTorch's order."""
     _check_input_rank(input, spatial_dims)
     if isinstance(padding, str):

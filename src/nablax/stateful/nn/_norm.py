@@ -12,10 +12,10 @@ import math
 import weakref
 
 from ... import nn as pure
-from .. import core, lazy
-from ..autograd import no_grad
-from ..core import TensorCore, record, record_expr
-from ..lazy import Op
+from .. import engine
+from ..engine import Op, no_grad
+from ..recording import record, record_expr
+from ..tensor import Tensor
 from ._checks import check_parameter_dtypes, is_int, optional_operands, require_floating, sizes, with_optional
 
 
@@ -59,7 +59,7 @@ def _check_batch_norm(input, running_mean, running_var, weight, bias, training: 
     check_parameter_dtypes(input, running_mean, running_var, weight, bias)
 
 
-def batch_norm(input: TensorCore, running_mean, running_var, weight=None, bias=None, training: bool = False,
+def batch_norm(input: Tensor, running_mean, running_var, weight=None, bias=None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5):
     """Normalises (N, C, ...) per channel: with the batch's statistics in training (updating
     `running_mean`/`running_var` in place with `momentum`), with the running ones otherwise
@@ -69,7 +69,7 @@ def batch_norm(input: TensorCore, running_mean, running_var, weight=None, bias=N
     return tracked_batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
-def tracked_batch_norm(input: TensorCore, running_mean, running_var, weight, bias, training: bool, momentum, eps: float,
+def tracked_batch_norm(input: Tensor, running_mean, running_var, weight, bias, training: bool, momentum, eps: float,
                        num_batches_tracked=None):
     """`batch_norm` that also counts batches in `num_batches_tracked` when it updates the
     running statistics; `momentum=None` then averages over all batches so far (BatchNorm's
@@ -99,16 +99,16 @@ def tracked_batch_norm(input: TensorCore, running_mean, running_var, weight, bia
             if tensor is not None:
                 tensor._write(_select(expr, index, tensor.shape, tensor.dtype.numpy, grad=False))
     output = _select(expr, 0, input.shape, input.dtype.numpy, grad=expr.requires_grad)
-    return core.TENSOR_CLASS._from_expr(output, device)
+    return Tensor._from_expr(output, device)
 
 
-def _select(expr: lazy.Expr, index: int, shape, dtype, *, grad: bool) -> lazy.Expr:
+def _select(expr: engine.Expr, index: int, shape, dtype, *, grad: bool) -> engine.Expr:
     """Output `index` of the multi-output op `expr`."""
-    return lazy.Expr(lazy.SELECT, (("index", index),), (expr,), (grad,), tuple(shape), dtype, grad,
+    return engine.Expr(engine.SELECT, (("index", index),), (expr,), (grad,), tuple(shape), dtype, grad,
                      "NativeBatchNormBackward0")
 
 
-def layer_norm(input: TensorCore, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
     """Normalises over the last `len(normalized_shape)` dimensions (`nablax.nn.layer_norm`)."""
     if not isinstance(normalized_shape, (tuple, list)) or not all(is_int(size) for size in normalized_shape):
         raise TypeError("layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
@@ -131,7 +131,7 @@ def layer_norm(input: TensorCore, normalized_shape, weight=None, bias=None, eps:
     return record(LAYER_NORM, (input, *operands), input.shape, input.dtype.numpy, "NativeLayerNormBackward0", static)
 
 
-def group_norm(input: TensorCore, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
+def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
     """Normalises (N, C, ...) over groups of C / num_groups channels (`nablax.nn.group_norm`)."""
     if input.ndim < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.ndim}")

@@ -7,8 +7,9 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ... import nn as pure
-from ..core import TensorCore, record
-from ..lazy import Op
+from ..engine import Op
+from ..recording import record
+from ..tensor import Tensor
 from ._checks import is_int, not_implemented, reject_unsupported, sizes
 
 MAX_POOL2D = Op("max_pool2d", pure.max_pool2d)
@@ -48,7 +49,7 @@ def _window(kernel_size, stride, padding, who: str):
     return kernel, stride, _pair(padding, "padding", who)
 
 
-def _check_window(input: TensorCore, kernel, stride, padding) -> tuple[int, int]:
+def _check_window(input: Tensor, kernel, stride, padding) -> tuple[int, int]:
     """PyTorch's `pool2d_shape_check`; returns the output's (height, width)."""
     if kernel[0] <= 0 or kernel[1] <= 0:
         raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kernel[0]} kW: {kernel[1]}")
@@ -69,7 +70,7 @@ def _check_window(input: TensorCore, kernel, stride, padding) -> tuple[int, int]
     return height, width
 
 
-def max_pool2d(input: TensorCore, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False):
     """The maximum of each window over (N, C, H, W) or (C, H, W) (`nablax.nn.max_pool2d`)."""
     who = "max_pool2d"
@@ -87,7 +88,7 @@ def max_pool2d(input: TensorCore, kernel_size, stride=None, padding=0, dilation=
                   "MaxPool2DWithIndicesBackward0", static)
 
 
-def _check_avg_pool_rank(input: TensorCore) -> None:
+def _check_avg_pool_rank(input: Tensor) -> None:
     """PyTorch reads the channel count as `input.size(-3)` first, which words the errors."""
     if input.ndim == 0:
         raise IndexError("Dimension specified as -3 but tensor has no dimensions")
@@ -99,7 +100,7 @@ def _check_avg_pool_rank(input: TensorCore) -> None:
                            f"{sizes(input.shape)}")
 
 
-def avg_pool2d(input: TensorCore, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None):
     """The mean of each window over (N, C, H, W) or (C, H, W); zero padding counts unless
     `count_include_pad=False`, and `divisor_override` replaces the window size (`nablax.nn.avg_pool2d`)."""
@@ -119,7 +120,7 @@ def avg_pool2d(input: TensorCore, kernel_size, stride=None, padding=0, ceil_mode
                   "AvgPool2DBackward0", static)
 
 
-def _adaptive_output_size(output_size, input: TensorCore):
+def _adaptive_output_size(output_size, input: Tensor):
     """PyTorch's `_list_with_default`: None entries take the input's size."""
     if is_int(output_size):
         return (int(output_size), int(output_size))
@@ -129,7 +130,7 @@ def _adaptive_output_size(output_size, input: TensorCore):
     return tuple(size if wanted is None else wanted for wanted, size in zip(output_size, input.shape[-len(output_size):]))
 
 
-def adaptive_avg_pool2d(input: TensorCore, output_size):
+def adaptive_avg_pool2d(input: Tensor, output_size):
     """Means over `output_size` bins per axis, as PyTorch splits them (`nablax.nn.adaptive_avg_pool2d`)."""
     output_size = _adaptive_output_size(output_size, input)
     if len(output_size) != 2:

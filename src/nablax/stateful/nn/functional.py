@@ -14,12 +14,17 @@ import numpy as np
 from ... import losses as L
 from ... import nn as pure
 from .. import dtypes as dt
-from .. import lazy, random
-from .. import math_ops as M
-from .. import reductions as R
-from .. import shape_ops as S
-from ..core import TensorCore, record
-from ..lazy import Op
+from .. import engine
+from ..engine import Op
+from ..ops import elementwise
+from ..ops import random
+from ..ops import reductions as R
+from ..ops import shape as S
+from ..ops.common import broadcast_shapes
+from ..ops.creation import tensor as make_tensor
+from ..ops.inplace import write_result
+from ..recording import record
+from ..tensor import Tensor
 from ._checks import not_implemented, padding_index, reject_unsupported
 from ._conv import conv1d as conv1d
 from ._conv import conv2d as conv2d
@@ -30,9 +35,7 @@ from ._pool import adaptive_avg_pool2d as adaptive_avg_pool2d
 from ._pool import avg_pool2d as avg_pool2d
 from ._pool import max_pool2d as max_pool2d
 
-relu = M.relu
-sigmoid = M.sigmoid
-tanh = M.tanh
+relu, sigmoid, tanh = elementwise.relu, elementwise.sigmoid, elementwise.tanh
 
 
 def _implicit_softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
@@ -42,14 +45,14 @@ def _implicit_softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def softmax(input: TensorCore, dim: int | None = None, _stacklevel: int = 3, dtype=None):
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None):
     """exp(x) / sum(exp(x)) along `dim` (`nablax.nn.softmax`)."""
     if dim is None:
         dim = _implicit_softmax_dim("softmax", input.ndim, _stacklevel)
     return R.softmax(input, dim, dtype)
 
 
-def log_softmax(input: TensorCore, dim: int | None = None, _stacklevel: int = 3, dtype=None):
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None):
     """log(softmax(x)) along `dim`, computed stably (`nablax.nn.log_softmax`)."""
     if dim is None:
         dim = _implicit_softmax_dim("log_softmax", input.ndim, _stacklevel)
@@ -63,7 +66,7 @@ def _op(name: str, fn) -> Op:
 LINEAR = _op("linear", pure.linear)
 
 
-def linear(input: TensorCore, weight: TensorCore, bias: TensorCore | None = None):
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None):
     """`input @ weight.T + bias` (`nablax.nn.linear`)."""
     # Shapes and dtypes straight from the exprs: this runs once per layer per step.
     x, w = input._current_expr(), weight._current_expr()
@@ -75,7 +78,7 @@ def linear(input: TensorCore, weight: TensorCore, bias: TensorCore | None = None
             f"{in_features}x{w.shape[0]})"
         )
     if x.dtype != w.dtype:
-        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {M._type_name(input.dtype)} and {M._type_name(weight.dtype)}")
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype.scalar_name} and {weight.dtype.scalar_name}")
     shape = x.shape[:-1] + (w.shape[0],)
     if bias is None:
         name = {1: "SqueezeBackward4", 2: "MmBackward0"}.get(len(x.shape), "UnsafeViewBackward0")
@@ -87,7 +90,7 @@ def linear(input: TensorCore, weight: TensorCore, bias: TensorCore | None = None
 GELU = _op("gelu", lambda x, *, approximate: pure.gelu(x, approximate))
 
 
-def gelu(input: TensorCore, approximate: str = "none"):
+def gelu(input: Tensor, approximate: str = "none"):
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     return record(GELU, (input,), input.shape, input.dtype.numpy, "GeluBackward0", (("approximate", approximate),))
@@ -99,34 +102,34 @@ SILU = _op("silu", pure.silu)
 SOFTPLUS = _op("softplus", pure.softplus)
 
 
-def _floating_activation(op: Op, input: TensorCore, kernel: str, grad_name: str, static=(), inplace: bool = False):
+def _floating_activation(op: Op, input: Tensor, kernel: str, grad_name: str, static=(), inplace: bool = False):
     """Records an activation that PyTorch implements for floating types only; in place, its
     result is written into `input` (whose grad_fn then names the in-place backward node)."""
     if not input.dtype.is_floating_point:
         raise not_implemented(kernel, input)
     result = record(op, (input,), input.shape, input.dtype.numpy, grad_name, static)
-    return input._inplace(result) if inplace else result
+    return write_result(input, result) if inplace else result
 
 
-def leaky_relu(input: TensorCore, negative_slope: float = 0.01, inplace: bool = False):
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False):
     """x where x > 0, else negative_slope * x (`nablax.nn.leaky_relu`)."""
     name = "LeakyReluBackward1" if inplace else "LeakyReluBackward0"
     return _floating_activation(LEAKY_RELU, input, "leaky_relu_cpu", name, (("negative_slope", float(negative_slope)),),
                                 inplace)
 
 
-def elu(input: TensorCore, alpha: float = 1.0, inplace: bool = False):
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False):
     """x where x > 0, else alpha * (exp(x) - 1) (`nablax.nn.elu`)."""
     name = "EluBackward1" if inplace else "EluBackward0"
     return _floating_activation(ELU, input, "elu_cpu", name, (("alpha", float(alpha)),), inplace)
 
 
-def silu(input: TensorCore, inplace: bool = False):
+def silu(input: Tensor, inplace: bool = False):
     """x * sigmoid(x) (`nablax.nn.silu`)."""
     return _floating_activation(SILU, input, "silu_cpu", "SiluBackward0", (), inplace)
 
 
-def softplus(input: TensorCore, beta: float = 1.0, threshold: float = 20.0):
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0):
     """log(1 + exp(beta * x)) / beta, and x where beta * x > threshold (`nablax.nn.softplus`)."""
     static = (("beta", float(beta)), ("threshold", float(threshold)))
     return _floating_activation(SOFTPLUS, input, "softplus_cpu", "SoftplusBackward0", static)
@@ -135,7 +138,7 @@ def softplus(input: TensorCore, beta: float = 1.0, threshold: float = 20.0):
 DROPOUT = _op("dropout", lambda x, seed, counter, *, p: pure.dropout(x, p, random.key_of(seed, counter), train=True))
 
 
-def dropout(input: TensorCore, p: float = 0.5, training: bool = True, inplace: bool = False):
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Zeroes elements with probability `p` (drawn from the global stream) and scales the
     rest by 1/(1-p), in training; the identity otherwise."""
     if not 0.0 <= p <= 1.0:
@@ -146,21 +149,21 @@ def dropout(input: TensorCore, p: float = 0.5, training: bool = True, inplace: b
     return record(DROPOUT, (input, seed, counter), input.shape, input.dtype.numpy, "MulBackward0", (("p", float(p)),))
 
 
-def flatten(input: TensorCore, start_dim: int = 0, end_dim: int = -1):
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1):
     return S.flatten(input, start_dim, end_dim)
 
 
 EMBEDDING = _op("embedding", pure.embedding)
 
 
-def _known_value(tensor: TensorCore):
+def _known_value(tensor: Tensor):
     """The tensor's value if it is already computed and concrete, else None: pending, or a
     tracer (the module runs inside `jax.jit`, through `to_functional`)."""
-    value = lazy.strip(tensor._current_expr()).value
+    value = engine.strip(tensor._current_expr()).value
     return None if value is None or isinstance(value, jax.core.Tracer) else value
 
 
-def _check_known_indices(indices: TensorCore, num_embeddings: int) -> None:
+def _check_known_indices(indices: Tensor, num_embeddings: int) -> None:
     """PyTorch's range check, for indices whose values are already known (data, usually);
     pending ones are computed in the same program as the lookup, where a bad one gives NaNs."""
     value = _known_value(indices)
@@ -171,7 +174,7 @@ def _check_known_indices(indices: TensorCore, num_embeddings: int) -> None:
         raise IndexError("index out of range in self")
 
 
-def embedding(input: TensorCore, weight: TensorCore, padding_idx: int | None = None, max_norm: float | None = None,
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
     """Rows of `weight` ([num_embeddings, embedding_dim]) for the integer indices `input`; the
     `padding_idx` row gets no gradient (`nablax.nn.embedding`)."""
@@ -196,7 +199,7 @@ def _check_reduction(reduction: str) -> None:
         raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
-def _broadcast_regression(input: TensorCore, target: TensorCore, stacklevel: int = 4):
+def _broadcast_regression(input: Tensor, target: Tensor, stacklevel: int = 4):
     """PyTorch broadcasts a regression target of another shape, with a warning that points
     at the line calling the loss (the default `stacklevel` counts this function, the loss's
     helper and the loss)."""
@@ -207,7 +210,7 @@ def _broadcast_regression(input: TensorCore, target: TensorCore, stacklevel: int
         "likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
         UserWarning, stacklevel=stacklevel,
     )
-    shape = M.broadcast_shapes(input.shape, target.shape)
+    shape = broadcast_shapes(input.shape, target.shape)
     return input.expand(shape), target.expand(shape)
 
 
@@ -215,10 +218,8 @@ def _reduced_shape(shape: tuple, reduction: str) -> tuple:
     return shape if reduction == "none" else ()
 
 
-def _target(target, like: TensorCore):
-    from ..creation import tensor
-
-    return target if isinstance(target, TensorCore) else tensor(target, dtype=like.dtype)
+def _target(target, like: Tensor):
+    return target if isinstance(target, Tensor) else make_tensor(target, dtype=like.dtype)
 
 
 MSE = _op("mse_loss", lambda x, t, *, reduction, dtype: L.mse(x.astype(dtype), t.astype(dtype), reduction))
@@ -234,24 +235,24 @@ def _regression_loss(op: Op, input, target, reduction: str, grad_name: str):
                   (("reduction", reduction), ("dtype", dtype)))
 
 
-def mse_loss(input: TensorCore, target: TensorCore, size_average=None, reduce=None, reduction: str = "mean"):
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"):
     """Mean squared error (`nablax.losses.mse`)."""
     return _regression_loss(MSE, input, target, reduction, "MseLossBackward0")
 
 
-def l1_loss(input: TensorCore, target: TensorCore, size_average=None, reduce=None, reduction: str = "mean"):
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"):
     """Mean absolute error (`nablax.losses.l1`)."""
     name = {"mean": "MeanBackward0", "sum": "SumBackward0", "none": "AbsBackward0"}.get(reduction)
     return _regression_loss(L1, input, target, reduction, name)
 
 
-def _class_target_checks(input: TensorCore, target: TensorCore, ignore_index: int) -> None:
+def _class_target_checks(input: Tensor, target: Tensor, ignore_index: int) -> None:
     """PyTorch's batch-size and dtype checks and, for class indices already computed, its
     bounds check."""
     if input.ndim >= 2 and target.ndim >= 1 and input.shape[0] != target.shape[0]:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target.shape[0]}).")
     if target.dtype.name not in ("int64", "uint8"):
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {M._type_name(target.dtype)}")
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype.scalar_name}")
     expr = target._current_expr()
     classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
     known = _known_value(target)
@@ -296,7 +297,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     if probabilities:
         if not target.dtype.is_floating_point:
             raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
-                               f"{M._type_name(target.dtype)}")
+                               f"{target.dtype.scalar_name}")
         if ignore_index >= 0:
             raise RuntimeError("ignore_index is not supported for floating point target")
         name = "DivBackward1" if reduction == "mean" else "NegBackward0"  # smoothing folds into the target
@@ -318,7 +319,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
                   input.dtype.numpy, "NllLossBackward0", static, differentiable=(True, False, False))
 
 
-def _check_same_size(input: TensorCore, target: TensorCore) -> None:
+def _check_same_size(input: Tensor, target: Tensor) -> None:
     if input.shape != target.shape:
         raise ValueError(
             f"Using a target size ({target.shape!r}) that is different to the input size ({input.shape!r}) is deprecated. "
@@ -326,7 +327,7 @@ def _check_same_size(input: TensorCore, target: TensorCore) -> None:
         )
 
 
-def _check_logits_target_size(input: TensorCore, target: TensorCore) -> None:
+def _check_logits_target_size(input: Tensor, target: Tensor) -> None:
     if input.shape != target.shape:
         raise ValueError(f"Target size ({target.shape!r}) must be the same as input size ({input.shape!r})")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import no_grad
+from ..engine import no_grad
 
 
 def _fans(tensor) -> tuple[int, int]:

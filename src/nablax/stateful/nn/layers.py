@@ -10,10 +10,10 @@ import numbers
 
 from ... import nn as pure
 from .. import dtypes as dt
-from .. import lazy
-from ..autograd import no_grad
-from ..core import TensorCore
-from ..random import default_generator
+from .. import engine
+from ..engine import no_grad
+from ..ops.random import default_generator
+from ..tensor import Tensor
 from . import functional as F
 from ._checks import padding_index, reject_unsupported
 from ._norm import tracked_batch_norm
@@ -38,10 +38,8 @@ def _register_parameters(module: Module, params: dict, names: tuple[str, ...], d
         module.register_parameter(name, _parameter(params[name], device) if name in params else None)
 
 
-def _buffer(array, device=None) -> TensorCore:
-    from ..tensor import Tensor
-
-    tensor = Tensor._from_expr(lazy.source(array))
+def _buffer(array, device=None) -> Tensor:
+    tensor = Tensor._from_expr(engine.source(array))
     return tensor if device is None else tensor.to(device)
 
 

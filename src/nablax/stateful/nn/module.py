@@ -8,8 +8,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..core import TensorCore
-from ..grad import zero_grads
+from ...state_dict import state_dict as flatten_names
+from .. import dtypes
+from ..autograd.backward import zero_grads
+from ..engine import no_grad
+from ..func import to_functional
+from ..ops.creation import tensor as make_tensor
+from ..tensor import Tensor
 from .parameter import Parameter
 
 
@@ -26,7 +31,7 @@ class _IncompatibleKeys(NamedTuple):
 def _typename(value: Any) -> str:
     """`torch.typename`, which PyTorch's messages use: `torch.FloatTensor` for a tensor, the
     qualified class name otherwise (bare for builtins: `int`)."""
-    if isinstance(value, TensorCore):
+    if isinstance(value, Tensor):
         return value.type()
     cls = type(value)
     return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
@@ -91,7 +96,7 @@ class Module:
                 raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' (torch.nn.Module or None expected)")
             self._modules[name] = None
         elif params is not None and name in self._buffers:
-            if value is not None and not isinstance(value, TensorCore):
+            if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
                                 "(torch.nn.Buffer, torch.Tensor or None expected)")
             self._buffers[name] = value
@@ -131,7 +136,7 @@ class Module:
         self._forget(name, keep=self._parameters)
         self._parameters[name] = param
 
-    def register_buffer(self, name: str, tensor: TensorCore | None, persistent: bool = True) -> None:
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
         if persistent:
@@ -264,18 +269,12 @@ class Module:
         return self._convert(lambda tensor: tensor.to(dtype) if tensor.dtype.is_floating_point else tensor)
 
     def float(self) -> Module:
-        from .. import dtypes
-
         return self._floating(dtypes.float32)
 
     def double(self) -> Module:
-        from .. import dtypes
-
         return self._floating(dtypes.float64)
 
     def half(self) -> Module:
-        from .. import dtypes
-
         return self._floating(dtypes.float16)
 
     # -- state -------------------------------------------------------------------------------------
@@ -294,28 +293,12 @@ class Module:
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> _IncompatibleKeys:
         """Copies values into the parameters and buffers of the same names. Takes a PyTorch
         or nablax state dict, or a functional params pytree (nested dicts of arrays)."""
-        from ...state_dict import state_dict as flatten
-
         if any(isinstance(v, Mapping) for v in state_dict.values()):
-            state_dict = flatten(state_dict)
+            state_dict = flatten_names(state_dict)
         own = self.state_dict(keep_vars=True)
         missing = [name for name in own if name not in state_dict]
         unexpected = [name for name in state_dict if name not in own]
-        errors = []
-        for name, target in own.items():
-            if name in state_dict:
-                if not hasattr(state_dict[name], "shape"):  # a list or a number: torch refuses them too
-                    errors.append(
-                        f'While copying the parameter named "{name}", expected torch.Tensor or Tensor-like object '
-                        f"from checkpoint but received {type(state_dict[name])}"
-                    )
-                    continue
-                shape = tuple(np.shape(state_dict[name]))
-                if shape != tuple(target.shape):
-                    errors.append(
-                        f"size mismatch for {name}: copying a param with shape torch.Size([{', '.join(map(str, shape))}]) "
-                        f"from checkpoint, the shape in current model is {target.shape!r}."
-                    )
+        errors = _loading_errors(own, state_dict)
         if strict:
             quoted = lambda names: ", ".join(f'"{name}"' for name in names)
             if unexpected:
@@ -324,14 +307,11 @@ class Module:
                 errors.insert(0, f"Missing key(s) in state_dict: {quoted(missing)}. ")
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
-        from ..autograd import no_grad
-        from ..creation import tensor as make_tensor
-
         with no_grad():
             for name, target in own.items():
                 if name in state_dict:
                     value = state_dict[name]
-                    source = value if isinstance(value, TensorCore) else make_tensor(np.asarray(_host_array(value)), dtype=target.dtype)
+                    source = value if isinstance(value, Tensor) else make_tensor(np.asarray(_host_array(value)), dtype=target.dtype)
                     target.copy_(source)
         return _IncompatibleKeys(missing, unexpected)
 
@@ -341,8 +321,6 @@ class Module:
         """`(apply_fn, params)`: a pure function `apply_fn(params, *args)` computing this
         module's forward pass with JAX arrays, and its parameters as a nested dict of JAX
         arrays with PyTorch's names (`{"lin": {"weight": ...}}`)."""
-        from ..func import to_functional
-
         return to_functional(self)
 
     # -- printing -------------------------------------------------------------------------------------
@@ -363,6 +341,23 @@ class Module:
         if len(lines) == 1 and not self._modules:
             return f"{self._get_name()}({lines[0]})"
         return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _loading_errors(own: dict, state_dict: Mapping[str, Any]) -> list[str]:
+    """PyTorch's complaints about values that are not tensors or have the wrong shape."""
+    errors = []
+    for name, target in own.items():
+        if name not in state_dict:
+            continue
+        if not hasattr(state_dict[name], "shape"):  # a list or a number: torch refuses them too
+            errors.append(f'While copying the parameter named "{name}", expected torch.Tensor or Tensor-like object '
+                          f"from checkpoint but received {type(state_dict[name])}")
+            continue
+        shape = tuple(np.shape(state_dict[name]))
+        if shape != tuple(target.shape):
+            errors.append(f"size mismatch for {name}: copying a param with shape torch.Size([{', '.join(map(str, shape))}]) "
+                          f"from checkpoint, the shape in current model is {target.shape!r}.")
+    return errors
 
 
 def _host_array(value):

@@ -7,8 +7,9 @@ import collections
 
 from ... import nn as pure
 from .. import dtypes as dt
-from ..core import TensorCore
-from ..random import default_generator
+from .. import engine
+from ..ops.random import default_generator
+from ..tensor import Tensor
 from . import functional as F
 from .module import Module
 from .parameter import Parameter
@@ -29,7 +30,7 @@ class Linear(Module):
         else:
             self.register_parameter("bias", None)
 
-    def forward(self, input: TensorCore) -> TensorCore:
+    def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -37,10 +38,7 @@ class Linear(Module):
 
 
 def _parameter(array, device=None) -> Parameter:
-    from .. import lazy
-    from ..tensor import Tensor
-
-    tensor = Tensor._from_expr(lazy.source(array))
+    tensor = Tensor._from_expr(engine.source(array))
     if device is not None:
         tensor = tensor.to(device)
     return Parameter(tensor)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import printing
-from ..core import TensorCore
+from ..ops.creation import empty
 from ..tensor import Tensor
 
 
@@ -15,10 +15,8 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __new__(cls, data: TensorCore | None = None, requires_grad: bool = True):
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True):
         if data is None:
-            from ..creation import empty
-
             data = empty(0)
         parameter = data._alias(detached=False, cls=cls)
         if requires_grad:

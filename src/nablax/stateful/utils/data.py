@@ -7,7 +7,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..core import TensorCore
+from .. import dtypes
+from ..ops import copies, creation
+from ..ops.random import randperm
+from ..tensor import Tensor
 
 
 class Dataset:
@@ -23,7 +26,7 @@ class Dataset:
 class TensorDataset(Dataset):
     """Rows of tensors that share their first dimension: `dataset[i]` is `(x[i], y[i])`."""
 
-    def __init__(self, *tensors: TensorCore):
+    def __init__(self, *tensors: Tensor):
         if any(t.shape[0] != tensors[0].shape[0] for t in tensors):
             raise AssertionError("Size mismatch between tensors")
         self.tensors = tensors
@@ -39,11 +42,9 @@ def default_collate(samples):
     """Stacks a list of samples (tensors, NumPy arrays, numbers, or dicts/tuples/lists of
     them) into a batch, as PyTorch does: Python floats make float64, ints int64, and tuples
     collate to lists (named tuples stay named tuples)."""
-    from .. import creation, dtypes, shape_ops
-
     first = samples[0]
-    if isinstance(first, TensorCore):
-        return shape_ops.stack(samples)
+    if isinstance(first, Tensor):
+        return copies.stack(samples)
     if isinstance(first, np.ndarray):
         return creation.tensor(np.stack(samples))
     if isinstance(first, (np.number, np.bool_)):
@@ -66,8 +67,6 @@ def default_collate(samples):
 def default_convert(sample):
     """What a loader without batching (`batch_size=None`) yields for a sample: NumPy arrays
     become tensors, tuples lists, as in PyTorch."""
-    from .. import creation
-
     if isinstance(sample, (np.ndarray, np.number, np.bool_)):
         return creation.tensor(np.asarray(sample))
     if isinstance(sample, Mapping):
@@ -110,8 +109,6 @@ class DataLoader:
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
-        from ..random import randperm
-
         return np.asarray(randperm(n, generator=self.generator)._host())
 
     def _index_batches(self):

@@ -1,69 +1,31 @@
-"""Arithmetic, comparisons, logic and elementwise functions on tensors, with PyTorch's type
-promotion, broadcasting errors and backward-node names. Reductions are in reductions.py,
-matmul in matmul.py."""
+"""Arithmetic, comparisons, logic, `where` and `clamp` on tensors and Python scalars, with
+PyTorch's type promotion, broadcasting errors and backward-node names."""
 
 from __future__ import annotations
-
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import dtypes as dt
-from .core import TensorCore, _kind, promote, record, record_binary
-from .lazy import Op
-
-SCALARS = (bool, int, float, complex, np.number, np.bool_)
-
-
-def _cast(value, dtype):
-    """`value` as `dtype`. Bools become numbers through int8: XLA rewrites `x * convert(bool)`
-    as `select(bool, x, 0)`, which loses the nan of `inf * False` that PyTorch keeps."""
-    if getattr(value, "dtype", None) == dtype:
-        return value
-    value = jnp.asarray(value)
-    if value.dtype == jnp.bool_ and dtype != jnp.bool_:
-        value = value.astype(jnp.int8)
-    return value.astype(dtype)
-
-
-def _shape(value) -> tuple:
-    return value.shape if isinstance(value, TensorCore) else ()
-
-
-def broadcast_shapes(a: tuple, b: tuple) -> tuple:
-    """NumPy broadcasting, with PyTorch's error message."""
-    if a == b:
-        return a
-    result = []
-    for index in range(max(len(a), len(b))):
-        size_a = a[len(a) - 1 - index] if index < len(a) else 1
-        size_b = b[len(b) - 1 - index] if index < len(b) else 1
-        if size_a != size_b and size_a != 1 and size_b != 1:
-            dim = max(len(a), len(b)) - 1 - index
-            raise RuntimeError(
-                f"The size of tensor a ({size_a}) must match the size of tensor b ({size_b}) at non-singleton dimension {dim}"
-            )
-        result.append(size_a if size_b == 1 else size_b)
-    return tuple(reversed(result))
-
+from .. import dtypes as dt
+from ..engine import Op
+from ..grad_fn import NOT_DIFFERENTIABLE
+from ..recording import kind_of, promote, record, record_binary
+from ..tensor import Tensor
+from .common import SCALARS, broadcast_shapes, cast, not_implemented, shape_of
+from .elementwise import reciprocal, trunc
 
 def _check_operand(value, name: str):
-    if not isinstance(value, (TensorCore, *SCALARS)):
+    if not isinstance(value, (Tensor, *SCALARS)):
         raise TypeError(f"{name}(): argument 'other' (position 1) must be Tensor, not {type(value).__name__}")
-
-
-def _type_name(d: dt.dtype) -> str:
-    """PyTorch's ScalarType name in messages: Long, Float, Double, ..."""
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-            "float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}.get(d.name, d.name)
 
 
 # -- binary arithmetic -------------------------------------------------------------------------
 
 
 def _binary_op(name: str, fn, *, saves: bool = True) -> Op:
-    return Op(name, lambda a, b, *, dtype: fn(_cast(a, dtype), _cast(b, dtype)), saves=saves)
+    return Op(name, lambda a, b, *, dtype: fn(cast(a, dtype), cast(b, dtype)), saves=saves)
+
 
 
 ADD = _binary_op("add", jnp.add, saves=False)  # PyTorch's AddBackward0/SubBackward0 keep no tensors
@@ -118,7 +80,7 @@ def _integer_power(x, y):
 
 
 def _pow_fn(x, y, *, dtype):
-    x, y = _cast(x, dtype), _cast(y, dtype)
+    x, y = cast(x, dtype), cast(y, dtype)
     if jnp.issubdtype(dtype, jnp.inexact):
         return _power(x, y)
     return _integer_power(x, y) if jnp.issubdtype(dtype, jnp.signedinteger) else jnp.power(x, y)
@@ -135,9 +97,9 @@ def _binary(op: Op, a, b, grad_name: str, *, dtype=None, compute_dtype=None):
 
 
 # `a + alpha * b` as one op, as PyTorch's add/sub with `alpha` are one node.
-ADD_SCALED = Op("add_scaled", lambda a, b, *, alpha, dtype: _cast(a, dtype) + _cast(b, dtype) * jnp.asarray(alpha, dtype),
+ADD_SCALED = Op("add_scaled", lambda a, b, *, alpha, dtype: cast(a, dtype) + cast(b, dtype) * jnp.asarray(alpha, dtype),
                 saves=False)
-SUB_SCALED = Op("sub_scaled", lambda a, b, *, alpha, dtype: _cast(a, dtype) - _cast(b, dtype) * jnp.asarray(alpha, dtype),
+SUB_SCALED = Op("sub_scaled", lambda a, b, *, alpha, dtype: cast(a, dtype) - cast(b, dtype) * jnp.asarray(alpha, dtype),
                 saves=False)
 
 
@@ -145,8 +107,8 @@ def _scaled(op: Op, a, b, alpha, grad_name: str):
     result = dt.result_type(a, b)
     if isinstance(alpha, (float, np.floating)) and not (result.is_floating_point or result.is_complex):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
-    shape = broadcast_shapes(_shape(a), _shape(b))
-    return record(op, (a, b), shape, result.numpy, grad_name, (("alpha", alpha), ("dtype", result.numpy)), saves=False)
+    shape = broadcast_shapes(shape_of(a), shape_of(b))
+    return record(op, (a, b), shape, result.numpy, grad_name, (("alpha", alpha), ("dtype", result.numpy)))
 
 
 def add(a, b, alpha=1):
@@ -157,7 +119,7 @@ def add(a, b, alpha=1):
 
 
 def _is_bool(value) -> bool:
-    if isinstance(value, TensorCore):
+    if isinstance(value, Tensor):
         return value._current_expr().dtype == np.bool_
     return isinstance(value, (bool, np.bool_))
 
@@ -216,14 +178,13 @@ def rdiv(a, b):
 def _refuse_bools(a, b, kernel: str) -> None:
     """PyTorch has no kernel for some ops on two bools (whose result would be bool); it
     checks that the shapes broadcast first."""
-    broadcast_shapes(_shape(a), _shape(b))
+    broadcast_shapes(shape_of(a), shape_of(b))
     if _is_bool(a) and _is_bool(b):
         raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
 
 
 # PyTorch has no derivative for floor division, nor for the remainder of a number by a
-# tensor: their results require grad, and a backward pass through them raises (autograd.py).
-NOT_DIFFERENTIABLE = "NotImplemented"
+# tensor: their results require grad, and a backward pass through them raises.
 
 
 def floor_divide(a, b):
@@ -233,9 +194,9 @@ def floor_divide(a, b):
 
 def remainder(a, b):
     _refuse_bools(a, b, "remainder_cpu")
-    if not isinstance(a, TensorCore):
+    if not isinstance(a, Tensor):
         return _binary(REMAINDER, a, b, NOT_DIFFERENTIABLE)
-    return _binary(REMAINDER, a, b, "RemainderBackward1" if isinstance(b, TensorCore) else "RemainderBackward0")
+    return _binary(REMAINDER, a, b, "RemainderBackward1" if isinstance(b, Tensor) else "RemainderBackward0")
 
 
 def maximum(a, b):
@@ -249,7 +210,7 @@ def minimum(a, b):
 def _pow_scalar_fn(x, *, exponent, dtype):
     if dtype == np.bool_:  # a bool tensor to a bool power: x ** True is x, x ** False is all True
         return _pow_scalar_fn(x, exponent=exponent, dtype=np.dtype(np.int8)).astype(np.bool_)
-    x = _cast(x, dtype)
+    x = cast(x, dtype)
     if isinstance(exponent, int):
         return jax.lax.integer_pow(x, exponent) if exponent >= 0 else 1 / jax.lax.integer_pow(x, -exponent)
     return jnp.power(x, jnp.asarray(exponent, dtype))
@@ -259,12 +220,12 @@ POW_SCALAR = Op("pow_scalar", _pow_scalar_fn)
 
 
 def pow(a, exponent):  # noqa: A001 - PyTorch's name
-    if isinstance(exponent, TensorCore):
+    if isinstance(exponent, Tensor):
         _refuse_bools(a, exponent, "pow")
         return _binary(POW_TENSOR, a, exponent, "PowBackward1")
     _check_operand(exponent, "pow")
     expr = a._current_expr()
-    result = dt.from_numpy(promote(_kind(a, expr), _kind(exponent, None)))
+    result = dt.from_numpy(promote(kind_of(a, expr), kind_of(exponent, None)))
     if not result.is_floating_point and isinstance(exponent, (int, np.integer)) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     if isinstance(exponent, (bool, int, np.integer, np.bool_)) or (float(exponent).is_integer() and -2**31 < exponent < 2**31):
@@ -284,7 +245,7 @@ def rpow(a, base):
 
 
 def _compare_op(name: str, fn) -> Op:
-    return Op(name, lambda a, b, *, dtype: fn(_cast(a, dtype), _cast(b, dtype)))
+    return Op(name, lambda a, b, *, dtype: fn(cast(a, dtype), cast(b, dtype)))
 
 
 _COMPARISONS = {
@@ -296,12 +257,12 @@ _COMPARISONS = {
 
 def _binary_without_grad(op: Op, a, b, result: dt.dtype, compute: dt.dtype):
     """Records a binary op with a bool or integer result, which never requires grad."""
-    shape = broadcast_shapes(_shape(a), _shape(b))
+    shape = broadcast_shapes(shape_of(a), shape_of(b))
     return record(op, (a, b), shape, result.numpy, None, (("dtype", compute.numpy),), differentiable=False)
 
 
 def compare(name: str, a, b):
-    if not isinstance(b, (TensorCore, *SCALARS)):
+    if not isinstance(b, (Tensor, *SCALARS)):
         return NotImplemented
     return _binary_without_grad(_COMPARISONS[name], a, b, dt.bool_, dt.result_type(a, b))
 
@@ -317,130 +278,34 @@ def comparison(name: str):
 
 
 _LOGICAL = {
-    "and": Op("and", lambda a, b, *, dtype: _cast(a, dtype) & _cast(b, dtype)),
-    "or": Op("or", lambda a, b, *, dtype: _cast(a, dtype) | _cast(b, dtype)),
-    "xor": Op("xor", lambda a, b, *, dtype: _cast(a, dtype) ^ _cast(b, dtype)),
+    "and": Op("and", lambda a, b, *, dtype: cast(a, dtype) & cast(b, dtype)),
+    "or": Op("or", lambda a, b, *, dtype: cast(a, dtype) | cast(b, dtype)),
+    "xor": Op("xor", lambda a, b, *, dtype: cast(a, dtype) ^ cast(b, dtype)),
 }
 
 
 def logical(name: str, a, b):
     result = dt.result_type(a, b)
-    broadcast_shapes(_shape(a), _shape(b))  # PyTorch checks shapes before it looks for a kernel
+    broadcast_shapes(shape_of(a), shape_of(b))  # PyTorch checks shapes before it looks for a kernel
     if result.is_floating_point or result.is_complex:
-        raise NotImplementedError(f'"bitwise_{name}_cpu" not implemented for \'{_type_name(result)}\'')
+        raise not_implemented(f"bitwise_{name}_cpu", result)
     return _binary_without_grad(_LOGICAL[name], a, b, result, result)
 
 
-WHERE = Op("where", lambda condition, x, y, *, dtype: jnp.where(condition, _cast(x, dtype), _cast(y, dtype)))
+WHERE = Op("where", lambda condition, x, y, *, dtype: jnp.where(condition, cast(x, dtype), cast(y, dtype)))
 
 
 def where(condition, x, y):
-    kind = condition.dtype if isinstance(condition, TensorCore) else None
+    kind = condition.dtype if isinstance(condition, Tensor) else None
     if kind is not None and kind is not dt.bool_ and kind is not dt.uint8:  # uint8: deprecated, still taken
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {_type_name(kind)}")
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {kind.scalar_name}")
     result = dt.result_type(x, y)
-    shape = broadcast_shapes(broadcast_shapes(_shape(condition), _shape(x)), _shape(y))
+    shape = broadcast_shapes(broadcast_shapes(shape_of(condition), shape_of(x)), shape_of(y))
     return record(WHERE, (condition, x, y), shape, result.numpy, "WhereBackward0", (("dtype", result.numpy),),
                   differentiable=(False, True, True))
 
 
-# -- unary -------------------------------------------------------------------------------------
-
-
-def _unary_op(name: str, fn) -> Op:
-    return Op(name, lambda x, *, dtype: fn(_cast(x, dtype)))
-
-
-def _floating(x: TensorCore) -> dt.dtype:
-    return x.dtype if (x.dtype.is_floating_point or x.dtype.is_complex) else dt.get_default_dtype()
-
-
-def _unary(name, fn, *, grad_name, promote_to_float, bool_error=None, saves=True):
-    """A recorder of the elementwise op `fn`. `bool_error` is the (exception, message)
-    PyTorch raises for a bool input, if it refuses one."""
-    op = _unary_op(name, fn)
-
-    def apply(x: TensorCore):
-        if bool_error is not None and x.dtype is dt.bool_:
-            raise bool_error[0](bool_error[1])
-        result = _floating(x) if promote_to_float else x.dtype
-        return record(op, (x,), x.shape, result.numpy, grad_name, (("dtype", result.numpy),), saves=saves)
-
-    apply.__name__ = name
-    return apply
-
-
-def _not_implemented_for_bool(kernel: str) -> tuple:
-    return NotImplementedError, f'"{kernel}" not implemented for \'Bool\''
-
-
-@jax.custom_jvp
-def _abs_inexact(x):
-    return jnp.abs(x)
-
-
-# PyTorch's derivative of |x| is sign(x), zero at zero (JAX's is one there).
-_abs_inexact.defjvps(lambda tangent, _, x: jnp.sign(x) * tangent)
-
-
-def _abs(x):
-    return _abs_inexact(x) if jnp.issubdtype(x.dtype, jnp.inexact) else jnp.abs(x)
-
-
-neg = _unary("neg", jnp.negative, grad_name="NegBackward0", promote_to_float=False, saves=False, bool_error=(
-    RuntimeError, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, "
-    "use the `~` or `logical_not()` operator instead."))
-abs = _unary("abs", _abs, grad_name="AbsBackward0", promote_to_float=False,  # noqa: A001
-             bool_error=_not_implemented_for_bool("abs_cpu"))
-relu = _unary("relu", jax.nn.relu, grad_name="ReluBackward0", promote_to_float=False,
-              bool_error=(RuntimeError, "Boolean inputs not supported for relu"))
-exp = _unary("exp", jnp.exp, grad_name="ExpBackward0", promote_to_float=True)
-log = _unary("log", jnp.log, grad_name="LogBackward0", promote_to_float=True)
-sqrt = _unary("sqrt", jnp.sqrt, grad_name="SqrtBackward0", promote_to_float=True)
-sin = _unary("sin", jnp.sin, grad_name="SinBackward0", promote_to_float=True)
-cos = _unary("cos", jnp.cos, grad_name="CosBackward0", promote_to_float=True)
-tan = _unary("tan", jnp.tan, grad_name="TanBackward0", promote_to_float=True)
-sigmoid = _unary("sigmoid", jax.nn.sigmoid, grad_name="SigmoidBackward0", promote_to_float=True)
-tanh = _unary("tanh", jnp.tanh, grad_name="TanhBackward0", promote_to_float=True)
-log1p = _unary("log1p", jnp.log1p, grad_name="Log1PBackward0", promote_to_float=True)
-rsqrt = _unary("rsqrt", jax.lax.rsqrt, grad_name="RsqrtBackward0", promote_to_float=True)
-reciprocal = _unary("reciprocal", lambda x: 1 / x, grad_name="ReciprocalBackward0", promote_to_float=True)
-floor = _unary("floor", jnp.floor, grad_name="FloorBackward0", promote_to_float=False,
-               bool_error=_not_implemented_for_bool("floor_vml_cpu"))
-ceil = _unary("ceil", jnp.ceil, grad_name="CeilBackward0", promote_to_float=False,
-              bool_error=_not_implemented_for_bool("ceil_vml_cpu"))
-round = _unary("round", jnp.round, grad_name="RoundBackward0", promote_to_float=False,  # noqa: A001
-               bool_error=_not_implemented_for_bool("round_vml_cpu"))
-trunc = _unary("trunc", jnp.trunc, grad_name="TruncBackward0", promote_to_float=False,
-               bool_error=_not_implemented_for_bool("trunc_vml_cpu"))
-def _sign(x):
-    """-1, 0 or 1; PyTorch's sign of nan is 0 (JAX's is nan)."""
-    if x.dtype == jnp.bool_:
-        return x
-    return jnp.where(jnp.isnan(x), jnp.zeros_like(x), jnp.sign(x)) if jnp.issubdtype(x.dtype, jnp.inexact) else jnp.sign(x)
-
-
-sign = _unary("sign", _sign, grad_name="SignBackward0", promote_to_float=False)
-_square = _unary("square", jnp.square, grad_name="PowBackward0", promote_to_float=False)
-
-
-def square(x):
-    """`x * x`; bools square as int64, as `x ** 2` gives."""
-    return _square(x.long() if x.dtype is dt.bool_ else x)
-
-_NOT = Op("logical_not", lambda x: ~x if x.dtype == jnp.bool_ else x == 0)
-_INVERT = Op("bitwise_not", jnp.invert)
-
-
-def logical_not(x):
-    return record(_NOT, (x,), x.shape, np.dtype(np.bool_), None, differentiable=False)
-
-
-def bitwise_not(x):
-    """`~x`: logical not of a bool tensor, two's complement not of an integer one."""
-    if x.dtype.is_floating_point or x.dtype.is_complex:
-        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
-    return record(_INVERT, (x,), x.shape, x.dtype.numpy, None, differentiable=False)
+# -- clamp ---------------------------------------------------------------------------------------
 
 
 _TENSOR_BOUND = "tensor"  # in `_clamp_fn`: the bound is the next tensor input
@@ -455,9 +320,9 @@ def _clamp_fn(x, *tensor_bounds, low, high, dtype):
     `low == high` and `x` is outside. A nan (in `x` or a bound) gives nan, without a
     gradient here."""
     bounds = iter(tensor_bounds)
-    x = _cast(x, dtype)
-    low = None if low is None else _cast(next(bounds) if low is _TENSOR_BOUND else low, dtype)
-    high = None if high is None else _cast(next(bounds) if high is _TENSOR_BOUND else high, dtype)
+    x = cast(x, dtype)
+    low = None if low is None else cast(next(bounds) if low is _TENSOR_BOUND else low, dtype)
+    high = None if high is None else cast(next(bounds) if high is _TENSOR_BOUND else high, dtype)
     value = x  # nan in x or in a bound propagates
     if low is not None:
         value = jnp.maximum(value, low)
@@ -484,7 +349,7 @@ def clamp(x, min=None, max=None):  # noqa: A002
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     bounds = [bound for bound in (min, max) if bound is not None]
-    tensors = [bound for bound in bounds if isinstance(bound, TensorCore)]
+    tensors = [bound for bound in bounds if isinstance(bound, Tensor)]
     result = dt.result_type(x, *bounds)
     shape = x.shape
     for bound in tensors:
@@ -493,7 +358,7 @@ def clamp(x, min=None, max=None):  # noqa: A002
         kernel = "clamp_cpu" if tensors else ("clamp_scalar_cpu" if len(bounds) == 2 else
                                               "clamp_min_scalar_cpu" if max is None else "clamp_max_scalar_cpu")
         raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
-    static = tuple((name, _TENSOR_BOUND if isinstance(bound, TensorCore) else bound)
+    static = tuple((name, _TENSOR_BOUND if isinstance(bound, Tensor) else bound)
                    for name, bound in (("low", min), ("high", max)))
     return record(CLAMP, (x, *tensors), shape, result.numpy, "ClampBackward0" if tensors else "ClampBackward1",
                   (*static, ("dtype", result.numpy)))

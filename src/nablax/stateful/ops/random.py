@@ -9,9 +9,10 @@ import secrets
 import jax
 import jax.numpy as jnp
 
-from . import dtypes as dt
-from .core import record
-from .lazy import Op
+from .. import dtypes as dt
+from ..engine import Op
+from ..recording import record
+from .creation import finish, size_argument
 
 # A fixed default seed (PyTorch's documented default value): unseeded runs are
 # reproducible, where PyTorch 2.13 draws a random seed per process.
@@ -83,15 +84,7 @@ def _draw(seed, counter, *, kind, shape, dtype, low=0, high=1):
 DRAW = Op("random", _draw)
 
 
-def _shape(size) -> tuple:
-    from .creation import _size
-
-    return _size(size)
-
-
 def _random(kind, shape, dtype, generator=None, requires_grad=False, device=None, **bounds):
-    from .creation import finish
-
     seed_value, counter = (generator or default_generator).next_draw()
     static = (("kind", kind), ("shape", shape), ("dtype", dtype.numpy), *sorted(bounds.items()))
     tensor = record(DRAW, (seed_value, counter), shape, dtype.numpy, None, static)
@@ -101,13 +94,13 @@ def _random(kind, shape, dtype, generator=None, requires_grad=False, device=None
 def rand(*size, dtype=None, generator=None, requires_grad=False, device=None):
     """Uniform on [0, 1)."""
     dtype = dt.as_dtype(dtype) if dtype is not None else dt.get_default_dtype()
-    return _random("uniform", _shape(size), dtype, generator, requires_grad, device)
+    return _random("uniform", size_argument(size), dtype, generator, requires_grad, device)
 
 
 def randn(*size, dtype=None, generator=None, requires_grad=False, device=None):
     """Standard normal."""
     dtype = dt.as_dtype(dtype) if dtype is not None else dt.get_default_dtype()
-    return _random("normal", _shape(size), dtype, generator, requires_grad, device)
+    return _random("normal", size_argument(size), dtype, generator, requires_grad, device)
 
 
 def randint(low, high=None, size=None, *, dtype=None, generator=None, requires_grad=False, device=None):
@@ -115,7 +108,7 @@ def randint(low, high=None, size=None, *, dtype=None, generator=None, requires_g
     if size is None:
         low, high, size = 0, low, high
     dtype = dt.as_dtype(dtype) if dtype is not None else dt.int64
-    return _random("randint", _shape((size,)), dtype, generator, requires_grad, device, low=int(low), high=int(high))
+    return _random("randint", size_argument((size,)), dtype, generator, requires_grad, device, low=int(low), high=int(high))
 
 
 def randperm(n: int, *, dtype=None, generator=None, requires_grad=False, device=None):

@@ -10,18 +10,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import dtypes as dt
-from . import lazy
-from .core import TensorCore, record
-from .device import as_device, of_jax, to_jax
-from .lazy import Op
+from .. import dtypes as dt
+from .. import engine
+from ..device import as_device, of_jax, to_jax
+from ..engine import Op
+from ..recording import record
+from ..storage import Storage
+from ..tensor import Size, Tensor
+from .common import named
 
 
 def finish(tensor, device=None, requires_grad: bool = False):
     """Moves a new tensor to `device` and marks it as requiring grad, as factories do."""
     if device is not None and as_device(device).type != "cpu":
         target = to_jax(as_device(device))
-        tensor = type(tensor)._from_expr(lazy.source(jax.device_put(tensor._value(), target)), of_jax(target))
+        tensor = type(tensor)._from_expr(engine.source(jax.device_put(tensor._value(), target)), of_jax(target))
     if requires_grad:
         if not (tensor.dtype.is_floating_point or tensor.dtype.is_complex):
             raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
@@ -34,7 +37,8 @@ def _flat_size(size) -> tuple:
     return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
 
 
-def _size(size) -> tuple:
+def size_argument(size) -> tuple:
+    """A size given as `f(2, 3)`, `f((2, 3))` or `f(torch.Size([2, 3]))`, checked as PyTorch does."""
     size = _flat_size(size)
     for s in size:
         if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
@@ -52,10 +56,10 @@ FILL = Op("full", lambda value, *, shape, dtype: jnp.full(shape, value, dtype))
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, grad_name=None):
     """A tensor of `size` filled with `fill_value` (dtype inferred from it, as in PyTorch)."""
-    if isinstance(fill_value, TensorCore):
+    if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     dtype = dt.as_dtype(dtype) if dtype is not None else dt.of_scalar(fill_value)
-    shape = _size((size,)) if not isinstance(size, (int, np.integer)) else (int(size),)
+    shape = size_argument((size,)) if not isinstance(size, (int, np.integer)) else (int(size),)
     tensor = record(FILL, (fill_value,), shape, dtype.numpy, grad_name, (("shape", shape), ("dtype", dtype.numpy)))
     return finish(tensor, device, requires_grad)
 
@@ -72,16 +76,16 @@ def constant(shape: tuple, dtype, value, grad_name: str | None = None):
 def zeros(*size, dtype=None, device=None, requires_grad=False):
     if any(isinstance(s, (int, np.integer)) and s < 0 for s in _flat_size(size)):
         raise RuntimeError("zeros: Dimension size must be non-negative.")  # zeros words it apart from the others
-    return full(_size(size), 0, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+    return full(size_argument(size), 0, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    return full(_size(size), 1, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+    return full(size_argument(size), 1, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
     """A tensor of `size` whose values are unspecified (zeros here)."""
-    return full(_size(size), 0, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+    return full(size_argument(size), 0, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
 def full_like(x, fill_value, *, dtype=None, device=None, requires_grad=False, grad_name=None):
@@ -112,7 +116,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     """Values from `start` (default 0) up to but not including `end`, `step` apart."""
     if end is None:
         start, end = 0, start
-    values = [v.item() if isinstance(v, TensorCore) else v for v in (start, end, step)]
+    values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     start, end, step = values
     if step == 0:
         raise RuntimeError("step must be nonzero")
@@ -153,7 +157,7 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=
 
 def _nested_shape(data, dim: int = 0) -> tuple:
     """The shape of nested sequences, with PyTorch's error for ragged ones."""
-    if isinstance(data, TensorCore):
+    if isinstance(data, Tensor):
         return tuple(data.shape)
     if isinstance(data, np.ndarray):
         return data.shape
@@ -163,7 +167,7 @@ def _nested_shape(data, dim: int = 0) -> tuple:
         return (0,)
     inner = [_nested_shape(item, dim + 1) for item in data]
     for item_shape, item in zip(inner, data):
-        if inner[0] and not isinstance(item, (list, tuple, np.ndarray, TensorCore)):
+        if inner[0] and not isinstance(item, (list, tuple, np.ndarray, Tensor)):
             raise TypeError("not a sequence")
         if item_shape != inner[0]:
             length = len(item) if isinstance(item, (list, tuple)) else None
@@ -174,7 +178,7 @@ def _nested_shape(data, dim: int = 0) -> tuple:
 
 def _plain(data):
     """Nested lists with tensors replaced by their values."""
-    if isinstance(data, TensorCore):
+    if isinstance(data, Tensor):
         return data._host()
     if isinstance(data, (list, tuple)):
         return [_plain(item) for item in data]
@@ -182,7 +186,7 @@ def _plain(data):
 
 
 def _infer_dtype(data) -> dt.dtype:
-    if isinstance(data, TensorCore):
+    if isinstance(data, Tensor):
         return data.dtype
     if isinstance(data, np.ndarray):
         return dt.from_numpy(data.dtype)
@@ -203,9 +207,7 @@ def _infer_dtype(data) -> dt.dtype:
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of `data` (a number, nested lists, a NumPy array or a tensor)."""
-    from .tensor import Tensor
-
-    if isinstance(data, TensorCore):
+    if isinstance(data, Tensor):
         warnings.warn(
             "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
             "sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor).",
@@ -216,13 +218,13 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     # A private copy: JAX may read a host array after this returns (its transfer can be
     # asynchronous, or alias the memory), and the caller's array may change meanwhile.
     values = np.array(_plain(data), dtype=dtype.numpy, copy=True).reshape(shape)
-    result = Tensor._from_expr(lazy.source(jnp.asarray(values)))
+    result = Tensor._from_expr(engine.source(jnp.asarray(values)))
     return finish(result, device, requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None):
     """`data` as a tensor, sharing memory with a NumPy array or tensor when it can."""
-    if isinstance(data, TensorCore):
+    if isinstance(data, Tensor):
         return data.to(dtype=dtype) if dtype is not None else data
     if isinstance(data, np.ndarray) and (dtype is None or dt.as_dtype(dtype).numpy == data.dtype) and device in (None, "cpu"):
         return from_numpy(data)
@@ -231,9 +233,6 @@ def as_tensor(data, dtype=None, device=None):
 
 def from_numpy(array: np.ndarray):
     """A tensor whose storage is `array` itself: changes to either show in both."""
-    from .core import Storage
-    from .tensor import Tensor
-
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     dt.from_numpy(array.dtype)  # PyTorch's error for dtypes it has no tensor type for
@@ -247,10 +246,8 @@ def legacy_constructor(dtype: dt.dtype, args: tuple, device=None):
         return empty(0, dtype=dtype, device=device)
     if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
         data = args[0]
-        if isinstance(data, TensorCore):
+        if isinstance(data, Tensor):
             return data.to(dtype)
-        from .tensor import Size
-
         if isinstance(data, Size):
             return empty(*data, dtype=dtype, device=device)
         return tensor(data, dtype=dtype, device=device)
@@ -261,9 +258,7 @@ def _typed(dtype: dt.dtype, name: str):
     def constructor(*args, device=None):
         return legacy_constructor(dtype, args, device)
 
-    constructor.__name__ = constructor.__qualname__ = name
-    constructor.__doc__ = f"The legacy `torch.{name}` constructor: {dtype!r} data, or sizes."
-    return constructor
+    return named(constructor, name, f"The legacy `torch.{name}` constructor: {dtype!r} data, or sizes.")
 
 
 FloatTensor = _typed(dt.float32, "FloatTensor")

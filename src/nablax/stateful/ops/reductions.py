@@ -3,6 +3,7 @@ PyTorch's dims, dtypes, return types and backward-node names."""
 
 from __future__ import annotations
 
+import builtins
 import functools
 import math
 
@@ -10,16 +11,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import dtypes as dt
-from .core import TensorCore, record
-from .lazy import Op
-from .math_ops import _cast, _type_name, maximum, minimum
-from .views import wrap_dim
+from .. import dtypes as dt
+from ..engine import Op
+from ..recording import record
+from ..tensor import Tensor
+from ..views import wrap_dim
+from .arithmetic import maximum, minimum
+from .common import cast, not_implemented
 
 # -- reductions ----------------------------------------------------------------------------------
 
 
-def _dims(x: TensorCore, dim) -> tuple | None:
+def _dims(x: Tensor, dim) -> tuple | None:
     """The reduced axes, sorted; a 0-d tensor accepts dim 0 or -1 and has none to reduce."""
     if dim is None:
         return None
@@ -36,9 +39,9 @@ def _reduced_shape(shape: tuple, dims, keepdim: bool) -> tuple:
     return tuple(1 if i in dims else s for i, s in enumerate(shape)) if keepdim else tuple(s for i, s in enumerate(shape) if i not in dims)
 
 
-SUM = Op("sum", lambda x, *, dims, keepdim, dtype: jnp.sum(_cast(x, dtype), axis=dims, keepdims=keepdim))
-MEAN = Op("mean", lambda x, *, dims, keepdim, dtype: jnp.mean(_cast(x, dtype), axis=dims, keepdims=keepdim))
-PROD = Op("prod", lambda x, *, dims, keepdim, dtype: jnp.prod(_cast(x, dtype), axis=dims, keepdims=keepdim))
+SUM = Op("sum", lambda x, *, dims, keepdim, dtype: jnp.sum(cast(x, dtype), axis=dims, keepdims=keepdim), saves=False)
+MEAN = Op("mean", lambda x, *, dims, keepdim, dtype: jnp.mean(cast(x, dtype), axis=dims, keepdims=keepdim), saves=False)
+PROD = Op("prod", lambda x, *, dims, keepdim, dtype: jnp.prod(cast(x, dtype), axis=dims, keepdims=keepdim))
 
 
 def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
@@ -46,7 +49,7 @@ def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
     dims = _dims(x, dim)
     name = "SumBackward0" if dim is None else "SumBackward1"
     return record(SUM, (x,), _reduced_shape(x.shape, dims, keepdim), result.numpy, name,
-                  (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)), saves=False)
+                  (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)))
 
 
 def mean(x, dim=None, keepdim=False, *, dtype=None):
@@ -54,12 +57,12 @@ def mean(x, dim=None, keepdim=False, *, dtype=None):
     if not (result.is_floating_point or result.is_complex):
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
-            f"Got: {_type_name(result)}"
+            f"Got: {result.scalar_name}"
         )
     dims = _dims(x, dim)
     name = "MeanBackward0" if dim is None else "MeanBackward1"
     return record(MEAN, (x,), _reduced_shape(x.shape, dims, keepdim), result.numpy, name,
-                  (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)), saves=False)
+                  (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)))
 
 
 def prod(x, dim=None, keepdim=False, *, dtype=None):
@@ -88,7 +91,7 @@ def _std_of_variance_jvp(primals, tangents):
 def _variance_fn(x, *, dims, keepdim, correction, root):
     centered = x - jnp.mean(x, axis=dims, keepdims=True)
     count = x.size if dims is None else math.prod(x.shape[d] for d in dims)
-    variance = jnp.sum(centered * centered, axis=dims, keepdims=keepdim) / max(count - correction, 0)
+    variance = jnp.sum(centered * centered, axis=dims, keepdims=keepdim) / builtins.max(count - correction, 0)
     return _std_of_variance(variance) if root else variance
 
 
@@ -158,7 +161,7 @@ def _return_type(name: str) -> type:
 def extreme(x, which: str, dim=None, keepdim=False):
     """`max`/`min`: of everything (`dim=None`), per `dim` (values and indices), or
     elementwise against another tensor."""
-    if isinstance(dim, TensorCore):
+    if isinstance(dim, Tensor):
         return maximum(x, dim) if which == "max" else minimum(x, dim)
     if dim is None:
         if x.numel() == 0:
@@ -208,7 +211,7 @@ def arg_extreme(x, name: str, dim=None, keepdim=False):
 def _along(function):
     """`function(x, axis=dim)`, where a 0-d `x` is its own one element (dim None)."""
     def apply(x, *, dim, dtype):
-        x = _cast(x, dtype)
+        x = cast(x, dtype)
         if not x.size:  # PyTorch runs no kernel (and takes any dtype) on an empty tensor
             return x
         return function(x, axis=dim) if dim is not None else function(x.reshape(1), axis=0).reshape(())
@@ -225,8 +228,8 @@ def _softmax_dtype(x, dim: int, dtype, kernel: str) -> dt.dtype:
     if dtype is not None:
         return dt.as_dtype(dtype)
     if not (x.dtype.is_floating_point or x.dtype.is_complex) and x.numel():  # no kernel runs on an empty tensor
-        where = "_lastdim" if dim == max(x.ndim - 1, 0) else ""
-        raise NotImplementedError(f'"{kernel}{where}_kernel_impl" not implemented for \'{_type_name(x.dtype)}\'')
+        where = "_lastdim" if dim == builtins.max(x.ndim - 1, 0) else ""
+        raise not_implemented(f"{kernel}{where}_kernel_impl", x.dtype)
     return x.dtype
 
 
@@ -241,3 +244,40 @@ def log_softmax(x, dim, dtype=None):
     result = _softmax_dtype(x, d, dtype, "log_softmax")
     return record(LOG_SOFTMAX, (x,), x.shape, result.numpy, "LogSoftmaxBackward0",
                   (("dim", d if x.ndim else None), ("dtype", result.numpy)))
+
+
+# -- PyTorch's signatures --------------------------------------------------------------------------
+
+
+def max(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+    return extreme(input, "max", dim, keepdim)
+
+
+def min(input, dim=None, keepdim=False):  # noqa: A001
+    return extreme(input, "min", dim, keepdim)
+
+
+def argmax(input, dim=None, keepdim=False):
+    return arg_extreme(input, "argmax", dim, keepdim)
+
+
+def argmin(input, dim=None, keepdim=False):
+    return arg_extreme(input, "argmin", dim, keepdim)
+
+
+def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    correction = (1 if unbiased else 0) if correction is None else correction
+    return variance(input, dim, correction, keepdim)
+
+
+def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    correction = (1 if unbiased else 0) if correction is None else correction
+    return variance(input, dim, correction, keepdim, root=True)
+
+
+def all(input):  # noqa: A001
+    return (input != 0).sum() == input.numel()
+
+
+def any(input):  # noqa: A001
+    return (input != 0).sum() > 0

@@ -6,11 +6,11 @@ import math
 
 import jax.numpy as jnp
 
-from ..nn.linear import without_negative_zeros
-from .autograd import is_grad_enabled
-from .core import TensorCore, infer, record
-from .lazy import Op
-from .math_ops import _type_name, broadcast_shapes
+from ...nn.linear import without_negative_zeros
+from ..engine import Op, is_grad_enabled
+from ..recording import infer, record
+from ..tensor import Tensor
+from .common import broadcast_shapes
 
 # -- matmul ------------------------------------------------------------------------------------------
 
@@ -24,20 +24,13 @@ MATMUL = Op("matmul", _matmul)
 EMPTY_BATCHED_MATMUL = Op("empty_batched_matmul", lambda a, b: _matmul(a, b).astype(b.dtype))
 
 
-# C++ type names, as PyTorch's mm/bmm dtype errors print them.
-_CPP_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
-                   "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
-                   "uint8": "unsigned char", "bool": "bool"}
-
-
 def _check_matmul_dtypes(a, b) -> None:
     if a.dtype is b.dtype:
         return
     if a.ndim == 1 and b.ndim == 1:
         raise RuntimeError(
-            f"dot : expected both vectors to have same dtype, but found {_type_name(a.dtype)} and {_type_name(b.dtype)}")
-    names = (_CPP_TYPE_NAMES.get(a.dtype.name, a.dtype.name), _CPP_TYPE_NAMES.get(b.dtype.name, b.dtype.name))
-    raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {names[0]} != {names[1]}")
+            f"dot : expected both vectors to have same dtype, but found {a.dtype.scalar_name} and {b.dtype.scalar_name}")
+    raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.cpp_name} != {b.dtype.cpp_name}")
 
 
 def _check_batched_matmul(sa: tuple, sb: tuple) -> None:
@@ -68,7 +61,7 @@ def _refuse_bools(a, kernel: str, shape=(1,), inner: int = 1) -> None:
 
 def matmul(a, b):
     """PyTorch's `matmul`, with its shape errors and backward-node names per case."""
-    if not isinstance(b, TensorCore):
+    if not isinstance(b, Tensor):
         raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not {type(b).__name__}")
     sa, sb = a.shape, b.shape
     if not sa or not sb:
@@ -81,25 +74,47 @@ def matmul(a, b):
     else:
         _check_matmul_dtypes(a, b)
     if len(sa) == 1 and len(sb) == 1:
-        if sa != sb:
-            raise RuntimeError(
-                f"inconsistent tensor size, expected tensor [{sa[0]}] and src [{sb[0]}] to have the same number of "
-                f"elements, but got {sa[0]} and {sb[0]} elements respectively"
-            )
-        _refuse_bools(a, "dot")
-        return record(MATMUL, (a, b), (), a.dtype.numpy, "DotBackward0")
+        return _dot(a, b)
     if len(sa) == 2 and len(sb) == 1:
-        if sa[1] != sb[0]:
-            raise RuntimeError(f"size mismatch, got input ({sa[0]}), mat ({sa[0]}x{sa[1]}), vec ({sb[0]})")
-        _refuse_bools(a, "addmv_impl_cpu", (sa[0],), sa[1])
-        return record(MATMUL, (a, b), (sa[0],), a.dtype.numpy, "MvBackward0")
+        return _matrix_vector(a, b)
     if len(sa) <= 2 and len(sb) == 2:
-        rows = sa[0] if len(sa) == 2 else 1
-        if sa[-1] != sb[0]:
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{sa[-1]} and {sb[0]}x{sb[1]})")
-        shape = (sa[0], sb[1]) if len(sa) == 2 else (sb[1],)
-        _refuse_bools(a, "addmm_impl_cpu_", shape, sa[-1])
-        return record(MATMUL, (a, b), shape, a.dtype.numpy, "MmBackward0" if len(sa) == 2 else "SqueezeBackward4")
+        return _matrix_matrix(a, b)
+    return _batched(a, b)
+
+
+def _dot(a, b):
+    sa, sb = a.shape, b.shape
+    if sa != sb:
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{sa[0]}] and src [{sb[0]}] to have the same number of "
+            f"elements, but got {sa[0]} and {sb[0]} elements respectively"
+        )
+    _refuse_bools(a, "dot")
+    return record(MATMUL, (a, b), (), a.dtype.numpy, "DotBackward0")
+
+
+def _matrix_vector(a, b):
+    sa, sb = a.shape, b.shape
+    if sa[1] != sb[0]:
+        raise RuntimeError(f"size mismatch, got input ({sa[0]}), mat ({sa[0]}x{sa[1]}), vec ({sb[0]})")
+    _refuse_bools(a, "addmv_impl_cpu", (sa[0],), sa[1])
+    return record(MATMUL, (a, b), (sa[0],), a.dtype.numpy, "MvBackward0")
+
+
+def _matrix_matrix(a, b):
+    """A matrix (or a vector, as a row) times a matrix."""
+    sa, sb = a.shape, b.shape
+    rows = sa[0] if len(sa) == 2 else 1
+    if sa[-1] != sb[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{sa[-1]} and {sb[0]}x{sb[1]})")
+    shape = (sa[0], sb[1]) if len(sa) == 2 else (sb[1],)
+    _refuse_bools(a, "addmm_impl_cpu_", shape, sa[-1])
+    return record(MATMUL, (a, b), shape, a.dtype.numpy, "MmBackward0" if len(sa) == 2 else "SqueezeBackward4")
+
+
+def _batched(a, b):
+    """A product with a batch of matrices on either side."""
+    sa, sb = a.shape, b.shape
     _check_batched_matmul(sa, sb)
     shape, dtype = infer(MATMUL, (a, b))
     if len(sb) <= 2:  # folded into one mm
@@ -115,3 +130,15 @@ def matmul(a, b):
     if folded_transposed:
         name = "TransposeBackward0" if 1 in shape[-2:] else "CloneBackward0"
     return record(MATMUL, (a, b), shape, dtype, name)
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError("self must be a matrix" if input.ndim != 2 else "mat2 must be a matrix")
+    return matmul(input, mat2)
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    return matmul(input, other)

@@ -1,0 +1,156 @@
+"""`tensor.backward()`, `torch.autograd.backward` and `torch.autograd.grad` over the engine's
+`BackwardPass`, with PyTorch's rules: a scalar output or an explicit gradient, gradients
+accumulated into leaves' `.grad`, and a graph freed after a backward pass unless
+`retain_graph=True` (a second pass through it raises PyTorch's error).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from .. import engine
+from ..grad_fn import NOT_DIFFERENTIABLE
+from ..ops.creation import tensor as make_tensor
+from ..tensor import Tensor
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they have "
+    "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
+    "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or "
+    "if you need to access saved tensors after calling backward."
+)
+
+
+def _planned(root: engine.Expr, cotangent, probes=()) -> engine.BackwardPass:
+    """The backward pass of `root`, refused where PyTorch refuses it."""
+    backward = engine.BackwardPass(root, cotangent, probes)
+    for expr in backward.nodes:
+        if expr.freed and expr.op.saves:
+            raise RuntimeError(_FREED)
+        if expr.grad_name == NOT_DIFFERENTIABLE:
+            raise RuntimeError(f"derivative for aten::{expr.op.name} is not implemented")
+    return backward
+
+
+def _release(backward: engine.BackwardPass, retain_graph) -> None:
+    if not retain_graph:
+        for expr in backward.nodes:
+            expr.freed = True
+
+
+def _root_and_cotangent(output: Tensor, gradient, index: int = 0):
+    root = output._current_expr()
+    if not root.requires_grad:
+        raise RuntimeError(f"element {index} of tensors does not require grad and does not have a grad_fn")
+    if gradient is None:
+        if output.numel() != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        return root, None
+    if not isinstance(gradient, Tensor):
+        gradient = make_tensor(gradient, dtype=output.dtype)
+    if gradient.shape != output.shape:
+        raise RuntimeError(
+            f"Mismatch in shape: grad_output[{index}] has a shape of {gradient.shape!r} and output[{index}] has a "
+            f"shape of {output.shape!r}."
+        )
+    return root, engine.strip(gradient._current_expr())
+
+
+def _no_create_graph(create_graph: bool) -> None:
+    if create_graph:
+        raise NotImplementedError(
+            "create_graph=True (gradients of gradients) is not supported by nablax.stateful; "
+            "the functional face composes jax.grad for higher-order derivatives"
+        )
+
+
+def backward(output: Tensor, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+    """Accumulates the gradient of `output` into the `.grad` of the leaves it depends on."""
+    _no_create_graph(create_graph)
+    root, cotangent = _root_and_cotangent(output, gradient)
+    if inputs is not None:
+        wanted = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        grads = grad([output], wanted, None if gradient is None else [gradient], retain_graph=retain_graph, allow_unused=True)
+        for leaf, value in zip(wanted, grads):
+            if value is not None:
+                _accumulate(leaf, value._value())
+        return
+    backward_pass = _planned(root, cotangent)
+    leaves, groups = backward_pass.leaves()
+    old = [None if leaf.grad is None else leaf.grad._current_expr() for leaf in leaves]
+    grads = backward_pass.run(groups, old)
+    _release(backward_pass, retain_graph)
+    for leaf, value in zip(leaves, grads):
+        _accumulate(leaf, value)
+
+
+def _accumulate(leaf: Tensor, value) -> None:
+    """`leaf.grad` becomes `value` (already the sum with the old grad, when there was one);
+    the `.grad` tensor object is kept, so references to it see the new values."""
+    if leaf.grad is None:
+        leaf.grad = _new_tensor(value, leaf)
+    else:
+        leaf.grad._write(engine.source(value))
+
+
+def zero_grads(tensors, set_to_none: bool = True) -> None:
+    """Clears the `.grad` of each tensor: to None (PyTorch's default), or to zeros."""
+    for tensor in tensors:
+        if tensor.grad is not None:
+            if set_to_none:
+                tensor.grad = None
+            else:
+                tensor.grad.detach_()
+                tensor.grad.zero_()
+
+
+def _new_tensor(value, like: Tensor) -> Tensor:
+    return Tensor._from_expr(engine.source(value), like.device)
+
+
+def _single_output(outputs: list, grad_outputs):
+    """Several outputs as one root: their sum, each weighted by its gradient if given."""
+    if grad_outputs is None:
+        return sum(outputs[1:], outputs[0])
+    return sum(((o * g).sum() for o, g in zip(outputs, grad_outputs)), outputs[0].sum() * 0)
+
+
+def _variables_of(backward_pass: engine.BackwardPass, tensor: Tensor) -> list[int]:
+    """The variables of `backward_pass` whose gradients sum to `tensor`'s (none: unused)."""
+    if tensor.is_leaf:
+        return [index for index, expr in enumerate(backward_pass.variables)
+                if expr.op is engine.VAR and engine.leaf_of(expr) is tensor]
+    index = backward_pass.probe_variable(tensor._current_expr())
+    return [] if index is None else [index]
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None, materialize_grads=False):
+    """The gradients of `outputs` with respect to `inputs` (leaves or not), returned
+    rather than accumulated into `.grad`."""
+    _no_create_graph(create_graph)
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    if len(outputs) != 1:
+        outputs, grad_outputs = [_single_output(outputs, grad_outputs)], None
+    gradient = None if grad_outputs is None else (grad_outputs[0] if isinstance(grad_outputs, (list, tuple)) else grad_outputs)
+    root, cotangent = _root_and_cotangent(outputs[0], gradient)
+    for tensor in inputs:
+        if not tensor.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    probes = [tensor._current_expr() for tensor in inputs if not tensor.is_leaf]
+    backward_pass = _planned(root, cotangent, probes)
+    groups = [_variables_of(backward_pass, tensor) for tensor in inputs]
+    found = iter(backward_pass.run([group for group in groups if group]))
+    _release(backward_pass, retain_graph)
+    results = []
+    for index, (tensor, group) in enumerate(zip(inputs, groups)):
+        if group:
+            results.append(_new_tensor(next(found), tensor))
+        elif not allow_unused and not materialize_grads:
+            raise RuntimeError(
+                f"The differentiated Tensor at index {index} appears to not have been used in the graph. "
+                "Set allow_unused=True if this is the desired behavior."
+            )
+        else:
+            results.append(_new_tensor(jnp.zeros(tensor.shape, tensor.dtype.numpy), tensor) if materialize_grads else None)
+    return tuple(results)

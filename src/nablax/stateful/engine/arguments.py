@@ -1,0 +1,41 @@
+"""Known values as program arguments."""
+
+from __future__ import annotations
+
+import jax
+
+# Python numbers held as JAX scalars for the programs that take them (see as_argument).
+DEVICE_SCALARS_HELD = 256
+
+
+def as_argument(value):
+    """A known value as a program argument: a Python number becomes the same number as a
+    JAX scalar, kept for the next program that takes it.
+
+    JAX converts a Python number passed to a jitted function on every call, about 1.5 us on
+    the CPU, while a JAX scalar of the same (weak) type goes through as it is and compiles to
+    the same program. The numbers a loop passes are mostly the same each step (a learning
+    rate, a loss's constants). Where JAX's default device is an accelerator, numbers stay
+    Python numbers: a program with no array argument runs on the CPU (see `call_program`),
+    and a scalar on the accelerator would move it there."""
+    if type(value) not in _PYTHON_NUMBERS or value != value or value == 0:
+        return value  # (NaN never matches itself; -0.0 would match 0.0)
+    on_device = _SCALARS_ON_DEVICE[0]
+    if on_device is None:  # (asked on first use: asking at import would start JAX's backends)
+        on_device = _SCALARS_ON_DEVICE[0] = jax.default_backend() == "cpu"
+    if not on_device:
+        return value
+    key = (type(value), value)
+    scalar = DEVICE_SCALARS.get(key)
+    if scalar is None:
+        if type(value) is int and not -(2**63) <= value < 2**63:
+            return value  # JAX's own error, as before
+        if len(DEVICE_SCALARS) >= DEVICE_SCALARS_HELD:  # e.g. a step counter: a new number every step
+            DEVICE_SCALARS.clear()
+        scalar = DEVICE_SCALARS[key] = jax.device_put(value)
+    return scalar
+
+
+DEVICE_SCALARS: dict = {}
+_PYTHON_NUMBERS = frozenset({float, int})  # the numbers kept as JAX scalars
+_SCALARS_ON_DEVICE: list = [None]  # whether JAX's default backend is the CPU

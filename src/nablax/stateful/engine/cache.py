@@ -1,0 +1,128 @@
+"""The compiled programs, by plan: a cache with bounds on what it holds."""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import functools
+
+import jax
+
+from .program import build_program, call_program
+
+# Bounds of the compiled-program cache (see ProgramCache): programs held, executables held
+# in all (JAX compiles a program once per set of input shapes), executables per program,
+# and executables released before JAX's own caches are emptied.
+PROGRAM_CACHE_SIZE = 512
+COMPILED_CACHE_SIZE = 256
+SHAPES_PER_PROGRAM = 32
+RELEASED_BEFORE_CLEARING = 64
+
+
+class _Entry:
+    __slots__ = ("program", "held")
+
+    def __init__(self, program):
+        self.program = program
+        self.held = 0  # executables the program held after its last call
+
+
+def _executables_held(program) -> int:
+    """How many executables JAX holds for a jitted function: one per set of input shapes."""
+    size = getattr(program, "_cache_size", None)
+    return size() if size is not None else 1
+
+
+def release_jax_memory() -> None:
+    """Empties JAX's own caches and hands the memory they freed back to the system.
+
+    Besides the executables of each jitted function, JAX keeps tracing and lowering results
+    per function and input shapes in caches of its own (`trace_to_jaxpr`'s has no bound), so
+    memory grows with every new shape even when the jitted function is gone. Only
+    `jax.clear_caches()` empties them (every jitted function in the process then compiles
+    again on its next call); glibc keeps freed memory in its arenas unless trimmed."""
+    jax.clear_caches()
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to trim
+        return None
+
+
+class ProgramCache:
+    """Compiled programs by plan, least recently used first out, with bounds.
+
+    JAX compiles a jitted program once per set of input shapes and keeps every executable
+    for as long as the jitted function lives, so a loop whose shapes keep changing (batch
+    sizes, sequence lengths) would hold ever more of them. After each call the cache counts
+    what the program holds: a program over `shapes_per_program` executables starts afresh
+    (its executables are released), and while all programs hold more than `compiled_size`,
+    the least recently used go. `size` bounds the number of programs. Once
+    `released_before_clearing` executables have been released, JAX's own per-shape caches
+    are emptied too (`release_jax_memory`), which bounds the memory of a run whatever its
+    shapes; a run with a steady set of shapes releases nothing and never pays for that."""
+
+    def __init__(self, size: int, compiled_size: int, shapes_per_program: int, released_before_clearing: int):
+        self.size = size
+        self.compiled_size = compiled_size
+        self.shapes_per_program = shapes_per_program
+        self.released_before_clearing = released_before_clearing
+        self.entries: collections.OrderedDict = collections.OrderedDict()
+        self.latest: _Entry | None = None  # the entry of the program run last
+        self.compiled = 0  # executables held by all programs
+        self.released = 0  # executables released since JAX's caches were last emptied
+        self.compiles = 0  # programs built
+        self.clears = 0  # times JAX's caches were emptied
+
+    def _build(self, plan):
+        self.compiles += 1
+        return jax.jit(build_program(plan))
+
+    def run(self, plan, args):
+        """Runs the program of `plan` on `args`, building it if needed."""
+        entry = self.entries.get(plan)
+        if entry is None:
+            entry = self.entries[plan] = _Entry(self._build(plan))
+            while len(self.entries) > self.size:
+                self._release(self.entries.popitem(last=False)[1].held)
+        elif entry is not self.latest:  # (the latest is last already; moving it would hash the key again)
+            self.entries.move_to_end(plan)
+        self.latest = entry
+        result = call_program(entry.program, args)
+        held = _executables_held(entry.program)
+        if held != entry.held:
+            self._held(plan, entry, held)
+        return result
+
+    def _held(self, plan, entry: _Entry, held: int) -> None:
+        self.compiled += held - entry.held
+        entry.held = held
+        if held > self.shapes_per_program:
+            entry.held = 0
+            entry.program = self._build(plan)
+            self._release(held)
+        while self.compiled > self.compiled_size and len(self.entries) > 1:
+            self._release(self.entries.popitem(last=False)[1].held)
+
+    def _release(self, executables: int) -> None:
+        """Notes executables dropped with their programs; empties JAX's caches when due."""
+        self.compiled -= executables
+        self.released += executables
+        if self.released >= self.released_before_clearing:
+            release_jax_memory()  # the live programs' executables go too
+            self.clears += 1
+            self.released = self.compiled = 0
+            for entry in self.entries.values():
+                entry.held = 0
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+PROGRAMS = ProgramCache(PROGRAM_CACHE_SIZE, COMPILED_CACHE_SIZE, SHAPES_PER_PROGRAM, RELEASED_BEFORE_CLEARING)

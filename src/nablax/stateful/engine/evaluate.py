@@ -1,0 +1,37 @@
+"""Computing pending values: the pending graph behind them becomes one program."""
+
+from __future__ import annotations
+
+import jax
+
+from . import cache, reference
+from .graph import Expr, settle, strip
+from .plan import Plan, PlanBuilder
+
+
+def realize(*targets: Expr) -> None:
+    """Computes the values of `targets` (and of every pending node with a live owner on the
+    way) in one compiled program."""
+    pending = [expr for expr in targets if expr.value is None]
+    if not pending:
+        return
+    if reference.INTERPRETING.active:
+        return reference.realize(*pending)
+    builder = PlanBuilder()
+    outputs = [(expr, builder.number(expr)) for expr in pending]
+    outputs += builder.live_outputs(skip={id(expr) for expr in pending})
+    if not builder.prelude.nodes:  # every value was known already (outputs of a computed multi-output op)
+        return
+    plan = Plan(tuple(builder.prelude.nodes), None, tuple([ref for _, ref in outputs]))
+    values = cache.PROGRAMS.run(plan, builder.args)
+    for (expr, _), value in zip(outputs, values):
+        settle(expr, value)
+    builder.settle_selections()
+
+
+def value_of(expr: Expr) -> jax.Array:
+    """The value of `expr`, computing it if pending."""
+    expr = strip(expr)
+    if expr.value is None:
+        realize(expr)
+    return expr.value

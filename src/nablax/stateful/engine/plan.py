@@ -1,0 +1,235 @@
+"""Plans: a pending graph flattened into a hashable description of the program that
+computes it, by one walk over the graph.
+
+A plan has two sections. The *prelude* computes values without differentiation: pending
+values that a program needs, and everything a backward pass needs that gradients do not
+flow through. The *body* is the function a backward pass differentiates: the nodes on
+gradient paths from the root down to the leaf variables, recomputed inside one `jax.vjp`.
+The walk is told, at each edge, whether it is differentiated: along a gradient edge it
+numbers the input into the body, otherwise into the prelude.
+
+Nodes refer to their inputs by `Ref`s: the index-th known value passed in (`ARG`), prelude
+node, body node or variable. The plan is the cache key of its compiled program, so it is
+hashed and compared on every run: a ref is an interned int (ints hash fast, and interned
+ones compare by identity) with its kind in the two low bits, and a plan node is a plain
+tuple.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, NamedTuple
+
+import jax.numpy as jnp
+
+from .graph import DETACH, SELECT, VAR, Expr, Op, is_computed_output, is_live, settle_output
+from .arguments import as_argument
+
+
+class Kind(enum.IntEnum):
+    """Where a ref points: a program argument, a prelude node, a body node or a variable."""
+
+    ARG = 0
+    PRELUDE = 1
+    BODY = 2
+    VARIABLE = 3
+
+
+class Ref(int):
+    """A value in a program: `Ref.of(kind, index)`, read back as `.kind` and `.index`.
+
+    Refs are interned: the same ref is the same object, so comparing two plans compares
+    their refs by identity, as fast as small ints."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def of(kind: Kind, index: int) -> Ref:
+        interned = _INTERNED[kind]
+        while len(interned) <= index:
+            interned.append(int.__new__(Ref, len(interned) << 2 | kind))
+        return interned[index]
+
+    @property
+    def kind(self) -> Kind:
+        return Kind(self & 3)
+
+    @property
+    def index(self) -> Ref:
+        return self >> 2
+
+    def __repr__(self) -> str:
+        return f"{Kind(self & 3).name.lower()}[{self >> 2}]"
+
+
+_INTERNED: tuple[list[Ref], ...] = ([], [], [], [])
+
+# A plan node: (op, static, input refs). A plain tuple: plans are built on every run.
+PlanNode = tuple  # tuple[Op, tuple, tuple[Ref, ...]]
+
+
+class Body(NamedTuple):
+    """The differentiated function of a backward pass and what to do with its gradients."""
+
+    nodes: tuple[PlanNode, ...]
+    variables: tuple[Ref, ...]  # refs (in the prelude) of the variables' values
+    root: Ref  # the value differentiated
+    cotangent: Ref | None  # the output's gradient (None: ones)
+    outputs: tuple[Ref, ...]  # body values that live tensors hold
+    gradients: tuple[tuple[tuple[int, ...], Ref | None], ...]  # per result: the variables summed, the old gradient
+
+
+class Plan(NamedTuple):
+    """What a program computes (its cache key): the prelude, the body of a backward pass
+    (None for a plain evaluation) and the refs of the values it returns."""
+
+    prelude: tuple[PlanNode, ...]
+    body: Body | None
+    outputs: tuple[Ref, ...]
+
+
+class _Section:
+    """The nodes of one section of a plan, in order (inputs before the nodes using them)."""
+
+    __slots__ = ("kind", "nodes", "exprs", "refs", "interned")
+
+    def __init__(self, kind: Kind):
+        self.kind = kind
+        self.interned = _INTERNED[kind]
+        self.nodes: list[PlanNode] = []
+        self.exprs: list[Expr | None] = []  # the node's expr (None for a probe's addition)
+        self.refs: dict[int, Ref] = {}  # id(expr) -> ref
+
+    def add(self, op: Op, static, inputs: tuple, expr: Expr | None) -> Ref:
+        index = len(self.nodes)
+        ref = self.interned[index] if index < len(self.interned) else Ref.of(self.kind, index)
+        self.nodes.append((op, static, inputs))
+        self.exprs.append(expr)
+        return ref
+
+
+_ADD = Op("add", lambda a, b: a + b)
+_ZEROS = Op("zeros", lambda *, shape, dtype: jnp.zeros(shape, dtype))
+
+
+class PlanBuilder:
+    """Numbers the exprs a program needs into a plan: one walk over the graph."""
+
+    __slots__ = ("args", "prelude", "body", "variables", "probes", "selections")
+
+    def __init__(self, probes=()):
+        self.args: list[Any] = []  # the known values the program is called with
+        self.prelude = _Section(Kind.PRELUDE)
+        self.body = _Section(Kind.BODY)
+        self.variables: list[Expr] = []  # leaf variables (VAR nodes) and probes, as the body reaches them
+        self.probes = {id(probe) for probe in probes}  # non-leaf nodes whose gradient is wanted
+        self.selections: list[Expr] = []
+
+    def number(self, expr: Expr, differentiate: bool = False) -> Ref:
+        """The ref of `expr`'s value, numbering it and every pending expr it needs; along
+        the way, a `differentiate`d node's inputs go to the body where gradients flow to
+        them and to the prelude elsewhere. (Recursion is safe in the prelude: records run
+        any pending graph deeper than MAX_PENDING_DEPTH, and known values end the walk;
+        `number_root` takes care of deep bodies.)"""
+        section = self.body if differentiate else self.prelude
+        ref = section.refs.get(id(expr))
+        if ref is not None:
+            return ref
+        op = expr.op
+        if differentiate:
+            if op is VAR:  # a leaf: a variable of the differentiated function
+                return self._variable(expr)
+        elif expr.value is not None or is_computed_output(expr):
+            return self._argument(expr)
+        elif op is VAR or op is DETACH:  # identities outside differentiation
+            ref = section.refs[id(expr)] = self.number(expr.inputs[0])
+            return ref
+        prelude_refs, body_refs = self.prelude.refs, self.body.refs
+        inputs = []
+        for source, edge in zip(expr.inputs, expr.grad_edges):  # (inline: numbered inputs need no call)
+            into_body = differentiate and edge
+            source_ref = (body_refs if into_body else prelude_refs).get(id(source))
+            inputs.append(self.number(source, into_body) if source_ref is None else source_ref)
+        ref = section.refs[id(expr)] = section.add(op, expr.static, tuple(inputs), expr)
+        if differentiate and id(expr) in self.probes:  # d root / d expr: a zero variable added to the node
+            ref = section.refs[id(expr)] = section.add(_ADD, (), (ref, self._new_variable(expr)), None)
+        return ref
+
+    def number_root(self, root: Expr) -> Ref:
+        """`number(root, differentiate=True)`, for graphs of any depth: a graph too deep to
+        walk recursively is numbered again bottom up, in topological order."""
+        try:
+            return self.number(root, True)
+        except RecursionError:
+            self.body, self.variables = _Section(Kind.BODY), []
+            for expr in gradient_paths(root):
+                self.number(expr, True)
+            return self.number(root, True)
+
+    def _argument(self, expr: Expr) -> Ref:
+        """The ref of a known value: the program's next argument."""
+        if expr.value is None:  # an output of a computed multi-output op: known, not settled yet
+            settle_output(expr)
+        ref = self.prelude.refs[id(expr)] = Ref.of(Kind.ARG, len(self.args))
+        self.args.append(as_argument(expr.value))
+        return ref
+
+    def _variable(self, expr: Expr) -> Ref:
+        ref = self.body.refs[id(expr)] = self._new_variable(expr)
+        return ref
+
+    def _new_variable(self, expr: Expr) -> Ref:
+        self.variables.append(expr)
+        return Ref.of(Kind.VARIABLE, len(self.variables) - 1)
+
+    def variable_values(self) -> tuple[Ref, ...]:
+        """The prelude refs of the variables' values: a leaf's value, a probe's zeros."""
+        return tuple([self.number(expr.inputs[0]) if expr.op is VAR else self.number(_zeros_like(expr))
+                      for expr in self.variables])
+
+    def live_outputs(self, skip=()) -> list[tuple[Expr, Ref]]:
+        """(expr, ref) of every prelude node that a live tensor or storage holds. An output of
+        a multi-output node that is itself an output is left out: `settle_selections` takes
+        it from its parent's value, which saves the program an output."""
+        live, live_ids = [], set()
+        for index, expr in enumerate(self.prelude.exprs):  # inputs come before the nodes that use them
+            if not is_live(expr) or id(expr) in skip:
+                continue
+            if expr.op is SELECT and id(expr.inputs[0]) in live_ids:
+                self.selections.append(expr)
+            else:
+                live.append((expr, Ref.of(Kind.PRELUDE, index)))
+            live_ids.add(id(expr))
+        return live
+
+    def body_outputs(self, root: Expr) -> list[tuple[Expr, Ref]]:
+        """(expr, ref) of every pending body node other than the root that a live tensor holds."""
+        return [(expr, Ref.of(Kind.BODY, index)) for index, expr in enumerate(self.body.exprs)
+                if expr is not None and expr.value is None and expr is not root and is_live(expr)]
+
+    def settle_selections(self) -> None:
+        for expr in self.selections:
+            settle_output(expr)
+
+
+def _zeros_like(expr: Expr) -> Expr:
+    return Expr(_ZEROS, (("shape", expr.shape), ("dtype", expr.dtype)), (), (), expr.shape, expr.dtype, False)
+
+
+def gradient_paths(root: Expr) -> list[Expr]:
+    """The non-leaf nodes on gradient paths from `root`, in topological order (iteratively,
+    for graphs of any depth)."""
+    order: list[Expr] = []
+    seen: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        expr, expanded = stack.pop()
+        if expanded:
+            order.append(expr)
+            continue
+        if id(expr) in seen or expr.op is VAR:
+            continue
+        seen.add(id(expr))
+        stack.append((expr, True))
+        stack.extend((source, False) for source, edge in zip(expr.inputs, expr.grad_edges) if edge)
+    return order

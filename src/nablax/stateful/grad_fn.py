@@ -1,0 +1,100 @@
+"""The `grad_fn` objects users see: PyTorch's backward nodes, as views of the graph.
+
+One class per PyTorch name, so that `type(t.grad_fn).__name__ == "AddBackward0"` and the
+repr reads `<AddBackward0 object at 0x...>`; the same object every time for a node. The
+engine only carries each node's name (`Expr.grad_name`); what PyTorch shows of the graph
+is decided here.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+
+from . import engine
+from .engine import Expr
+
+
+# The grad_name of a node PyTorch has no derivative for (floor division, say): its result
+# requires grad, and a backward pass through it raises.
+NOT_DIFFERENTIABLE = "NotImplemented"
+
+
+class Node:
+    """A node of the backward graph, viewed from Python."""
+
+    __slots__ = ("_expr", "__weakref__")
+
+    def __init__(self, expr: Expr):
+        self._expr = expr
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def next_functions(self) -> tuple:
+        """For each input PyTorch's node has an edge for: `(node, 0)` when gradients flow to
+        it (an `AccumulateGrad` for a leaf), `(None, 0)` otherwise."""
+        shown = _SHOWN_INPUTS.get(type(self).__name__)
+        return tuple((node_of(source) if edge else None, 0)
+                     for index, (source, edge) in enumerate(zip(self._expr.inputs, self._expr.grad_edges))
+                     if shown is None or shown(index, source))
+
+    @property
+    def metadata(self) -> dict:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+
+def _not_a_python_scalar(index: int, source: Expr) -> bool:
+    return source.op is not None or source.shape != () or source.dtype is not None
+
+
+# Nodes whose PyTorch twin has edges for only some of the recorded inputs: a Python scalar
+# that PyTorch takes as a Scalar argument, a `where` condition, index arrays.
+_SHOWN_INPUTS = {
+    "RsubBackward1": _not_a_python_scalar,
+    "PowBackward2": _not_a_python_scalar,
+    "WhereBackward0": lambda index, source: index > 0,
+    "IndexBackward0": lambda index, source: index == 0,
+}
+
+
+class AccumulateGrad(Node):
+    """Where the gradient of a leaf tensor is added into its `.grad`."""
+
+    __slots__ = ()
+
+    @property
+    def variable(self):
+        return engine.leaf_of(self._expr)
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+
+@functools.lru_cache(maxsize=None)
+def _node_class(name: str) -> type:
+    return type(name, (Node,), {"__slots__": ()})
+
+
+# id(expr) -> its Node, while anyone holds the node (which holds the expr, so the id is its).
+_NODES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def node_of(expr: Expr) -> Node | None:
+    """The `grad_fn` (or `AccumulateGrad`) object of an expr: the same object for as long
+    as anyone holds it."""
+    node = _NODES.get(id(expr))
+    if node is None:
+        if expr.op is engine.VAR:
+            node = AccumulateGrad(expr)
+        elif expr.requires_grad:
+            node = _node_class(expr.grad_name or "Backward")(expr)
+        else:
+            return None
+        _NODES[id(expr)] = node
+    return node
