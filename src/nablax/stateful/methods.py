@@ -13,7 +13,7 @@ import functools
 import numpy as np
 
 from . import dtypes as dt
-from .autograd.backward import backward
+from .autograd.backward import backward, retain_grad, retains_grad
 from .ops import arithmetic as A
 from .ops import copies, creation, elementwise, indexing, inplace, matmul, reductions, shape
 from .ops.common import SCALARS
@@ -54,11 +54,6 @@ def _pos(self):
     return self
 
 
-def _retain_grad(self) -> None:
-    raise NotImplementedError("retain_grad() is not supported; use torch.autograd.grad(output, [tensor]) to get the "
-                              "gradient of a non-leaf tensor")
-
-
 def _equal(self, other) -> bool:
     return self.shape == other.shape and bool(reductions.all(self == other))
 
@@ -87,7 +82,7 @@ METHODS = {
     "__getitem__": indexing.getitem, "__setitem__": indexing.setitem,
     "clone": copies.clone, "contiguous": copies.contiguous, "to": copies.to,
     # autograd
-    "backward": backward, "retain_grad": _retain_grad,
+    "backward": backward, "retain_grad": retain_grad, "retains_grad": property(retains_grad),
     # operators
     "__add__": _operator(A.add), "__radd__": _operator(A.add), "__sub__": _operator(A.sub),
     "__rsub__": _operator(A.rsub), "__mul__": _operator(A.mul), "__rmul__": _operator(A.mul),

@@ -1,4 +1,4 @@
-"""`torch.autograd`: `backward`, `grad`, grad mode, and the legacy `Variable`."""
+"""`torch.autograd`: `backward`, `grad`, `Function`, grad mode, and the legacy `Variable`."""
 
 from ..engine import enable_grad as enable_grad
 from ..engine import inference_mode as inference_mode
@@ -7,6 +7,8 @@ from ..engine import no_grad as no_grad
 from ..engine import set_grad_enabled as set_grad_enabled
 from .backward import backward as _backward_one
 from .backward import grad as grad
+from .function import Function as Function
+from .function import FunctionCtx as FunctionCtx
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:

@@ -6,6 +6,8 @@ accumulated into leaves' `.grad`, and a graph freed after a backward pass unless
 
 from __future__ import annotations
 
+import weakref
+
 import jax.numpy as jnp
 
 from .. import engine
@@ -56,41 +58,71 @@ def _root_and_cotangent(output: Tensor, gradient, index: int = 0):
     return root, engine.strip(gradient._current_expr())
 
 
-def _no_create_graph(create_graph: bool) -> None:
+# The grad_fn name of a gradient computed with `create_graph=True`: PyTorch's is that of the
+# last op of its backward formula, most often a multiplication.
+_GRADIENT_GRAD_NAME = "MulBackward0"
+
+
+def _gradients(backward_pass: engine.BackwardPass, groups, old, create_graph: bool) -> list:
+    """The gradients of the groups: computed now, or (`create_graph`) recorded as nodes that
+    a later backward pass differentiates again."""
     if create_graph:
-        raise NotImplementedError(
-            "create_graph=True (gradients of gradients) is not supported by nablax.stateful; "
-            "the functional face composes jax.grad for higher-order derivatives"
-        )
+        return backward_pass.gradient_exprs(groups, _GRADIENT_GRAD_NAME, old)
+    return list(backward_pass.run(groups, old))
 
 
 def backward(output: Tensor, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
     """Accumulates the gradient of `output` into the `.grad` of the leaves it depends on."""
-    _no_create_graph(create_graph)
     root, cotangent = _root_and_cotangent(output, gradient)
+    retain_graph = create_graph if retain_graph is None else retain_graph
     if inputs is not None:
         wanted = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        grads = grad([output], wanted, None if gradient is None else [gradient], retain_graph=retain_graph, allow_unused=True)
+        grads = grad([output], wanted, None if gradient is None else [gradient], retain_graph=retain_graph,
+                     create_graph=create_graph, allow_unused=True)
         for leaf, value in zip(wanted, grads):
             if value is not None:
-                _accumulate(leaf, value._value())
+                _accumulate(leaf, value._current_expr() if create_graph else engine.source(value._value()), add=True)
         return
-    backward_pass = _planned(root, cotangent)
+    retaining = [tensor for tensor in list(_RETAINING.values()) if not tensor.is_leaf]
+    backward_pass = _planned(root, cotangent, [tensor._current_expr() for tensor in retaining])
     leaves, groups = backward_pass.leaves()
+    for tensor in retaining:  # non-leaf tensors that keep their gradient, where the pass reaches them
+        index = backward_pass.probe_variable(tensor._current_expr())
+        if index is not None:
+            leaves.append(tensor)
+            groups.append([index])
     old = [None if leaf.grad is None else leaf.grad._current_expr() for leaf in leaves]
-    grads = backward_pass.run(groups, old)
+    grads = _gradients(backward_pass, groups, old, create_graph)
     _release(backward_pass, retain_graph)
     for leaf, value in zip(leaves, grads):
-        _accumulate(leaf, value)
+        _accumulate(leaf, value if create_graph else engine.source(value))
 
 
-def _accumulate(leaf: Tensor, value) -> None:
-    """`leaf.grad` becomes `value` (already the sum with the old grad, when there was one);
-    the `.grad` tensor object is kept, so references to it see the new values."""
+# Non-leaf tensors whose gradient a backward pass keeps in their `.grad` (`retain_grad()`), by
+# id (tensors compare elementwise, so they cannot be members of a set).
+_RETAINING: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def retain_grad(tensor: Tensor) -> None:
+    """`tensor.retain_grad()`: backward passes put the gradient of this non-leaf tensor in its
+    `.grad` too (a leaf's is kept anyway)."""
+    if not tensor.requires_grad:
+        raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+    if not tensor.is_leaf:
+        _RETAINING[id(tensor)] = tensor
+
+
+def retains_grad(tensor: Tensor) -> bool:
+    return _RETAINING.get(id(tensor)) is tensor and not tensor.is_leaf
+
+
+def _accumulate(leaf: Tensor, value: engine.Expr, add: bool = False) -> None:
+    """`leaf.grad` becomes `value` (the sum with the old grad, unless `add`); the `.grad`
+    tensor object is kept, so references to it see the new values."""
     if leaf.grad is None:
-        leaf.grad = _new_tensor(value, leaf)
+        leaf.grad = Tensor._from_expr(value, leaf.device)
     else:
-        leaf.grad._write(engine.source(value))
+        leaf.grad._write((leaf.grad + Tensor._from_expr(value))._current_expr() if add else value)
 
 
 def zero_grads(tensors, set_to_none: bool = True) -> None:
@@ -126,8 +158,9 @@ def _variables_of(backward_pass: engine.BackwardPass, tensor: Tensor) -> list[in
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None, materialize_grads=False):
     """The gradients of `outputs` with respect to `inputs` (leaves or not), returned
-    rather than accumulated into `.grad`."""
-    _no_create_graph(create_graph)
+    rather than accumulated into `.grad`; with `create_graph`, gradients that can be
+    differentiated again."""
+    retain_graph = create_graph if retain_graph is None else retain_graph
     outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     if len(outputs) != 1:
@@ -140,12 +173,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     probes = [tensor._current_expr() for tensor in inputs if not tensor.is_leaf]
     backward_pass = _planned(root, cotangent, probes)
     groups = [_variables_of(backward_pass, tensor) for tensor in inputs]
-    found = iter(backward_pass.run([group for group in groups if group]))
+    found = iter(_gradients(backward_pass, [group for group in groups if group], None, create_graph))
     _release(backward_pass, retain_graph)
     results = []
     for index, (tensor, group) in enumerate(zip(inputs, groups)):
         if group:
-            results.append(_new_tensor(next(found), tensor))
+            value = next(found)
+            results.append(Tensor._from_expr(value if create_graph else engine.source(value), tensor.device))
         elif not allow_unused and not materialize_grads:
             raise RuntimeError(
                 f"The differentiated Tensor at index {index} appears to not have been used in the graph. "

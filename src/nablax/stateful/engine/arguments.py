@@ -32,7 +32,10 @@ def as_argument(value):
             return value  # JAX's own error, as before
         if len(DEVICE_SCALARS) >= DEVICE_SCALARS_HELD:  # e.g. a step counter: a new number every step
             DEVICE_SCALARS.clear()
-        scalar = DEVICE_SCALARS[key] = jax.device_put(value)
+        scalar = jax.device_put(value)
+        if isinstance(scalar, jax.core.Tracer):  # inside a trace (a Function's forward, say): nothing to keep
+            return value
+        DEVICE_SCALARS[key] = scalar
     return scalar
 
 

@@ -9,8 +9,9 @@ it reaches (its leaves; the nodes it differentiates, to refuse a freed graph) be
 from __future__ import annotations
 
 from . import cache, reference
-from .graph import VAR, Expr, leaf_of, settle, strip
+from .graph import SELECT, VAR, Expr, Op, leaf_of, settle, strip
 from .plan import Body, Plan, PlanBuilder
+from .program import build_program
 
 
 class BackwardPass:
@@ -66,23 +67,28 @@ class BackwardPass:
         reach it."""
         return next((index for index, expr in enumerate(self.variables) if expr is probe and expr.op is not VAR), None)
 
+    def _plan(self, groups, old_gradients, as_inputs: bool = False):
+        """The plan of the pass, and the (expr, ref) of its prelude and body outputs."""
+        builder = self._builder
+        number = builder.number
+        variables = builder.variable_values(as_inputs)
+        cotangent = None if self.cotangent is None else number(strip(self.cotangent))
+        gradients = tuple((tuple(group), None if old is None else number(strip(old)))
+                          for group, old in zip(groups, old_gradients or [None] * len(groups)))
+        body_outputs = [] if as_inputs else builder.body_outputs(self.root)
+        prelude_outputs = [] if as_inputs else builder.live_outputs()
+        body = Body(tuple(builder.body.nodes), variables, self._root_ref, cotangent,
+                    tuple([ref for _, ref in body_outputs]), gradients)
+        return Plan(tuple(builder.prelude.nodes), body, tuple([ref for _, ref in prelude_outputs])), body_outputs, prelude_outputs
+
     def run(self, groups: list[list[int]], old_gradients=None) -> tuple:
         """Runs the program: returns one gradient per group of variable indices, summed over
         the group and added to the group's old gradient (an expr, or None) when given."""
-        builder = self._builder
-        old_gradients = old_gradients or [None] * len(groups)
         if reference.INTERPRETING.active:
-            return reference.gradients(self.root, self.variables, self.cotangent, groups, old_gradients)
-        number = builder.number
-        variables = builder.variable_values()
-        cotangent = None if self.cotangent is None else number(strip(self.cotangent))
-        gradients = tuple((tuple(group), None if old is None else number(strip(old)))
-                          for group, old in zip(groups, old_gradients))
-        body_outputs = builder.body_outputs(self.root)
-        prelude_outputs = builder.live_outputs()
-        body = Body(tuple(builder.body.nodes), variables, self._root_ref, cotangent,
-                    tuple([ref for _, ref in body_outputs]), gradients)
-        plan = Plan(tuple(builder.prelude.nodes), body, tuple([ref for _, ref in prelude_outputs]))
+            return reference.gradients(self.root, self.variables, self.cotangent, groups,
+                                       old_gradients or [None] * len(groups))
+        plan, body_outputs, prelude_outputs = self._plan(groups, old_gradients)
+        builder = self._builder
         prelude_values, root_value, body_values, grads = cache.PROGRAMS.run(plan, builder.args)
 
         for (expr, _), value in zip(prelude_outputs, prelude_values):
@@ -93,3 +99,22 @@ class BackwardPass:
         if self.root.op is not VAR and self.root.value is None:
             self.root.value = root_value
         return grads
+
+    def gradient_exprs(self, groups: list[list[int]], grad_name: str, old_gradients=None) -> list[Expr]:
+        """The gradients `run` computes, recorded instead as pending nodes that gradients flow
+        through (`create_graph=True`): one node runs the pass's program as its op, with the
+        leaves' variables as inputs, so a later backward pass differentiates it again."""
+        plan, _, _ = self._plan(groups, old_gradients, as_inputs=True)
+        inputs = tuple(self._builder.arg_exprs)
+        edges = tuple(expr.op is VAR for expr in inputs)
+        shapes = tuple(self.variables[group[0]].shape for group in groups)
+        node = Expr(GRADIENTS, (("plan", plan),), inputs, edges, shapes, None, True, grad_name)
+        return [Expr(SELECT, (("index", index),), (node,), (True,), shape, self.variables[group[0]].dtype, True, grad_name)
+                for index, (group, shape) in enumerate(zip(groups, shapes))]
+
+
+def _gradients(*values, plan):
+    return build_program(plan)(*values)[3]
+
+
+GRADIENTS = Op("gradients", _gradients)

@@ -115,10 +115,11 @@ _ZEROS = Op("zeros", lambda *, shape, dtype: jnp.zeros(shape, dtype))
 class PlanBuilder:
     """Numbers the exprs a program needs into a plan: one walk over the graph."""
 
-    __slots__ = ("args", "prelude", "body", "variables", "probes", "selections")
+    __slots__ = ("args", "arg_exprs", "prelude", "body", "variables", "probes", "selections")
 
     def __init__(self, probes=()):
         self.args: list[Any] = []  # the known values the program is called with
+        self.arg_exprs: list[Expr] = []  # whose values they are
         self.prelude = _Section(Kind.PRELUDE)
         self.body = _Section(Kind.BODY)
         self.variables: list[Expr] = []  # leaf variables (VAR nodes) and probes, as the body reaches them
@@ -172,6 +173,15 @@ class PlanBuilder:
             settle_output(expr)
         ref = self.prelude.refs[id(expr)] = Ref.of(Kind.ARG, len(self.args))
         self.args.append(as_argument(expr.value))
+        self.arg_exprs.append(expr)
+        return ref
+
+    def input(self, expr: Expr) -> Ref:
+        """A new argument whose value is `expr`'s, pending or not: the ref of an input of a
+        node that runs this plan as its op (see `BackwardPass.gradient_exprs`)."""
+        ref = Ref.of(Kind.ARG, len(self.args))
+        self.args.append(None)
+        self.arg_exprs.append(expr)
         return ref
 
     def _variable(self, expr: Expr) -> Ref:
@@ -182,8 +192,11 @@ class PlanBuilder:
         self.variables.append(expr)
         return Ref.of(Kind.VARIABLE, len(self.variables) - 1)
 
-    def variable_values(self) -> tuple[Ref, ...]:
-        """The prelude refs of the variables' values: a leaf's value, a probe's zeros."""
+    def variable_values(self, as_inputs: bool = False) -> tuple[Ref, ...]:
+        """The refs of the variables' values: a leaf's value (the leaf's variable itself as an
+        input, `as_inputs`), a probe's zeros."""
+        if as_inputs:
+            return tuple([self.input(expr) if expr.op is VAR else self.number(_zeros_like(expr)) for expr in self.variables])
         return tuple([self.number(expr.inputs[0]) if expr.op is VAR else self.number(_zeros_like(expr))
                       for expr in self.variables])
 

@@ -86,11 +86,8 @@ def _in_place(function, name: str):
     return named(apply, name, f"`{function.__name__}`, in place.")
 
 
-add_ = _in_place(A.add, "add_")
-sub_ = _in_place(A.sub, "sub_")
-mul_ = _in_place(A.mul, "mul_")
-div_ = _in_place(A.div, "div_")
-pow_ = _in_place(A.pow, "pow_")
+add_, sub_, mul_, div_, pow_ = (_in_place(function, f"{function.__name__}_")
+                                for function in (A.add, A.sub, A.mul, A.div, A.pow))
 
 
 def clamp_(self: Tensor, min=None, max=None):  # noqa: A002 - PyTorch's names
