@@ -111,9 +111,11 @@ def _outputs(result) -> tuple:
 
 
 @functools.lru_cache(maxsize=256)
-def _function_op(function: type, layout: tuple, needs: tuple) -> Op:
+def _function_op(function: type, layout: tuple, needs: tuple):
     """The op that `function.apply` records for one layout of arguments (a tensor's place, or
-    a non-tensor argument's value): a function of the tensor inputs' values."""
+    a non-tensor argument's value): a function of the tensor inputs' values. With it, the
+    function giving the op's signature for given inputs (see `signature` below)."""
+    observed: dict = {}  # what the user's backward gave when it last ran
 
     def arguments(values) -> list:
         tensors = iter(values)
@@ -138,16 +140,31 @@ def _function_op(function: type, layout: tuple, needs: tuple) -> Op:
         with no_grad():
             grads = _outputs(function.backward(ctx, *(_tensor(c) for c in cotangents)))
         tensor_grads = [grad for (is_tensor, _), grad in zip(layout, grads) if is_tensor]
+        observed["no_gradient"] = tuple(grad is None for grad in tensor_grads)
         return tuple(jnp.zeros(shape, dtype) if grad is None else jnp.asarray(grad._value(), dtype)
                      for grad, (shape, dtype) in zip(tensor_grads, residuals.layout[-1]))
 
     apply.defvjp(forward, backward)
-    return Op(function.__name__, apply)
+    op = Op(function.__name__, apply)
 
+    @functools.lru_cache(maxsize=64)
+    def signature(avals: tuple) -> tuple[tuple, tuple | bool]:
+        """The outputs (shapes and dtypes) of the op on inputs like `avals` and, where some
+        input needs a gradient, for each input whether the user's backward gives it one
+        (PyTorch leaves the `.grad` of an input whose gradient is None untouched): found by
+        tracing, without computing."""
+        outputs = tuple(jax.eval_shape(apply, *avals))
+        if not any(needs):
+            return outputs, False
 
-@functools.lru_cache(maxsize=1024)
-def _output_avals(op: Op, avals: tuple) -> tuple:
-    return tuple(jax.eval_shape(op.fn, *avals))
+        def pull_back(*values):
+            results, pullback = jax.vjp(apply, *values)
+            return pullback(results)
+
+        jax.eval_shape(pull_back, *avals)
+        return outputs, tuple(not none for none in observed["no_gradient"])
+
+    return op, signature
 
 
 class Function:
@@ -168,9 +185,10 @@ class Function:
         tensors = [arg for arg in args if isinstance(arg, Tensor)]
         layout = tuple((True, None) if isinstance(arg, Tensor) else (False, _static(arg)) for arg in args)
         needs = tuple(isinstance(arg, Tensor) and arg.requires_grad and engine.is_grad_enabled() for arg in args)
-        op = _function_op(cls, layout, needs)
-        outputs = _output_avals(op, tuple(jax.ShapeDtypeStruct(tuple(t.shape), t.dtype.numpy) for t in tensors))
-        node, device = record_expr(op, tensors, tuple(o.shape for o in outputs), None, f"{cls.__name__}Backward")
+        op, signature = _function_op(cls, layout, needs)
+        outputs, differentiable = signature(tuple(jax.ShapeDtypeStruct(tuple(t.shape), t.dtype.numpy) for t in tensors))
+        node, device = record_expr(op, tensors, tuple(o.shape for o in outputs), None, f"{cls.__name__}Backward",
+                                   differentiable=differentiable)
         results = tuple(Tensor._from_expr(_select(node, index, output), device) for index, output in enumerate(outputs))
         return results if len(results) > 1 else results[0]
 
