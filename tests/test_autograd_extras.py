@@ -148,3 +148,31 @@ def test_retain_grad_of_a_tensor_without_grad_raises_as_in_torch(torch):
 def test_a_function_with_an_unhashable_argument_says_what_to_pass():
     with pytest.raises(TypeError, match="neither a tensor nor hashable"):
         cube_function(nxt).apply(nxt.ones(2, requires_grad=True), [2.0])
+
+
+def graph_of(node, depth: int = 4):
+    """A grad_fn and what it leads to, as nested (name, children), `depth` levels down."""
+    if node is None:
+        return None
+    children = [graph_of(child, depth - 1) for child, _ in node.next_functions] if depth else []
+    return type(node).__name__, children
+
+
+@pytest.mark.parametrize("bias, input_shape, input_requires_grad", [
+    (True, (4, 2), False), (True, (4, 2), True), (False, (4, 2), False), (True, (5, 4, 2), True), (True, (2,), False),
+])
+def test_a_linear_layers_graph_is_pytorchs(torch, bias, input_shape, input_requires_grad):
+    graphs = []
+    for T in (torch, nxt):
+        layer = T.nn.Linear(2, 3, bias=bias)
+        x = T.ones(*input_shape, requires_grad=input_requires_grad)
+        graphs.append(graph_of(layer(x * 2 if input_requires_grad else x).grad_fn))
+    assert graphs[1] == graphs[0]
+
+
+def test_a_parameter_made_from_a_computed_tensor_is_a_leaf(torch):
+    for T in (torch, nxt):
+        weight = T.nn.Parameter(T.randn(3, 2, requires_grad=True) * 0.01)
+        assert weight.is_leaf and weight.requires_grad and weight.grad_fn is None
+        (weight * 2).sum().backward()
+        np.testing.assert_array_equal(to_numpy(weight.grad), np.full((3, 2), 2.0, np.float32))

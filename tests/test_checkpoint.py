@@ -373,3 +373,14 @@ def test_the_file_format_is_documented_by_its_header(good_file):
     size = int.from_bytes(header[:8], "little")
     text = header[8:8 + size].decode()
     assert '"format":"nablax.checkpoint/1"' in text.replace(" ", "") and "pickle" not in text
+
+
+@pytest.mark.parametrize("make, advice", [
+    (lambda: nxt.nn.Linear(2, 3), "torch.save(model.state_dict(), path)"),
+    (lambda: nxt.optim.SGD(nxt.nn.Linear(2, 3).parameters(), lr=0.1), "torch.save(optimizer.state_dict(), path)"),
+])
+def test_saving_a_whole_module_or_optimizer_says_what_to_save_instead(tmp_path, make, advice):
+    with pytest.raises(TypeError, match=r"cannot store a whole \w+ object") as raised:
+        nxt.save(make(), tmp_path / "whole.pt")
+    assert advice in str(raised.value) and ".load_state_dict(torch.load(path))" in str(raised.value)
+    assert not (tmp_path / "whole.pt").exists()

@@ -456,6 +456,10 @@ DEVICES = {
                                  T.device("cpu").type, T.device("cuda:1").index, T.device("cpu").index),
     "device_equality": lambda T: (T.device("cpu") == T.device("cpu"), T.device("cpu") == T.device("cuda")),
     "cuda_is_available": lambda T: (T.cuda.is_available(), T.cuda.device_count()),
+    "accelerator": lambda T: (T.accelerator.is_available(), T.accelerator.current_accelerator(),
+                              T.accelerator.device_count(),
+                              T.accelerator.current_accelerator().type if T.accelerator.is_available() else "cpu"),
+    "accelerator_index": lambda T: T.accelerator.current_device_index(),
 }
 
 

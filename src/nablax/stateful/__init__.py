@@ -69,6 +69,7 @@ from .serialization import save as save  # noqa: E402
 globals().update(_functions.FUNCTIONS)  # torch.add, torch.cat, torch.exp, ... (functions.py)
 globals().update(_dtypes.ALIASES)  # float32, float, long, double, ... as in PyTorch
 
+from . import accelerator as accelerator  # noqa: E402
 from . import cuda as cuda  # noqa: E402
 from . import autograd as autograd  # noqa: E402
 from . import nn as nn  # noqa: E402

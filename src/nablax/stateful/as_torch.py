@@ -25,6 +25,7 @@ _MODULES = {
     "torch.optim": "nablax.stateful.optim",
     "torch.autograd": "nablax.stateful.autograd",
     "torch.cuda": "nablax.stateful.cuda",
+    "torch.accelerator": "nablax.stateful.accelerator",
     "torch.utils": "nablax.stateful.utils",
     "torch.utils.data": "nablax.stateful.utils.data",
     "torch.func": "nablax.stateful.func",

@@ -35,6 +35,9 @@ class Node:
     def next_functions(self) -> tuple:
         """For each input PyTorch's node has an edge for: `(node, 0)` when gradients flow to
         it (an `AccumulateGrad` for a leaf), `(None, 0)` otherwise."""
+        op = self._expr.op
+        if op is not None and op.name in _GRAPHS_OF_OPS:
+            return _GRAPHS_OF_OPS[op.name](self)
         shown = _SHOWN_INPUTS.get(type(self).__name__)
         return tuple((node_of(source) if edge else None, 0)
                      for index, (source, edge) in enumerate(zip(self._expr.inputs, self._expr.grad_edges))
@@ -60,6 +63,55 @@ _SHOWN_INPUTS = {
     "WhereBackward0": lambda index, source: index > 0,
     "IndexBackward0": lambda index, source: index == 0,
 }
+
+
+class _Unrecorded(Node):
+    """A node of PyTorch's graph where nablax records none, with its edges given: the
+    transposed weight of a linear layer, say (one op here, three nodes in PyTorch)."""
+
+    __slots__ = ("_next",)
+
+    def __init__(self, expr: Expr, next_functions: tuple):
+        super().__init__(expr)
+        self._next = next_functions
+
+    @property
+    def next_functions(self) -> tuple:
+        return self._next
+
+
+@functools.lru_cache(maxsize=None)
+def _unrecorded_class(name: str) -> type:
+    return type(name, (_Unrecorded,), {"__slots__": ()})
+
+
+def _edge(expr: Expr, index: int) -> tuple:
+    return (node_of(expr.inputs[index]) if expr.grad_edges[index] else None, 0)
+
+
+def _linear_graph(node: Node) -> tuple:
+    """PyTorch's graph of `F.linear(input, weight, bias)`: an `AddmmBackward0` (bias, input,
+    the weight's `TBackward0`) or, without a bias, an `MmBackward0` (input, weight's
+    transpose); for an input of other than two dims, that node under a `ViewBackward0`."""
+    expr = node._expr
+
+    def unrecorded(name: str, *edges) -> tuple:
+        return (_unrecorded_class(name)(expr, edges), 0)
+
+    weight = unrecorded("TBackward0", _edge(expr, 1)) if expr.grad_edges[1] else (None, 0)
+    name = type(node).__name__
+    if name == "AddmmBackward0":
+        return _edge(expr, 2), _edge(expr, 0), weight
+    if name == "MmBackward0":
+        return _edge(expr, 0), weight
+    if name == "ViewBackward0":
+        viewed = unrecorded("ViewBackward0", _edge(expr, 0)) if expr.grad_edges[0] else (None, 0)
+        return (unrecorded("AddmmBackward0", _edge(expr, 2), viewed, weight),)
+    return tuple(_edge(expr, index) for index in range(len(expr.inputs)))
+
+
+# Ops recorded as one node whose PyTorch graph has more: op name -> its `next_functions`.
+_GRAPHS_OF_OPS = {"linear": _linear_graph}
 
 
 class AccumulateGrad(Node):

@@ -57,6 +57,14 @@ def _describe(obj, name: str, arrays: dict[str, np.ndarray]):
         return {"tuple" if isinstance(obj, tuple) else "list": items}
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return {"value": obj}
+    if callable(getattr(obj, "state_dict", None)):  # a module or an optimizer
+        kind = type(obj).__name__
+        raise TypeError(
+            f"save: cannot store a whole {kind} object: checkpoints hold tensors and plain values, never pickled "
+            f"objects (PyTorch's torch.load refuses those too by default, weights_only=True). Save its state instead: "
+            f"torch.save({name or ('optimizer' if hasattr(obj, 'param_groups') else 'model')}.state_dict(), path), then build a new {kind} and call "
+            f".load_state_dict(torch.load(path)) on it"
+        )
     raise TypeError(
         f"save: cannot store objects of type {type(obj).__name__}; checkpoints hold tensors, numbers, strings and dicts, lists "
         "and tuples of them (never pickled objects)"

@@ -10,7 +10,9 @@ from ..tensor import Tensor
 class Parameter(Tensor):
     """A tensor that requires grad by default and prints as `Parameter containing:`.
 
-    It shares its storage with the tensor it is made from, as in PyTorch.
+    It shares its storage with the tensor it is made from, as in PyTorch, and is a leaf:
+    made from a computed tensor (`Parameter(torch.randn(2, 3, requires_grad=True) * 0.01)`),
+    it takes the values, not the graph.
     """
 
     __slots__ = ()
@@ -18,7 +20,7 @@ class Parameter(Tensor):
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True):
         if data is None:
             data = empty(0)
-        parameter = data._alias(detached=False, cls=cls)
+        parameter = data._alias(detached=not data.is_leaf, cls=cls)
         if requires_grad:
             parameter.requires_grad_(True)
         return parameter
