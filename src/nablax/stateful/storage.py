@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import weakref
 
+import jax.numpy as jnp
 import numpy as np
 
 from . import engine, views
@@ -85,11 +86,20 @@ class Storage:
 # -- views and writes through them ----------------------------------------------------------
 
 
-def _apply_view(value, *, steps):
-    return views.apply_steps(value, steps)
+# View steps enter programs with their positions (ints, slice starts) as arguments
+# (views.split_positions): one program serves every position.
+
+
+def _apply_view(value, *positions, steps):
+    return views.apply_steps(value, steps, positions)
 
 
 VIEW = Op("view", _apply_view, saves=False)
+
+
+def _positions(steps) -> tuple[tuple, tuple[Expr, ...], tuple[bool, ...]]:
+    static, positions = views.split_positions(steps)
+    return static, tuple(engine.source(p) for p in positions), (False,) * len(positions)
 
 
 def view_expr(base: Expr, steps, grad_name: str, grad: bool, shape: tuple | None = None) -> Expr:
@@ -97,20 +107,26 @@ def view_expr(base: Expr, steps, grad_name: str, grad: bool, shape: tuple | None
     if shape is None:
         stand_in = np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), base.shape, (0,) * len(base.shape))
         shape = views.apply_steps(stand_in, steps).shape
-    return Expr(VIEW, (("steps", steps),), (base,), (grad,), shape, base.dtype, grad, grad_name)
+    static, positions, edges = _positions(steps)
+    return Expr(VIEW, (("steps", static),), (base, *positions), (grad, *edges), shape, base.dtype, grad, grad_name)
 
 
-def _copy_slices_fn(base, new, *, steps):
-    flat_positions = views.positions(base.shape, steps).reshape(-1)
-    updated = base.reshape(-1).at[flat_positions].set(new.reshape(-1).astype(base.dtype))
-    return updated.reshape(base.shape)
+def _copy_slices_fn(base, new, *positions, steps):
+    flat_positions = views.positions(base.shape, steps, positions)
+    new = jnp.asarray(new)
+    while new.ndim > flat_positions.ndim and new.shape[0] == 1:  # leading 1s, which PyTorch ignores
+        new = new[0]
+    new = jnp.broadcast_to(new, flat_positions.shape).reshape(-1).astype(base.dtype)
+    return base.reshape(-1).at[flat_positions.reshape(-1)].set(new).reshape(base.shape)
 
 
 COPY_SLICES = Op("copy_slices", _copy_slices_fn)
 
 
-def copy_slices(base: Expr, new: Expr, steps) -> Expr:
-    """`base` with `new` written into the elements a view through `steps` sees."""
+def copy_slices(base: Expr, new: Expr, steps, grad_name: str = "CopySlices") -> Expr:
+    """`base` with `new` (broadcast) written into the elements a view through `steps` sees."""
     grad_mode = engine.is_grad_enabled()
     edges = (grad_mode and base.requires_grad, grad_mode and new.requires_grad)
-    return Expr(COPY_SLICES, (("steps", steps),), (base, new), edges, base.shape, base.dtype, any(edges), "CopySlices")
+    static, positions, position_edges = _positions(steps)
+    return Expr(COPY_SLICES, (("steps", static),), (base, new, *positions), (*edges, *position_edges), base.shape,
+                base.dtype, any(edges), grad_name)

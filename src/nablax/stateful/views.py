@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -97,34 +98,128 @@ def view_strides(old_shape: tuple, old_strides: tuple, new_shape: tuple) -> tupl
 # Steps: ("reshape", shape), ("permute", dims), ("index", basic index), ("expand", shape).
 
 
-def apply_step(array, step):
+def apply_step(array, step, positions=None):
+    """`array` seen through one step; an index step with dynamic components takes their
+    positions from the iterator `positions`."""
     kind, argument = step
     if kind == "reshape":
         return array.reshape(argument)
     if kind == "permute":
         return array.transpose(argument)
     if kind == "index":
-        return array[concrete_index(argument)]
+        return _index(array, argument, positions)
     if kind == "expand":
         return (np if isinstance(array, np.ndarray) else jnp).broadcast_to(array, argument)
     raise ValueError(f"unknown view step {kind}")
 
 
-def apply_steps(array, steps):
+def apply_steps(array, steps, positions=()):
+    """`array` (NumPy or JAX) seen through `steps`; `positions` are the values of their
+    dynamic components, in order (see `split_positions`)."""
+    positions = iter(positions)
     for step in steps:
-        array = apply_step(array, step)
+        array = apply_step(array, step, positions)
     return array
 
 
-def positions(base_shape: tuple, steps) -> np.ndarray:
-    """For each element of the view, its flat position in the base: how writes scatter back."""
-    return apply_steps(np.arange(math.prod(base_shape)).reshape(base_shape), steps)
+def positions(base_shape: tuple, steps, dynamic=()):
+    """For each element of the view, its flat position in the base: how writes scatter back.
+    NumPy for concrete steps; JAX where dynamic positions are traced."""
+    numpy = all(isinstance(p, (int, np.integer)) for p in dynamic)
+    xp = np if numpy else jnp
+    return apply_steps(xp.arange(math.prod(base_shape)).reshape(base_shape), steps, dynamic)
 
 
 def writes_overlap(base_shape: tuple, steps) -> bool:
     """Whether several elements of the view are one element of the base (an expanded view)."""
     flat = positions(base_shape, steps).reshape(-1)
     return len(np.unique(flat)) != len(flat)
+
+
+# ---------------------------------------------------------------------------------------
+# Dynamic positions: an index step's ints and slice starts are arguments of the programs
+# that use the view, not parts of their cache keys, so that `x[i]` for every `i` (or each
+# minibatch `x[start:start + 64]`) runs one program rather than compiling one per value.
+
+
+class DynamicSlice:
+    """A slice whose start is an argument: only its length and step are static."""
+
+    __slots__ = ("length", "step")
+
+    def __init__(self, length: int, step: int):
+        self.length, self.step = length, step
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, DynamicSlice) and (self.length, self.step) == (other.length, other.step)
+
+    def __hash__(self) -> int:
+        return hash((DynamicSlice, self.length, self.step))
+
+    def __repr__(self) -> str:
+        return f"DynamicSlice({self.length}, {self.step})"
+
+
+class _Selected:
+    """An int position given as an argument."""
+
+    def __repr__(self) -> str:
+        return "SELECTED"
+
+
+SELECTED = _Selected()
+
+
+def split_positions(steps) -> tuple[tuple, tuple]:
+    """`steps` with the ints and the slice starts (other than 0) of their index steps taken
+    out, and those positions: what a program may take as arguments."""
+    static, found = [], []
+    for kind, argument in steps:
+        if kind == "index":
+            argument = tuple(_taken_out(component, found) for component in argument)
+        static.append((kind, argument))
+    return tuple(static), tuple(found)
+
+
+def _taken_out(component, found: list):
+    if isinstance(component, int):
+        found.append(component)
+        return SELECTED
+    if isinstance(component, StaticSlice) and component.start:
+        found.append(component.start)
+        return DynamicSlice(len(range(component.start, component.stop, component.step)), component.step)
+    return component
+
+
+def _index(array, components, positions):
+    """`array[components]`, with each SELECTED or DynamicSlice at the next of `positions`."""
+    if isinstance(array, np.ndarray) or not any(c is SELECTED or isinstance(c, DynamicSlice) for c in components):
+        return array[concrete_index(tuple(_concrete(c, positions) for c in components))]
+    axis = 0
+    for component in components:
+        if component is None:
+            array = jnp.expand_dims(array, axis)
+            axis += 1
+        elif component is SELECTED:
+            array = jax.lax.dynamic_index_in_dim(array, next(positions), axis, keepdims=False)
+        elif isinstance(component, DynamicSlice):
+            span = (component.length - 1) * component.step + 1 if component.length else 0
+            array = jax.lax.dynamic_slice_in_dim(array, next(positions), span, axis)
+            array = jax.lax.slice_in_dim(array, 0, span, component.step, axis)
+            axis += 1
+        else:
+            array = jax.lax.slice_in_dim(array, component.start, component.stop, component.step, axis)
+            axis += 1
+    return array
+
+
+def _concrete(component, positions):
+    if component is SELECTED:
+        return int(next(positions))
+    if isinstance(component, DynamicSlice):
+        start = int(next(positions))
+        return StaticSlice(start, start + component.length * component.step, component.step)
+    return component
 
 
 # ---------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from .. import dtypes as dt
 from .. import engine, views
 from ..engine import Op
 from ..recording import record
+from ..storage import COPY_SLICES
 from ..tensor import Tensor
 from .copies import to_dtype
 from .inplace import check_no_partial_overlap
@@ -224,13 +225,18 @@ def setitem(x: Tensor, index, value) -> None:
         value_shape = _check_value_shape(value, _shape_after(x.shape, layout, arrays), basic=not arrays)
         if value.dtype is not x.dtype:
             value = to_dtype(value, x.dtype)
-    sources = [engine.source(jnp.asarray(a)) for a in arrays]
     # PyTorch writes through a view (CopySlices), or into the tensor itself: index_put_, or
     # where no index component selects anything, copy_ (fill_ from a 0-d tensor).
     grad_name = "CopySlices" if through_view else ("IndexPutBackward0" if arrays else
                                                    "FillBackward3" if _is_0d_tensor(value) else "CopyBackwards")
-    new = record(SCATTER, (x, value, *sources), x.shape, x.dtype.numpy, grad_name,
-                 (("layout", layout), ("value_shape", value_shape)), differentiable=(True, True) + (False,) * len(sources))
+    if basic:  # a write through a view, its positions arguments of the program (see views.split_positions)
+        static, positions = views.split_positions((("index", layout[0]),))
+        new = record(COPY_SLICES, (x, value, *positions), x.shape, x.dtype.numpy, grad_name, (("steps", static),),
+                     differentiable=(True, True))
+    else:
+        sources = [engine.source(jnp.asarray(a)) for a in arrays]
+        new = record(SCATTER, (x, value, *sources), x.shape, x.dtype.numpy, grad_name,
+                     (("layout", layout), ("value_shape", value_shape)), differentiable=(True, True))
     x._write(new._current_expr())
 
 
