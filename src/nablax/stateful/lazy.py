@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import ctypes
 import functools
+import math
 import weakref
 from typing import Any
 
@@ -259,14 +260,16 @@ def scalar_argument(number):
     rate, a loss's constants). Where JAX's default device is an accelerator, numbers stay
     Python numbers: a program with no array argument runs on the CPU (see `_call`), and a
     scalar on the accelerator would move it there."""
-    if number != number or number == 0:  # NaN never matches itself; -0.0 would match 0.0
+    if number != number:  # NaN never matches itself
         return number
     on_device = _SCALARS_ON_DEVICE[0]
     if on_device is None:  # (asked on first use: asking at import would start JAX's backends)
         on_device = _SCALARS_ON_DEVICE[0] = jax.default_backend() == "cpu"
     if not on_device:
         return number
-    key = (type(number), number)
+    # A zero is a JAX scalar too (an lr annealed to 0 must not make a second executable); its
+    # sign is part of its key, as -0.0 == 0.0.
+    key = (type(number), number) if number else (type(number), number, math.copysign(1.0, number))
     scalar = _DEVICE_SCALARS.get(key)
     if scalar is None:
         if type(number) is int and not -(2**63) <= number < 2**63:
