@@ -2,6 +2,7 @@
 `lr_scheduler`. Each optimizer's `step()` is one recorded update over all parameters; its
 state dict has PyTorch's layout and loads into `torch.optim` and back."""
 
+from . import lr_scheduler as lr_scheduler
 from .adam import Adam as Adam
 from .adam import Adamax as Adamax
 from .adam import AdamW as AdamW
