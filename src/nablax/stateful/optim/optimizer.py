@@ -100,11 +100,11 @@ def _update_fn(*flat, layout, transforms, maximize):
 UPDATE = Op("optimizer_step", _update_fn)
 
 
-def record_update(optimizer, params, values, grads, layout, states, state_owners, transforms, numbers, maximize):
-    """Records the update op: writes each parameter's new value, and returns the new state
-    leaves (lazy tensors) of each `(param, names, leaf specs)` in `state_owners`."""
+def record_update(optimizer, params, values, grads, layout, states, state_specs, transforms, numbers, maximize):
+    """Records the update op: writes each parameter's new value, and returns the exprs of
+    each parameter's new state leaves, whose (shape, dtype)s `state_specs` lists."""
     operands = values + grads + numbers + states
-    shapes = [value.shape for value in values] + [spec[0] for _, _, specs in state_owners for spec in specs]
+    shapes = [value.shape for value in values] + [spec[0] for specs in state_specs for spec in specs]
     static = (("layout", tuple(layout)), ("transforms", tuple(transforms)), ("maximize", tuple(maximize)))
     with no_grad():
         update, device = record_expr(UPDATE, operands, tuple(shapes), None, None, static)
@@ -118,7 +118,7 @@ def record_update(optimizer, params, values, grads, layout, states, state_owners
             new_value.dtype = value.dtype
             param._write(new_value)
         cursor, new_states = len(params), []
-        for _, _, specs in state_owners:
+        for specs in state_specs:
             held = []
             for shape, dtype in specs:
                 outputs[cursor].dtype = dtype
@@ -183,12 +183,13 @@ class Optimizer:
         zero_grads((param for group in self.param_groups for param in group["params"]), set_to_none)
 
     def _held_state(self, param, names: tuple, specs: tuple):
-        """The exprs of `param`'s state under `names`, or None to start afresh (no state yet,
-        or state of another shape: a group option changed, as when momentum is turned on)."""
+        """`param`'s state tensors under `names` and their exprs, or None to start afresh (no
+        state yet, or state of another shape: a group option changed, as when momentum is
+        turned on)."""
         state = self.state.get(param)
         if not state:
             return None
-        exprs = []
+        tensors, exprs = [], []
         for name, spec in zip(names, specs):
             tensor = state.get(name)
             if not isinstance(tensor, TensorCore):
@@ -196,21 +197,19 @@ class Optimizer:
             expr = lazy.strip(tensor._current_expr())
             if (expr.shape, expr.dtype) != spec:
                 return None
+            tensors.append(tensor)
             exprs.append(expr)
-        return exprs
+        return tensors, exprs
 
-    def _keep_state(self, param, names: tuple, exprs: list, device) -> None:
-        """Makes `exprs` the values of `param`'s state, in place where a tensor already holds
-        the entry (as PyTorch updates its state tensors in place)."""
-        if not names:
-            return
-        state = self.state[param]
-        for name, expr in zip(names, exprs):
-            tensor = state.get(name)
-            current = tensor._current_expr() if isinstance(tensor, TensorCore) else None
-            if current is not None and (current.shape, current.dtype) == (expr.shape, expr.dtype):
+    def _keep_state(self, param, names: tuple, held, exprs: list, device) -> None:
+        """Makes `exprs` the values of `param`'s state: written into the `held` tensors (as
+        PyTorch updates its state in place), or into new ones where the state starts."""
+        if held is not None:
+            for tensor, expr in zip(held, exprs):
                 tensor._write(expr)
-            else:
+        elif names:
+            state = self.state[param]
+            for name, expr in zip(names, exprs):
                 state[name] = core.TENSOR_CLASS._from_expr(expr, device)
 
     def step(self, closure=None):
@@ -234,18 +233,19 @@ class Optimizer:
                 treedef, names, leaf_specs = _state_structure(rule, len(group_numbers) - 1, value.shape, value.dtype)
                 held = self._held_state(param, names, leaf_specs)
                 if held is not None:
-                    states.extend(held)
+                    states.extend(held[1])
                 layout.append((group_index, None if held is None else treedef, len(leaf_specs)))
                 params.append(param)
                 values.append(value)
                 grads.append(lazy.strip(grad._current_expr()))
-                state_owners.append((param, names, leaf_specs))
+                state_owners.append((param, names, leaf_specs, None if held is None else held[0]))
         if not params:
             return loss
-        new_states, device = record_update(self, params, values, grads, layout, states, state_owners, transforms, numbers,
+        state_specs = [specs for _, _, specs, _ in state_owners]
+        new_states, device = record_update(self, params, values, grads, layout, states, state_specs, transforms, numbers,
                                            maximize)
-        for (param, names, _), exprs in zip(state_owners, new_states):
-            self._keep_state(param, names, exprs, device)
+        for (param, names, _, held), exprs in zip(state_owners, new_states):
+            self._keep_state(param, names, held, exprs, device)
         return loss
 
     def state_dict(self) -> dict:
