@@ -234,3 +234,12 @@ def test_add_param_group_errors_match_torch(torch):
         expected = outcome(torch, group)
         assert expected[0] != "ok"
         assert outcome(nxt, group) == expected
+
+
+def test_a_state_dict_in_the_earlier_optax_layout_is_refused_not_silently_restarted():
+    param = nxt.nn.Parameter(nxt.ones(2))
+    optimizer = nxt.optim.Adam([param])
+    saved = {"state": {0: {"optax": [nxt.zeros(()), nxt.zeros(2), nxt.zeros(2)]}},
+             "param_groups": optimizer.state_dict()["param_groups"]}
+    with pytest.raises(ValueError, match="earlier layout"):
+        optimizer.load_state_dict(saved)

@@ -274,6 +274,10 @@ class Optimizer:
         id_map = {saved: param for s, g in zip(saved_groups, self.param_groups) for saved, param in zip(s["params"], g["params"])}
         self.state = collections.defaultdict(dict)
         for key, entry in state_dict["state"].items():
+            if "optax" in entry:  # (no silent fresh start from a checkpoint of that layout)
+                raise ValueError("this optimizer state was saved in nablax's earlier layout (optax's leaves under "
+                                 "'optax'), which PyTorch's layout replaced; load the model's weights and start the "
+                                 "optimizer afresh")
             param = id_map.get(key)
             if param is None:
                 self.state[key] = entry
