@@ -251,23 +251,20 @@ def test_constructor_errors_match_torch(torch):
 
 
 def test_defaults_param_groups_and_repr_match_torch(torch):
-    implementation_options = {"foreach", "fused", "differentiable", "capturable", "decoupled_weight_decay"}
     for name, options in [("SGD", {}), ("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {}), ("AdamW", {}),
                           ("RMSprop", {})]:
         groups = []
         for T in (torch, nxt):
             layer = T.nn.Linear(2, 2)
             optimizer = getattr(T.optim, name)(layer.parameters(), **options)
-            group = {k: v for k, v in optimizer.param_groups[0].items() if k not in implementation_options}
+            group = dict(optimizer.param_groups[0])
             assert group.pop("params")[0] is layer.weight
-            groups.append(group)
+            groups.append(list(group.items()))
         assert groups[1] == groups[0], name
 
     def two_groups(T):
         layer = T.nn.Linear(2, 2)
-        optimizer = T.optim.SGD([{"params": [layer.weight]}, {"params": [layer.bias], "lr": 0.01}], lr=0.1)
-        return "\n".join(line for line in repr(optimizer).split("\n")
-                         if line.split(":")[0].strip() not in implementation_options)
+        return repr(T.optim.SGD([{"params": [layer.weight]}, {"params": [layer.bias], "lr": 0.01}], lr=0.1))
 
     assert two_groups(nxt) == two_groups(torch)
 

@@ -23,6 +23,8 @@ _MODULES = {
     "torch.nn.init": "nablax.stateful.nn.init",
     "torch.nn.parameter": "nablax.stateful.nn.parameter",
     "torch.optim": "nablax.stateful.optim",
+    "torch.optim.optimizer": "nablax.stateful.optim.optimizer",
+    "torch.optim.lr_scheduler": "nablax.stateful.optim.lr_scheduler",
     "torch.autograd": "nablax.stateful.autograd",
     "torch.cuda": "nablax.stateful.cuda",
     "torch.accelerator": "nablax.stateful.accelerator",

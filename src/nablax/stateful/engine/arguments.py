@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import jax
 
 # Python numbers held as JAX scalars for the programs that take them (see as_argument).
@@ -18,14 +20,16 @@ def as_argument(value):
     rate, a loss's constants). Where JAX's default device is an accelerator, numbers stay
     Python numbers: a program with no array argument runs on the CPU (see `call_program`),
     and a scalar on the accelerator would move it there."""
-    if type(value) not in _PYTHON_NUMBERS or value != value or value == 0:
-        return value  # (NaN never matches itself; -0.0 would match 0.0)
+    if type(value) not in _PYTHON_NUMBERS or value != value:
+        return value  # (NaN never matches itself)
     on_device = _SCALARS_ON_DEVICE[0]
     if on_device is None:  # (asked on first use: asking at import would start JAX's backends)
         on_device = _SCALARS_ON_DEVICE[0] = jax.default_backend() == "cpu"
     if not on_device:
         return value
-    key = (type(value), value)
+    # A zero is a JAX scalar too (a learning rate annealed to 0 must not make a second
+    # executable); its sign is part of its key, as -0.0 == 0.0.
+    key = (type(value), value) if value else (type(value), value, math.copysign(1.0, value))
     scalar = DEVICE_SCALARS.get(key)
     if scalar is None:
         if type(value) is int and not -(2**63) <= value < 2**63:
