@@ -5,8 +5,11 @@
     import nablax.stateful.nn as nn
 
 Code written for PyTorch runs unchanged and prints what PyTorch prints. Importing this
-module turns on `jax_enable_x64` for the whole process, because PyTorch's int64 and
-float64 tensors need it; nablax's functional face passes explicit dtypes and stays float32.
+module configures JAX for the whole process: `jax_enable_x64`, because PyTorch's int64 and
+float64 tensors need it (nablax's functional face passes explicit dtypes and stays
+float32), and JAX's persistent compilation cache in `~/.cache/nablax/jax`, so that a
+script's second run does not compile again (`NABLAX_COMPILATION_CACHE=0` turns it off; see
+`compilation.use_persistent_cache`).
 """
 
 import jax as _jax
@@ -65,6 +68,9 @@ from .ops.random import randperm as randperm  # noqa: E402
 from .ops.random import seed as seed  # noqa: E402
 from .serialization import load as load  # noqa: E402
 from .serialization import save as save  # noqa: E402
+from .compilation import compile_stats as compile_stats  # noqa: E402
+from .compilation import explain_compiles as explain_compiles  # noqa: E402
+from .compilation import use_persistent_cache as _use_persistent_cache  # noqa: E402
 
 globals().update(_functions.FUNCTIONS)  # torch.add, torch.cat, torch.exp, ... (functions.py)
 globals().update(_dtypes.ALIASES)  # float32, float, long, double, ... as in PyTorch
@@ -76,5 +82,7 @@ from . import nn as nn  # noqa: E402
 from . import optim as optim  # noqa: E402
 from . import utils as utils  # noqa: E402
 from . import func as func  # noqa: E402
+
+_use_persistent_cache()
 
 __version__ = "2.13.0+nablax"

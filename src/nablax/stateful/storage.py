@@ -23,13 +23,14 @@ from .engine import Expr, Op
 class Storage:
     """The shared value behind a tensor and its views."""
 
-    __slots__ = ("expr", "version", "numpy", "device", "__weakref__")
+    __slots__ = ("expr", "version", "numpy", "device", "_host_view", "__weakref__")
 
     def __init__(self, expr: Expr | None, device: Device = CPU, numpy_buffer: np.ndarray | None = None):
         self.expr = expr
         self.version = 0
         self.numpy = numpy_buffer
         self.device = device
+        self._host_view = (None, None)  # (expr, its value as a NumPy array): see host_value
         note_device(device)
         if expr is not None:
             expr.owner = weakref.ref(self)
@@ -56,6 +57,20 @@ class Storage:
                 return
         self.expr = expr
         expr.owner = weakref.ref(self)
+
+    def host_value(self) -> np.ndarray | None:
+        """The current value as a NumPy array, if it is known (computed, or a NumPy buffer);
+        None while it is pending. (For the CPU, a view of JAX's buffer: no copy.)"""
+        if self.numpy is not None:
+            return self.numpy
+        expr, array = self._host_view
+        if expr is not self.expr:  # (NumPy's view of the value is made once per value)
+            value = engine.strip(self.expr).value
+            if value is None:
+                return None
+            array = np.asarray(value)
+            self._host_view = (self.expr, array)
+        return array
 
     def share_with_numpy(self) -> np.ndarray:
         """Makes a writable host buffer the storage from now on, and returns it."""
@@ -94,7 +109,7 @@ def _apply_view(value, *positions, steps):
     return views.apply_steps(value, steps, positions)
 
 
-VIEW = Op("view", _apply_view, saves=False)
+VIEW = Op("view", _apply_view, saves=False, host=_apply_view)  # (views.apply_steps takes NumPy arrays too)
 
 
 def _positions(steps) -> tuple[tuple, tuple[Expr, ...], tuple[bool, ...]]:
@@ -120,7 +135,17 @@ def _copy_slices_fn(base, new, *positions, steps):
     return base.reshape(-1).at[flat_positions.reshape(-1)].set(new).reshape(base.shape)
 
 
-COPY_SLICES = Op("copy_slices", _copy_slices_fn)
+def _copy_slices_on_host(base, new, *positions, steps):
+    flat_positions = views.positions(base.shape, steps, positions)
+    new = np.asarray(new)
+    while new.ndim > flat_positions.ndim and new.shape[0] == 1:
+        new = new[0]
+    written = np.array(base, copy=True).reshape(-1)
+    written[flat_positions.reshape(-1)] = np.broadcast_to(new, flat_positions.shape).reshape(-1)
+    return written.reshape(base.shape)
+
+
+COPY_SLICES = Op("copy_slices", _copy_slices_fn, host=_copy_slices_on_host)
 
 
 def copy_slices(base: Expr, new: Expr, steps, grad_name: str = "CopySlices") -> Expr:

@@ -25,6 +25,8 @@ from .device import device as Device
 from .engine import Expr
 from .storage import Storage, copy_slices, view_expr
 
+_BFLOAT16 = dt.bfloat16.numpy if dt.bfloat16 is not None else None
+
 
 class Size(tuple):
     """A tensor's shape: a tuple that prints as `torch.Size([2, 3])`."""
@@ -91,12 +93,17 @@ class Tensor:
     def _view_of(self, steps: tuple, shape: tuple, strides: tuple, grad_name: str) -> Tensor:
         """A view of this tensor through more `steps`, sharing its storage."""
         source = self._current_expr()
+        base = self._base if self._base is not None else self
+        if not source.requires_grad and not self._no_grad_view:  # outside autograd: its expr when first needed
+            view = Tensor._on_storage(self._storage, self._steps + steps, strides, base, detached=self._detached)
+            view._view = True
+            return view
         grad = engine.is_grad_enabled() and source.requires_grad
         expr = view_expr(source, steps, grad_name, grad, shape)
         # PyTorch: a view taken under no_grad of a tensor that requires grad still requires grad
         # (as a leaf that gradients never reach), and so do views of it.
         cut = source.requires_grad and not grad
-        view = Tensor._on_storage(self._storage, self._steps + steps, strides, self._base if self._base is not None else self,
+        view = Tensor._on_storage(self._storage, self._steps + steps, strides, base,
                                   expr=engine.dead_end(expr) if cut else expr, detached=self._detached and not grad)
         view._no_grad_view = self._no_grad_view or cut
         view._view = True
@@ -131,6 +138,11 @@ class Tensor:
     def _value(self) -> jax.Array:
         """The computed value (a JAX array)."""
         return engine.value_of(self._current_expr())
+
+    @property
+    def _shape(self) -> tuple:
+        """The shape, without building the current expr where the storage has it."""
+        return self._storage.shape if not self._steps else self._current_expr().shape
 
     @property
     def _strides(self) -> tuple:
@@ -304,14 +316,25 @@ class Tensor:
     # -- values ------------------------------------------------------------------------------
 
     def _host(self) -> np.ndarray:
-        value = np.asarray(self._value())
-        return value.astype(np.float32) if self.dtype is dt.bfloat16 else value
+        """The values as a NumPy array (bfloat16 as float32), read off the storage: a view
+        of known values costs no program (reading elements one by one in a loop must not
+        build one per element), and a pending storage is computed whole, once, for every
+        view of it."""
+        storage = self._storage
+        value = storage.host_value()
+        if value is None:
+            engine.value_of(storage.expr)
+            value = storage.host_value()
+        steps = self._steps
+        if steps:
+            value = views.apply_step(value, steps[0]) if len(steps) == 1 else views.apply_steps(value, steps)
+        return value.astype(np.float32) if value.dtype == _BFLOAT16 else value
 
     def item(self):
-        numel = self.numel()
-        if numel != 1:
-            raise RuntimeError(f"a Tensor with {numel} elements cannot be converted to Scalar")
-        return self._host().reshape(()).item()
+        value = self._host()
+        if value.size != 1:
+            raise RuntimeError(f"a Tensor with {value.size} elements cannot be converted to Scalar")
+        return value.reshape(()).item()
 
     def tolist(self):
         return self._host().tolist()

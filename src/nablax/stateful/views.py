@@ -194,7 +194,9 @@ def _taken_out(component, found: list):
 def _index(array, components, positions):
     """`array[components]`, with each SELECTED or DynamicSlice at the next of `positions`."""
     if isinstance(array, np.ndarray) or not any(c is SELECTED or isinstance(c, DynamicSlice) for c in components):
-        return array[concrete_index(tuple(_concrete(c, positions) for c in components))]
+        if all(type(c) is int for c in components):  # one element, as loops over elements read them
+            return array[components]
+        return array[tuple(_concrete(c, positions) for c in components)]
     axis = 0
     for component in components:
         if component is None:
@@ -214,11 +216,15 @@ def _index(array, components, positions):
 
 
 def _concrete(component, positions):
+    """An index component as NumPy and JAX take it, its position (if dynamic) next in `positions`."""
+    kind = type(component)
+    if kind is StaticSlice:
+        return slice(component.start, component.stop, component.step)
     if component is SELECTED:
         return int(next(positions))
-    if isinstance(component, DynamicSlice):
+    if kind is DynamicSlice:
         start = int(next(positions))
-        return StaticSlice(start, start + component.length * component.step, component.step)
+        return slice(start, start + component.length * component.step, component.step)
     return component
 
 

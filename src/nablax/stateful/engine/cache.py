@@ -8,6 +8,7 @@ import functools
 
 import jax
 
+from . import explain
 from .program import build_program, call_program
 
 # Bounds of the compiled-program cache (see ProgramCache): programs held, executables held
@@ -78,6 +79,8 @@ class ProgramCache:
         self.compiled = 0  # executables held by all programs
         self.released = 0  # executables released since JAX's caches were last emptied
         self.compiles = 0  # programs built
+        self.hits = 0  # runs of a program already built
+        self.executables = 0  # executables compiled: one per program and set of input shapes
         self.clears = 0  # times JAX's caches were emptied
 
     def _build(self, plan):
@@ -88,11 +91,16 @@ class ProgramCache:
         """Runs the program of `plan` on `args`, building it if needed."""
         entry = self.entries.get(plan)
         if entry is None:
+            if explain.EXPLAINING.enabled:
+                explain.report(f"building program {self.compiles + 1} ({explain.describe(plan)}): "
+                               f"{explain.cause(plan, self.entries)}; asked at {explain.user_line()}")
             entry = self.entries[plan] = _Entry(self._build(plan))
             while len(self.entries) > self.size:
                 self._release(self.entries.popitem(last=False)[1].held)
-        elif entry is not self.latest:  # (the latest is last already; moving it would hash the key again)
-            self.entries.move_to_end(plan)
+        else:
+            self.hits += 1
+            if entry is not self.latest:  # (the latest is last already; moving it would hash the key again)
+                self.entries.move_to_end(plan)
         self.latest = entry
         result = call_program(entry.program, args)
         held = _executables_held(entry.program)
@@ -101,6 +109,11 @@ class ProgramCache:
         return result
 
     def _held(self, plan, entry: _Entry, held: int) -> None:
+        if held > entry.held:
+            self.executables += held - entry.held
+            if entry.held and explain.EXPLAINING.enabled:  # (a new program was reported as it was built)
+                explain.report(f"compiling a program ({explain.describe(plan)}) again for new input shapes "
+                               f"({held} shapes so far); asked at {explain.user_line()}")
         self.compiled += held - entry.held
         entry.held = held
         if held > self.shapes_per_program:

@@ -31,14 +31,16 @@ class Op:
     """A pure operation: `fn(*input_values, **static) -> value` (a tuple for multi-output
     ops). `name` identifies it in program signatures and error messages. `saves` says
     whether PyTorch's backward node for it keeps tensors, which a backward pass frees
-    (then a second backward through it is an error)."""
+    (then a second backward through it is an error). `host`, where given, computes the
+    same bits with NumPy (see host.py)."""
 
-    __slots__ = ("name", "fn", "saves", "__weakref__")
+    __slots__ = ("name", "fn", "saves", "host", "__weakref__")
 
-    def __init__(self, name: str, fn, *, saves: bool = True):
+    def __init__(self, name: str, fn, *, saves: bool = True, host=None):
         self.name = name
         self.fn = fn
         self.saves = saves
+        self.host = host
 
     def __repr__(self) -> str:
         return f"Op({self.name})"
@@ -136,7 +138,7 @@ def _with_history_jvp(primals, tangents):
     return primals[1], tangents[0]
 
 
-KEEP_HISTORY = Op("keep_history", _with_history, saves=False)
+KEEP_HISTORY = Op("keep_history", _with_history, saves=False, host=lambda old, new: new)
 
 
 def with_history(old: Expr, new: Expr) -> Expr:

@@ -12,7 +12,7 @@ from ..engine import Op
 from ..grad_fn import NOT_DIFFERENTIABLE
 from ..recording import kind_of, promote, record, record_binary
 from ..tensor import Tensor
-from .common import SCALARS, broadcast_shapes, cast, not_implemented, shape_of
+from .common import SCALARS, broadcast_shapes, cast, host_cast, not_implemented, shape_of
 from .elementwise import reciprocal, trunc
 
 def _check_operand(value, name: str):
@@ -23,15 +23,18 @@ def _check_operand(value, name: str):
 # -- binary arithmetic -------------------------------------------------------------------------
 
 
-def _binary_op(name: str, fn, *, saves: bool = True) -> Op:
-    return Op(name, lambda a, b, *, dtype: fn(cast(a, dtype), cast(b, dtype)), saves=saves)
+def _binary_op(name: str, fn, *, saves: bool = True, host=None) -> Op:
+    """`fn` of two operands cast to the dtype it computes in; `host`, its NumPy twin, where
+    NumPy gives the same bits."""
+    host_fn = None if host is None else (lambda a, b, *, dtype: host(host_cast(a, dtype), host_cast(b, dtype)))
+    return Op(name, lambda a, b, *, dtype: fn(cast(a, dtype), cast(b, dtype)), saves=saves, host=host_fn)
 
 
 
-ADD = _binary_op("add", jnp.add, saves=False)  # PyTorch's AddBackward0/SubBackward0 keep no tensors
-SUB = _binary_op("sub", jnp.subtract, saves=False)
-MUL = _binary_op("mul", jnp.multiply)
-DIV = _binary_op("div", jnp.divide)
+ADD = _binary_op("add", jnp.add, saves=False, host=np.add)  # PyTorch's AddBackward0/SubBackward0 keep no tensors
+SUB = _binary_op("sub", jnp.subtract, saves=False, host=np.subtract)
+MUL = _binary_op("mul", jnp.multiply, host=np.multiply)
+DIV = _binary_op("div", jnp.divide, host=np.divide)
 def _floor_divide(a, b):
     """PyTorch's floor division: of floats, its formula (IEEE's result for a zero divisor,
     and a zero quotient with the sign of `a / b`, where JAX may give -0.0 for +0.0)."""
@@ -48,8 +51,8 @@ def _floor_divide(a, b):
 
 FLOOR_DIV = _binary_op("floor_divide", _floor_divide)
 REMAINDER = _binary_op("remainder", jnp.remainder)
-MAXIMUM = _binary_op("maximum", jnp.maximum)
-MINIMUM = _binary_op("minimum", jnp.minimum)
+MAXIMUM = _binary_op("maximum", jnp.maximum, host=np.maximum)
+MINIMUM = _binary_op("minimum", jnp.minimum, host=np.minimum)
 
 
 @jax.custom_jvp
@@ -244,14 +247,10 @@ def rpow(a, base):
 # -- comparisons and logic ---------------------------------------------------------------------
 
 
-def _compare_op(name: str, fn) -> Op:
-    return Op(name, lambda a, b, *, dtype: fn(cast(a, dtype), cast(b, dtype)))
-
-
 _COMPARISONS = {
-    "eq": _compare_op("eq", jnp.equal), "ne": _compare_op("ne", jnp.not_equal),
-    "lt": _compare_op("lt", jnp.less), "le": _compare_op("le", jnp.less_equal),
-    "gt": _compare_op("gt", jnp.greater), "ge": _compare_op("ge", jnp.greater_equal),
+    "eq": _binary_op("eq", jnp.equal, host=np.equal), "ne": _binary_op("ne", jnp.not_equal, host=np.not_equal),
+    "lt": _binary_op("lt", jnp.less, host=np.less), "le": _binary_op("le", jnp.less_equal, host=np.less_equal),
+    "gt": _binary_op("gt", jnp.greater, host=np.greater), "ge": _binary_op("ge", jnp.greater_equal, host=np.greater_equal),
 }
 
 
@@ -278,9 +277,9 @@ def comparison(name: str):
 
 
 _LOGICAL = {
-    "and": Op("and", lambda a, b, *, dtype: cast(a, dtype) & cast(b, dtype)),
-    "or": Op("or", lambda a, b, *, dtype: cast(a, dtype) | cast(b, dtype)),
-    "xor": Op("xor", lambda a, b, *, dtype: cast(a, dtype) ^ cast(b, dtype)),
+    "and": _binary_op("and", jnp.bitwise_and, host=np.bitwise_and),
+    "or": _binary_op("or", jnp.bitwise_or, host=np.bitwise_or),
+    "xor": _binary_op("xor", jnp.bitwise_xor, host=np.bitwise_xor),
 }
 
 
@@ -292,7 +291,8 @@ def logical(name: str, a, b):
     return _binary_without_grad(_LOGICAL[name], a, b, result, result)
 
 
-WHERE = Op("where", lambda condition, x, y, *, dtype: jnp.where(condition, cast(x, dtype), cast(y, dtype)))
+WHERE = Op("where", lambda condition, x, y, *, dtype: jnp.where(condition, cast(x, dtype), cast(y, dtype)),
+           host=lambda condition, x, y, *, dtype: np.where(condition, host_cast(x, dtype), host_cast(y, dtype)))
 
 
 def where(condition, x, y):

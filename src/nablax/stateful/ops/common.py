@@ -22,6 +22,11 @@ def cast(value, dtype):
     return value.astype(dtype)
 
 
+def host_cast(value, dtype):
+    """`cast` on the host: a NumPy array or a Python number as `dtype` (see engine/host.py)."""
+    return np.asarray(value).astype(dtype, copy=False)
+
+
 def shape_of(value) -> tuple:
     """The shape of a tensor operand; () for a Python scalar."""
     return value.shape if isinstance(value, Tensor) else ()

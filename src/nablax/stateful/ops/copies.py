@@ -4,6 +4,7 @@ fills and `copy_`."""
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from .. import dtypes as dt
 from .. import views
@@ -12,7 +13,7 @@ from ..engine import Op
 from ..recording import record
 from ..tensor import Tensor
 from ..views import wrap_dim
-from .common import cast, named
+from .common import cast, host_cast, named
 
 
 
@@ -82,11 +83,12 @@ def stack(tensors, dim: int = 0):
     return record(STACK, tuple(tensors), shape, result.numpy, "StackBackward0", (("dim", d), ("dtype", result.numpy)))
 
 
-COPY = Op("clone", lambda x: jnp.array(x, copy=True), saves=False)
-CAST = Op("to", lambda x, *, dtype: cast(x, dtype), saves=False)
+COPY = Op("clone", lambda x: jnp.array(x, copy=True), saves=False, host=lambda x: np.array(x, copy=True))
+CAST = Op("to", lambda x, *, dtype: cast(x, dtype), saves=False, host=host_cast)
 
 
-OVERWRITE = Op("overwrite", lambda old, new: jnp.broadcast_to(new, old.shape).astype(old.dtype), saves=False)
+OVERWRITE = Op("overwrite", lambda old, new: jnp.broadcast_to(new, old.shape).astype(old.dtype), saves=False,
+               host=lambda old, new: np.broadcast_to(new, old.shape).astype(old.dtype))
 
 
 def overwrite(x: Tensor, value, grad_name: str):

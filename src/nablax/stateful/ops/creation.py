@@ -51,7 +51,8 @@ def size_argument(size) -> tuple:
 # -- constants ------------------------------------------------------------------------------------
 
 
-FILL = Op("full", lambda value, *, shape, dtype: jnp.full(shape, value, dtype))
+FILL = Op("full", lambda value, *, shape, dtype: jnp.full(shape, value, dtype),
+          host=lambda value, *, shape, dtype: np.full(shape, value, dtype))
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, grad_name=None):
@@ -64,7 +65,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, grad
     return finish(tensor, device, requires_grad)
 
 
-CONSTANT = Op("constant", lambda *, shape, dtype, value: jnp.full(shape, value, dtype))
+CONSTANT = Op("constant", lambda *, shape, dtype, value: jnp.full(shape, value, dtype),
+              host=lambda *, shape, dtype, value: np.full(shape, value, dtype))
 
 
 def constant(shape: tuple, dtype, value, grad_name: str | None = None):
@@ -109,7 +111,8 @@ def empty_like(x, *, dtype=None, device=None, requires_grad=False):
     return zeros_like(x, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-ARANGE = Op("arange", lambda start, step, *, length, dtype: (start + step * jnp.arange(length)).astype(dtype))
+ARANGE = Op("arange", lambda start, step, *, length, dtype: (start + step * jnp.arange(length)).astype(dtype),
+            host=lambda start, step, *, length, dtype: (start + step * np.arange(length)).astype(dtype))
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
@@ -142,7 +145,7 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
     return finish(tensor, device, requires_grad)
 
 
-EYE = Op("eye", lambda *, n, m, dtype: jnp.eye(n, m, dtype=dtype))
+EYE = Op("eye", lambda *, n, m, dtype: jnp.eye(n, m, dtype=dtype), host=lambda *, n, m, dtype: np.eye(n, m, dtype=dtype))
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False):

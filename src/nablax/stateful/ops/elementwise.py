@@ -14,7 +14,7 @@ from .. import dtypes as dt
 from ..engine import Op
 from ..recording import record
 from ..tensor import Tensor
-from .common import cast, named
+from .common import cast, host_cast, named
 
 
 class Unary(NamedTuple):
@@ -24,6 +24,7 @@ class Unary(NamedTuple):
     to_float: bool = False
     bool_error: tuple | None = None  # (exception type, message)
     saves: bool = True
+    host: Callable | None = None  # the NumPy twin, where it computes the same bits (engine/host.py)
 
 
 def _for_bool(kernel: str) -> tuple:
@@ -54,8 +55,8 @@ _NEGATION = ("Negation, the `-` operator, on a bool tensor is not supported. If 
              "the `~` or `logical_not()` operator instead.")
 
 UNARY = [
-    Unary("neg", jnp.negative, "NegBackward0", bool_error=(RuntimeError, _NEGATION), saves=False),
-    Unary("abs", _abs, "AbsBackward0", bool_error=_for_bool("abs_cpu")),
+    Unary("neg", jnp.negative, "NegBackward0", bool_error=(RuntimeError, _NEGATION), saves=False, host=np.negative),
+    Unary("abs", _abs, "AbsBackward0", bool_error=_for_bool("abs_cpu"), host=np.abs),
     Unary("relu", jax.nn.relu, "ReluBackward0", bool_error=(RuntimeError, "Boolean inputs not supported for relu")),
     Unary("exp", jnp.exp, "ExpBackward0", to_float=True),
     Unary("log", jnp.log, "LogBackward0", to_float=True),
@@ -68,10 +69,10 @@ UNARY = [
     Unary("log1p", jnp.log1p, "Log1PBackward0", to_float=True),
     Unary("rsqrt", jax.lax.rsqrt, "RsqrtBackward0", to_float=True),
     Unary("reciprocal", lambda x: 1 / x, "ReciprocalBackward0", to_float=True),
-    Unary("floor", jnp.floor, "FloorBackward0", bool_error=_for_bool("floor_vml_cpu")),
-    Unary("ceil", jnp.ceil, "CeilBackward0", bool_error=_for_bool("ceil_vml_cpu")),
-    Unary("round", jnp.round, "RoundBackward0", bool_error=_for_bool("round_vml_cpu")),
-    Unary("trunc", jnp.trunc, "TruncBackward0", bool_error=_for_bool("trunc_vml_cpu")),
+    Unary("floor", jnp.floor, "FloorBackward0", bool_error=_for_bool("floor_vml_cpu"), host=np.floor),
+    Unary("ceil", jnp.ceil, "CeilBackward0", bool_error=_for_bool("ceil_vml_cpu"), host=np.ceil),
+    Unary("round", jnp.round, "RoundBackward0", bool_error=_for_bool("round_vml_cpu"), host=np.round),
+    Unary("trunc", jnp.trunc, "TruncBackward0", bool_error=_for_bool("trunc_vml_cpu"), host=np.trunc),
     Unary("sign", _sign, "SignBackward0"),
 ]
 
@@ -82,7 +83,8 @@ def _floating(x: Tensor) -> dt.dtype:
 
 def _recorder(row: Unary):
     """The function `torch.<row.name>` (and the method) of a table row."""
-    op = Op(row.name, lambda x, *, dtype: row.fn(cast(x, dtype)), saves=row.saves)
+    host = None if row.host is None else (lambda x, *, dtype: row.host(host_cast(x, dtype)))
+    op = Op(row.name, lambda x, *, dtype: row.fn(cast(x, dtype)), saves=row.saves, host=host)
 
     def apply(input: Tensor) -> Tensor:
         if row.bool_error is not None and input.dtype is dt.bool_:

@@ -12,6 +12,7 @@ from ..engine import Op
 from ..recording import record
 from ..storage import COPY_SLICES
 from ..tensor import Tensor
+from . import elements
 from .copies import to_dtype
 from .inplace import check_no_partial_overlap
 from .shape import expanded_shape
@@ -135,10 +136,12 @@ def _gather_fn(x, *arrays, layout):
     return x[views.concrete_index(basic)][_advanced_part(advanced, arrays)]
 
 
-GATHER = Op("index", _gather_fn)
+GATHER = Op("index", _gather_fn, host=_gather_fn)  # (NumPy indexes as JAX does)
 
 
 def getitem(x: Tensor, index):
+    if type(index) is int or (type(index) is tuple and all(type(c) is int for c in index)):
+        return _element_view(x, index)
     if x.ndim == 0 and index is not None and index is not Ellipsis and not (isinstance(index, tuple) and not index):
         if not isinstance(index, (Tensor, bool, np.bool_)):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
@@ -152,6 +155,22 @@ def getitem(x: Tensor, index):
     shape = _shape_after(x.shape, layout, arrays)
     return record(GATHER, (x, *sources), shape, x.dtype.numpy, "IndexBackward0", (("layout", layout),),
                   differentiable=(True,) + (False,) * len(sources))
+
+
+def _element_view(x: Tensor, index) -> Tensor:
+    """`x[i]` or `x[i, j, ...]` with Python ints: what loops over elements do, element by
+    element, so it skips the general resolution of `views.basic_index` (same checks, same
+    view)."""
+    positions = (index,) if type(index) is int else index
+    shape = x._shape
+    if not shape or len(positions) > len(shape):
+        return getitem(x, index + (Ellipsis,) if type(index) is tuple else (index, Ellipsis))  # the general path's errors
+    if len(positions) == 1:
+        resolved = (views.check_position(index if type(index) is int else index[0], shape[0], 0) % shape[0],)
+    else:
+        resolved = tuple([views.check_position(p, size, dim) % size for dim, (p, size) in enumerate(zip(positions, shape))])
+    strides = x._strides
+    return x._view_of((("index", resolved),), shape[len(resolved):], strides[len(resolved):], "SelectBackward0")
 
 
 def _shape_after(shape: tuple, layout, arrays) -> tuple:
@@ -203,6 +222,9 @@ def _consumed_dims(component) -> int:
 
 def setitem(x: Tensor, index, value) -> None:
     """`x[index] = value`: an in-place write (PyTorch's `CopySlices`)."""
+    if (type(index) is int or (type(index) is tuple and all(type(c) is int for c in index))) and (
+            elements.writes_onto_itself(x, index, value)):  # Python's write back after `x[i, j] += 1`
+        return
     components = _as_components(index)
     through_view = _selects_a_view(components, x.shape)
     basic = views.is_basic_index(components)

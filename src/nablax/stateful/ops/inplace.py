@@ -7,7 +7,7 @@ from __future__ import annotations
 from .. import engine
 from ..tensor import Tensor
 from . import arithmetic as A
-from . import copies, creation, random
+from . import copies, creation, elements, random
 from .common import broadcast_shapes, named
 from .elementwise import neg
 
@@ -80,6 +80,8 @@ def _in_place(function, name: str):
     """The in-place form `name` of the binary op `function(tensor, other, **options)`."""
 
     def apply(self: Tensor, other, **options):
+        if elements.update(self, name, other, options):  # one element of a small tensor on the host
+            return self
         check_sources(self, other)
         return write_result(self, function(self, other, **options))
 

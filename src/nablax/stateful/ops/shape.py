@@ -7,6 +7,7 @@ import math
 import warnings
 
 import jax.numpy as jnp
+import numpy as np
 
 from .. import dtypes as dt
 from .. import views
@@ -49,7 +50,8 @@ def reshape(x: Tensor, *shape):
     return record(RESHAPE_COPY, (x,), new_shape, x.dtype.numpy, "UnsafeViewBackward0", (("shape", new_shape),))
 
 
-RESHAPE_COPY = Op("reshape", lambda x, *, shape: jnp.reshape(x, shape), saves=False)
+RESHAPE_COPY = Op("reshape", lambda x, *, shape: jnp.reshape(x, shape), saves=False,
+                  host=lambda x, *, shape: np.reshape(x, shape))
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1):
