@@ -140,6 +140,7 @@ def figures(results: list[EntryResult]) -> dict[str, int]:
             all(result.passed(check) is not False for check in FORWARD_CHECKS)
             and any(result.passed(check) for check in FORWARD_CHECKS) for result in resolved),
         "support autograd (float32)": sum(BACKWARD in adapter.checks(result.op) for result in public),
+        "resolved, supporting autograd": sum(BACKWARD in result.outcomes for result in resolved),
         "pass all samples backward": sum(bool(result.passed(BACKWARD)) for result in resolved),
     }
 
@@ -218,7 +219,7 @@ How it counts:
 
 def render(results: list[EntryResult]) -> str:
     counts = figures(results)
-    public = [result for result in results if adapter.is_public(result.op)]
+    public = sorted((result for result in results if adapter.is_public(result.op)), key=lambda result: result.entry)
     others = [result for result in results if not adapter.is_public(result.op) and not result.reason]
     lines = [HEADER.format(torch_version=torch.__version__.split("+")[0]), "## Summary", ""]
     lines += ["| | entries |", "| --- | --- |", *(f"| {name} | {count} |" for name, count in counts.items()), ""]
