@@ -110,8 +110,14 @@ def _linear_graph(node: Node) -> tuple:
     return tuple(_edge(expr, index) for index in range(len(expr.inputs)))
 
 
-# Ops recorded as one node whose PyTorch graph has more: op name -> its `next_functions`.
-_GRAPHS_OF_OPS = {"linear": _linear_graph}
+def _tensor_inputs(count: int):
+    """The graph of an op whose first `count` inputs are tensors, the rest positions given as
+    arguments (views and writes through them, see views.split_positions)."""
+    return lambda node: tuple(_edge(node._expr, index) for index in range(count))
+
+
+# Ops whose PyTorch graph differs from the inputs recorded: op name -> its `next_functions`.
+_GRAPHS_OF_OPS = {"linear": _linear_graph, "view": _tensor_inputs(1), "copy_slices": _tensor_inputs(2)}
 
 
 class AccumulateGrad(Node):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import weakref
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -60,13 +61,14 @@ class Storage:
 
     def host_value(self) -> np.ndarray | None:
         """The current value as a NumPy array, if it is known (computed, or a NumPy buffer);
-        None while it is pending. (For the CPU, a view of JAX's buffer: no copy.)"""
+        None while it is pending, or traced (inside a program being built). (For the CPU, a
+        view of JAX's buffer: no copy.)"""
         if self.numpy is not None:
             return self.numpy
         expr, array = self._host_view
         if expr is not self.expr:  # (NumPy's view of the value is made once per value)
             value = engine.strip(self.expr).value
-            if value is None:
+            if value is None or isinstance(value, jax.core.Tracer):
                 return None
             array = np.asarray(value)
             self._host_view = (self.expr, array)

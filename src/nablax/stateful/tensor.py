@@ -16,6 +16,7 @@ from __future__ import annotations
 import weakref
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from . import dtypes as dt
@@ -136,8 +137,9 @@ class Tensor:
         return expr
 
     def _value(self) -> jax.Array:
-        """The computed value (a JAX array)."""
-        return engine.value_of(self._current_expr())
+        """The computed value, as a JAX array (values computed on the host are NumPy's)."""
+        value = engine.value_of(self._current_expr())
+        return jnp.asarray(value) if isinstance(value, np.ndarray) else value
 
     @property
     def _shape(self) -> tuple:
@@ -325,6 +327,8 @@ class Tensor:
         if value is None:
             engine.value_of(storage.expr)
             value = storage.host_value()
+            if value is None:  # traced: JAX's own error, where it is read
+                return np.asarray(self._value())
         steps = self._steps
         if steps:
             value = views.apply_step(value, steps[0]) if len(steps) == 1 else views.apply_steps(value, steps)

@@ -61,10 +61,13 @@ def cause(plan: Plan, known) -> str:
         return _first_difference(plan, same_ops[-1])
     counts = Counter(ops)
     for other in reversed(list(known)):
-        theirs = _ops(other)
-        if len(theirs) < len(ops) and not Counter(theirs) - counts:
-            return (f"a pending graph of {len(ops)} ops where an earlier program had {len(theirs)}: work left pending "
-                    "from before (read a value, or compute outside the loop, to keep each step's graph the same)")
+        theirs = Counter(_ops(other))
+        if sum(theirs.values()) < len(ops) and not theirs - counts:
+            return (f"{len(ops)} ops where an earlier program had {sum(theirs.values())}: work left pending from "
+                    f"before ({', '.join(sorted((counts - theirs).elements()))}) joined this one")
+        if sum(theirs.values()) > len(ops) and not counts - theirs:
+            return (f"the same ops as an earlier program but for {', '.join(sorted((theirs - counts).elements()))}, "
+                    "work left pending from before that the earlier one computed")
     return "a new sequence of ops"
 
 

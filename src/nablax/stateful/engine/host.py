@@ -5,8 +5,9 @@ microsecond. A learner's loop over single elements (`N[i, j] += 1`, `s[i].item()
 first few values of a script would spend its time compiling. So where every pending node
 behind the values asked for has a NumPy twin (`Op.host`, given only where NumPy computes
 the same bits as XLA: views, writes, fills, casts, exact arithmetic and comparisons), no
-value computed is larger than `HOST_ELEMENTS`, and JAX computes on the CPU, the graph is
-evaluated here instead, op by op, with no program at all.
+value computed is larger than `HOST_ELEMENTS`, and every known value it reads is on the
+host (NumPy, a Python number, or a JAX array on the CPU), the graph is evaluated here
+instead, op by op, with no program at all (and without starting JAX's backends).
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ import numpy as np
 from .graph import DETACH, SELECT, VAR, Expr, is_computed_output, settle, settle_output
 
 HOST_ELEMENTS = 1 << 16  # the most elements of any value computed on the host
-
-_ON_CPU: list = [None]  # whether JAX computes on the CPU (asked on first use)
 EVALUATIONS = [0]  # graphs evaluated here: what tests count
+
+
+class _NotOnTheHost(Exception):
+    """A known value lives on an accelerator (copying it here would cost more than a program)
+    or is traced (inside a program being built: it has no value yet)."""
 
 
 def _pending(targets) -> list[Expr] | None:
@@ -46,25 +50,31 @@ def _pending(targets) -> list[Expr] | None:
     return order
 
 
-def _host(value):
-    """A known value as NumPy sees it (a Python number stays one)."""
-    return np.asarray(value) if isinstance(value, jax.Array) else value
+def _host(expr: Expr, values: dict):
+    """An input's value as NumPy sees it: computed here, or known (a Python number stays one)."""
+    value = values.get(id(expr), expr.value)
+    if isinstance(value, jax.Array):
+        if isinstance(value, jax.core.Tracer) or any(device.platform != "cpu" for device in value.devices()):
+            raise _NotOnTheHost
+        return np.asarray(value)
+    return value
 
 
 def evaluate(targets) -> bool:
     """Computes `targets` (pending exprs) on the host if they qualify (see the module
     docstring); whether it did."""
-    on_cpu = _ON_CPU[0]
-    if on_cpu is None:
-        on_cpu = _ON_CPU[0] = jax.default_backend() == "cpu"
-    if not on_cpu:
-        return False
     order = _pending(targets)
     if order is None:
         return False
-    with np.errstate(all="ignore"):  # (NumPy warns where XLA quietly gives inf or nan)
-        for expr in order:
-            settle(expr, expr.op.host(*[_host(source.value) for source in expr.inputs], **dict(expr.static)))
+    values: dict[int, object] = {}
+    try:
+        with np.errstate(all="ignore"):  # (NumPy warns where XLA quietly gives inf or nan)
+            for expr in order:
+                values[id(expr)] = expr.op.host(*[_host(source, values) for source in expr.inputs], **dict(expr.static))
+    except _NotOnTheHost:
+        return False
+    for expr in order:
+        settle(expr, values[id(expr)])
     EVALUATIONS[0] += 1
     return True
 

@@ -19,13 +19,14 @@ import math
 
 import numpy as np
 
+from .. import engine
 from ..engine.host import HOST_ELEMENTS
 from ..recording import promote
 from ..tensor import Tensor
 from . import arithmetic as A
 from .common import host_cast
 
-_NUMBERS = (int, float, bool)
+_NUMBERS = (int, float)  # (a bool operand has errors of its own: the general path)
 _OPS = {"add_": A.ADD, "sub_": A.SUB, "mul_": A.MUL}  # what `+=`, `-=`, `*=` compute
 WRITES = [0]  # elements written here: what tests count
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "V": 2, "c": 3}  # ("V": bfloat16's NumPy kind)
@@ -44,6 +45,11 @@ def _host_buffer(tensor: Tensor) -> np.ndarray | None:
     storage = tensor._storage
     if not _outside_autograd(tensor) or storage.device.type != "cpu" or math.prod(storage.shape) > HOST_ELEMENTS:
         return None
+    if storage.numpy is None:
+        if storage.host_value() is None:
+            engine.value_of(storage.expr)
+        if storage.host_value() is None:
+            return None  # traced, inside a program being built
     buffer = storage.share_with_numpy()  # the buffer is the storage from now on, as after `.numpy()`
     return None if buffer.dtype == np.bool_ else buffer
 

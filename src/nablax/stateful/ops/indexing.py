@@ -140,8 +140,10 @@ GATHER = Op("index", _gather_fn, host=_gather_fn)  # (NumPy indexes as JAX does)
 
 
 def getitem(x: Tensor, index):
-    if type(index) is int or (type(index) is tuple and all(type(c) is int for c in index)):
-        return _element_view(x, index)
+    if type(index) is int or (type(index) is tuple and index and all(type(c) is int for c in index)):
+        view = _element_view(x, index)
+        if view is not None:
+            return view
     if x.ndim == 0 and index is not None and index is not Ellipsis and not (isinstance(index, tuple) and not index):
         if not isinstance(index, (Tensor, bool, np.bool_)):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
@@ -157,14 +159,14 @@ def getitem(x: Tensor, index):
                   differentiable=(True,) + (False,) * len(sources))
 
 
-def _element_view(x: Tensor, index) -> Tensor:
+def _element_view(x: Tensor, index) -> Tensor | None:
     """`x[i]` or `x[i, j, ...]` with Python ints: what loops over elements do, element by
     element, so it skips the general resolution of `views.basic_index` (same checks, same
-    view)."""
+    view). None where the general path has an error to raise."""
     positions = (index,) if type(index) is int else index
     shape = x._shape
     if not shape or len(positions) > len(shape):
-        return getitem(x, index + (Ellipsis,) if type(index) is tuple else (index, Ellipsis))  # the general path's errors
+        return None
     if len(positions) == 1:
         resolved = (views.check_position(index if type(index) is int else index[0], shape[0], 0) % shape[0],)
     else:

@@ -1,0 +1,101 @@
+"""Seeing compiles (`explain_compiles`), counting them (`compile_stats`) and keeping them
+across runs (JAX's persistent compilation cache, configured by `nablax.stateful`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import nablax.stateful as torch
+
+
+def explained(loop) -> list[str]:
+    lines: list[str] = []
+    with torch.explain_compiles(report=lines.append):
+        loop()
+    return lines
+
+
+def test_a_python_value_built_into_programs_is_named_with_the_users_line():
+    x = torch.linspace(0, 1, 5)
+    x.tolist()
+
+    def loop():
+        for degree in (2, 3):
+            (x ** degree).sum().item()
+
+    lines = explained(loop)
+    assert len(lines) == 2
+    assert "static argument exponent=3 (was 2)" in lines[1] and "a Python value built into the program" in lines[1]
+    assert f"{__file__}:" in lines[1] and "in loop" in lines[1]
+
+
+def test_a_tensor_argument_builds_one_program():
+    x = torch.linspace(0, 1, 5)
+    x.tolist()
+
+    def loop():
+        for degree in (2.0, 3.0, 4.0):
+            (x ** torch.tensor(degree)).sum().item()
+
+    assert len(explained(loop)) == 1
+
+
+def test_new_input_shapes_are_reported():
+    def loop():
+        for size in (3, 4):
+            torch.tensor([0.5] * size).exp().sum().item()  # data as an argument: one plan, two shapes
+
+    lines = explained(loop)
+    assert any("again for new input shapes" in line for line in lines)
+
+
+def test_work_left_pending_before_a_loop_is_named():
+    y = torch.linspace(0, 1, 5) * 3  # pending: the loop's first program computes it too
+
+    def loop():
+        for _ in range(2):
+            y.exp().sum().item()
+
+    lines = explained(loop)
+    assert "the first program" in lines[0] or "linspace" in lines[0]
+
+
+def test_compile_stats_count_programs_and_hits():
+    before = torch.compile_stats()
+    x = torch.arange(3.0)
+    for _ in range(3):
+        x.exp().sum().item()
+    after = torch.compile_stats()
+    assert after["programs_built"] - before["programs_built"] <= 1
+    assert after["cache_hits"] - before["cache_hits"] >= 2
+    assert set(after) == {"programs_built", "cache_hits", "executables_compiled", "host_evaluations", "programs_held"}
+
+
+PROBE = ("import json, jax, nablax.stateful as torch; torch.arange(4.0).exp().sum().item(); "
+         "print(json.dumps(jax.config.jax_compilation_cache_dir))")
+
+
+def run_probe(**environment) -> str | None:
+    env = {**os.environ, **environment}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    output = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def test_the_persistent_cache_keeps_compiled_programs_where_asked(tmp_path):
+    directory = tmp_path / "compiled"
+    assert run_probe(NABLAX_COMPILATION_CACHE=str(directory)) == str(directory)
+    assert any(directory.iterdir())  # the program compiled went to disk
+
+
+def test_the_persistent_cache_can_be_turned_off(tmp_path):
+    assert run_probe(NABLAX_COMPILATION_CACHE="0", HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache")) is None
+    assert not (tmp_path / "cache").exists()
+
+
+def test_the_persistent_cache_is_on_by_default_under_the_users_cache(tmp_path):
+    expected = tmp_path / "cache" / "nablax" / "jax"
+    assert run_probe(NABLAX_COMPILATION_CACHE="", XDG_CACHE_HOME=str(tmp_path / "cache")) == str(expected)
