@@ -105,9 +105,9 @@ class Layer:
         name and the fields that are not sublayers."""
         if not self.sublayers():
             return repr(self)
-        children = {path[0] for path, _ in self.sublayers()}
         fields = dataclasses.fields(self) if dataclasses.is_dataclass(self) else ()
-        config = [f"{f.name}={getattr(self, f.name)!r}" for f in fields if f.repr and f.name not in children]
+        config = [f"{f.name}={getattr(self, f.name)!r}" for f in fields
+                  if f.repr and not _field_sublayers(f.name, getattr(self, f.name))]
         return f"{type(self).__name__}({', '.join(config)})" if config else type(self).__name__
 
     def extra_repr(self) -> str:
