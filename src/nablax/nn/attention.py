@@ -313,36 +313,51 @@ class MultiheadAttention(Layer):
             return tuple(jnp.split(linear(q, params["in_proj_weight"], bias), 3, axis=-1))
         return tuple(linear(t, w, b) for t, w, b in zip((q, k, v), jnp.split(params["in_proj_weight"], 3), biases))
 
+    def _extra_keys(self, params: Params, k, v, mask, bias):
+        """PyTorch's `add_bias_kv` (a learnt key and value) and `add_zero_attn` (a zero key and
+        value, after the heads are split), each one more key every query may attend."""
+        batch, _, heads, width = k.shape
+        extras = []
+        if self.add_bias_kv:
+            extras.append((params["bias_k"].reshape(1, 1, heads, width), params["bias_v"].reshape(1, 1, heads, width)))
+        if self.add_zero_attn:
+            extras.append((jnp.zeros((1, 1, heads, width), k.dtype),) * 2)
+        for extra_k, extra_v in extras:
+            k = jnp.concatenate([k, jnp.broadcast_to(extra_k.astype(k.dtype), (batch, 1, heads, width))], axis=1)
+            v = jnp.concatenate([v, jnp.broadcast_to(extra_v.astype(v.dtype), (batch, 1, heads, width))], axis=1)
+            mask, bias = _with_extra_key(mask, bias)
+        return k, v, mask, bias
+
+    def _outputs(self, params: Params, out, weights, batched: bool, average_attn_weights: bool):
+        """The output projection, then PyTorch's layouts: (L, N, E), (N, L, E) or (L, E), and
+        weights (N, L, S) averaged over heads or (N, heads, L, S), without N when unbatched."""
+        batch, target = out.shape[:2]
+        out = self.bind(params).out_proj(out.reshape(batch, target, self.embed_dim))
+        out = out[0] if not batched else out if self.batch_first else jnp.swapaxes(out, 0, 1)
+        if weights is not None:
+            weights = weights.mean(axis=1) if average_attn_weights else weights
+            weights = weights if batched else weights[0]
+        return out, weights
+
     def apply(self, params: Params, query, key_, value, /, *, key_padding_mask=None, need_weights: bool = True,
               attn_mask=None, average_attn_weights: bool = True, is_causal: bool = False, key=None, train: bool = False):
         check_params(self, params, self._own_shapes())
         if train and self.dropout > 0.0 and key is None:
             raise ValueError(f"{self.describe()} in training needs a PRNG key for attention dropout: pass key=... "
                              f"(or train=False for evaluation)")
-        q, k, v, batched = self._inputs(query, key_, value)
-        (batch, target, width), source = q.shape, k.shape[1]
         if is_causal and attn_mask is None:
             raise ValueError(f"{self.describe()}: is_causal=True is a hint that attn_mask is causal and needs attn_mask "
                              f"too: pass attn_mask=Transformer.generate_square_subsequent_mask(L) as well")
+        q, k, v, batched = self._inputs(query, key_, value)
+        (batch, target, _), source = q.shape, k.shape[1]
         # PyTorch's rule: the hint replaces the mask only when nothing else needs the mask.
         is_causal = is_causal and key_padding_mask is None and not need_weights
         mask, bias = self._masks(None if is_causal else attn_mask, key_padding_mask, batch, target, source, batched, q.dtype)
         q, k, v = self._project(params, q, k, v, query is key_ and key_ is value)
-        if self.add_bias_kv:
-            k, v = (jnp.concatenate([t, jnp.broadcast_to(params[name].astype(t.dtype), (batch, 1, width))], axis=1)
-                    for t, name in ((k, "bias_k"), (v, "bias_v")))
-            mask, bias = _with_extra_key(mask, bias)
         q, k, v = (t.reshape(t.shape[:2] + (self.num_heads, self.head_dim)) for t in (q, k, v))
-        if self.add_zero_attn:
-            k, v = (jnp.concatenate([t, jnp.zeros_like(t[:, :1])], axis=1) for t in (k, v))
-            mask, bias = _with_extra_key(mask, bias)
+        k, v, mask, bias = self._extra_keys(params, k, v, mask, bias)
         out, weights = _attend(
             q, k, v, mask=mask, bias=bias, is_causal=is_causal, scale=1.0 / math.sqrt(self.head_dim),
             dropout_p=self.dropout if train else 0.0, key=None if key is None else as_key(key), need_weights=need_weights,
         )
-        out = self.bind(params).out_proj(out.reshape(batch, target, width))
-        out = out[0] if not batched else out if self.batch_first else jnp.swapaxes(out, 0, 1)
-        if weights is not None:
-            weights = weights.mean(axis=1) if average_attn_weights else weights
-            weights = weights if batched else weights[0]
-        return out, weights
+        return self._outputs(params, out, weights, batched, average_attn_weights)

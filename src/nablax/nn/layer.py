@@ -25,7 +25,7 @@ import dataclasses
 import functools
 import zlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 
@@ -54,12 +54,17 @@ class Layer:
             elif isinstance(value, dict) and _all_layers(value.values()):
                 object.__setattr__(self, field.name, LayerDict(value))
 
+    sublayer_order: ClassVar[tuple[str, ...]] = ()  # fields named here come first, in this order (PyTorch's registration order)
+
     def sublayers(self) -> list[tuple[Path, Layer]]:
         """The layers this one is made of, with their paths: a field holding a layer is at
-        `(field,)`, item i of a tuple field at `(field, "i")`, a dict entry at `(field, name)`."""
+        `(field,)`, item i of a tuple field at `(field, "i")`, a dict entry at `(field, name)`;
+        in the order of the fields, or of `sublayer_order` for the fields it names."""
         if not dataclasses.is_dataclass(self):
             return []
-        return [entry for field in dataclasses.fields(self) for entry in _field_sublayers(field.name, getattr(self, field.name))]
+        order = self.sublayer_order
+        fields = sorted(dataclasses.fields(self), key=lambda f: order.index(f.name) if f.name in order else len(order))
+        return [entry for field in fields for entry in _field_sublayers(field.name, getattr(self, field.name))]
 
     @property
     def has_state(self) -> bool:

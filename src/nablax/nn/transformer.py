@@ -2,10 +2,10 @@
 `TransformerDecoderLayer`, `TransformerEncoder`, `TransformerDecoder` and `Transformer`, with
 `torch.nn`'s arguments, parameter names (`layers.0.self_attn.in_proj_weight`, ...) and reprs.
 
-Each class declares its sublayer fields in the order PyTorch registers its submodules, so
-the state_dict keys and the printed tree come out in PyTorch's order; the `init=False`
-fields are built from the arguments in `__post_init__`. The `dropout` argument becomes the
-`Dropout` sublayer of that name, as it does in PyTorch.
+The sublayers are `init=False` fields built from the arguments in `__post_init__`, listed
+in `sublayer_order` as PyTorch registers its submodules, so the state_dict keys and the
+printed tree come out in PyTorch's order. The `dropout` argument becomes the `Dropout`
+sublayer of that name, as it does in PyTorch.
 """
 
 from __future__ import annotations
@@ -45,13 +45,53 @@ def _check_activation(activation) -> None:
         raise TypeError(f"activation must be 'relu', 'gelu', a function or a layer, got {activation!r}")
 
 
+def _attention_block(attention, dropout, memory=None, **masks):
+    """x -> dropout(attention(x, source, source)), source being x itself or the encoder's `memory`."""
+    def block(x):
+        source = x if memory is None else memory
+        attended, _ = attention(x, source, source, need_weights=False, **masks)
+        return dropout(attended)
+    return block
+
+
 def _residual(x, norm, block, norm_first: bool):
     """x + block(norm(x)) (pre-norm) or norm(x + block(x)) (post-norm, PyTorch's default)."""
     return x + block(norm(x)) if norm_first else norm(x + block(x))
 
 
+@dataclasses.dataclass(frozen=True, repr=False)
 class _Block(Layer):
-    """What PyTorch's encoder and decoder layers share: the activation and the feed-forward block."""
+    """The arguments PyTorch's encoder and decoder layers share, and what they compute alike:
+    the activation and the feed-forward block."""
+
+    d_model: int
+    nhead: int
+    dim_feedforward: int = 2048
+    dropout: float | Dropout = 0.1
+    activation: str | Callable | Layer = "relu"
+    layer_norm_eps: float = 1e-5
+    batch_first: bool = False
+    norm_first: bool = False
+    bias: bool = True
+    dtype: Any = dataclasses.field(default=jnp.float32, repr=False)
+    self_attn: MultiheadAttention = dataclasses.field(init=False)
+    linear1: Linear = dataclasses.field(init=False)
+    linear2: Linear = dataclasses.field(init=False)
+    norm1: LayerNorm = dataclasses.field(init=False)
+    norm2: LayerNorm = dataclasses.field(init=False)
+    dropout1: Dropout = dataclasses.field(init=False)
+    dropout2: Dropout = dataclasses.field(init=False)
+
+    def _build(self, attentions: tuple[str, ...], count: int) -> None:
+        """Sets the sublayers: the attentions, linear1/linear2, and `count` norms and dropouts."""
+        _check_activation(self.activation)
+        width, options, dropout = self.d_model, dict(bias=self.bias, dtype=self.dtype), _as_dropout(self.dropout)
+        attention = MultiheadAttention(width, self.nhead, dropout=dropout.p, batch_first=self.batch_first, **options)
+        norm = LayerNorm(width, eps=self.layer_norm_eps, **options)
+        _set(self, dropout=dropout, **dict.fromkeys(attentions, attention),
+             linear1=Linear(width, self.dim_feedforward, **options), linear2=Linear(self.dim_feedforward, width, **options),
+             **{f"norm{index}": norm for index in range(1, count + 1)},
+             **{f"dropout{index}": dropout for index in range(1, count + 1)})
 
     def _activate(self, layers, x):
         if isinstance(self.activation, Layer):
@@ -60,20 +100,6 @@ class _Block(Layer):
 
     def _feed_forward(self, layers, x, last_dropout):
         return last_dropout(layers.linear2(layers.dropout(self._activate(layers, layers.linear1(x)))))
-
-    def _common_sublayers(self) -> dict:
-        width, options = self.d_model, dict(bias=self.bias, dtype=self.dtype)
-        return dict(
-            self_attn=self._attention(), linear1=Linear(width, self.dim_feedforward, **options),
-            linear2=Linear(self.dim_feedforward, width, **options), dropout=_as_dropout(self.dropout),
-        )
-
-    def _attention(self) -> MultiheadAttention:
-        return MultiheadAttention(self.d_model, self.nhead, dropout=_as_dropout(self.dropout).p, bias=self.bias,
-                                  batch_first=self.batch_first, dtype=self.dtype)
-
-    def _norm(self) -> LayerNorm:
-        return LayerNorm(self.d_model, eps=self.layer_norm_eps, bias=self.bias, dtype=self.dtype)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -91,38 +117,16 @@ class TransformerEncoderLayer(_Block):
         (3, 5, 8)
     """
 
-    self_attn: MultiheadAttention = dataclasses.field(init=False)
-    linear1: Linear = dataclasses.field(init=False)
-    d_model: int
-    nhead: int
-    dim_feedforward: int = 2048
-    dropout: float | Dropout = 0.1
-    linear2: Linear = dataclasses.field(init=False)
-    norm1: LayerNorm = dataclasses.field(init=False)
-    norm2: LayerNorm = dataclasses.field(init=False)
-    dropout1: Dropout = dataclasses.field(init=False)
-    dropout2: Dropout = dataclasses.field(init=False)
-    activation: str | Callable | Layer = "relu"
-    layer_norm_eps: float = 1e-5
-    batch_first: bool = False
-    norm_first: bool = False
-    bias: bool = True
-    dtype: Any = dataclasses.field(default=jnp.float32, repr=False)
+    sublayer_order = ("self_attn", "linear1", "dropout", "linear2", "norm1", "norm2", "dropout1", "dropout2")
 
     def __post_init__(self):
-        _check_activation(self.activation)
-        _set(self, **self._common_sublayers(), norm1=self._norm(), norm2=self._norm(),
-             dropout1=_as_dropout(self.dropout), dropout2=_as_dropout(self.dropout))
+        self._build(("self_attn",), 2)
 
     def apply(self, params: Params, src, /, *, src_mask=None, src_key_padding_mask=None, is_causal: bool = False,
               key=None, train: bool = False):
         layers = self.bind(params, key=key, train=train)
-
-        def self_attention(x):
-            attended, _ = layers.self_attn(x, x, x, attn_mask=src_mask, key_padding_mask=src_key_padding_mask,
-                                           need_weights=False, is_causal=is_causal)
-            return layers.dropout1(attended)
-
+        self_attention = _attention_block(layers.self_attn, layers.dropout1, attn_mask=src_mask,
+                                          key_padding_mask=src_key_padding_mask, is_causal=is_causal)
         x = _residual(src, layers.norm1, self_attention, self.norm_first)
         return _residual(x, layers.norm2, lambda x: self._feed_forward(layers, x, layers.dropout2), self.norm_first)
 
@@ -136,48 +140,24 @@ class TransformerDecoderLayer(_Block):
     memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False, key=None, train=False)`.
     """
 
-    self_attn: MultiheadAttention = dataclasses.field(init=False)
     multihead_attn: MultiheadAttention = dataclasses.field(init=False)
-    linear1: Linear = dataclasses.field(init=False)
-    d_model: int
-    nhead: int
-    dim_feedforward: int = 2048
-    dropout: float | Dropout = 0.1
-    linear2: Linear = dataclasses.field(init=False)
-    norm1: LayerNorm = dataclasses.field(init=False)
-    norm2: LayerNorm = dataclasses.field(init=False)
     norm3: LayerNorm = dataclasses.field(init=False)
-    dropout1: Dropout = dataclasses.field(init=False)
-    dropout2: Dropout = dataclasses.field(init=False)
     dropout3: Dropout = dataclasses.field(init=False)
-    activation: str | Callable | Layer = "relu"
-    layer_norm_eps: float = 1e-5
-    batch_first: bool = False
-    norm_first: bool = False
-    bias: bool = True
-    dtype: Any = dataclasses.field(default=jnp.float32, repr=False)
+
+    sublayer_order = ("self_attn", "multihead_attn", "linear1", "dropout", "linear2", "norm1", "norm2", "norm3",
+                      "dropout1", "dropout2", "dropout3")
 
     def __post_init__(self):
-        _check_activation(self.activation)
-        dropouts = {f"dropout{index}": _as_dropout(self.dropout) for index in (1, 2, 3)}
-        norms = {f"norm{index}": self._norm() for index in (1, 2, 3)}
-        _set(self, **self._common_sublayers(), multihead_attn=self._attention(), **norms, **dropouts)
+        self._build(("self_attn", "multihead_attn"), 3)
 
     def apply(self, params: Params, tgt, memory, /, *, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
               memory_key_padding_mask=None, tgt_is_causal: bool = False, memory_is_causal: bool = False,
               key=None, train: bool = False):
         layers = self.bind(params, key=key, train=train)
-
-        def self_attention(x):
-            attended, _ = layers.self_attn(x, x, x, attn_mask=tgt_mask, key_padding_mask=tgt_key_padding_mask,
-                                           need_weights=False, is_causal=tgt_is_causal)
-            return layers.dropout1(attended)
-
-        def memory_attention(x):
-            attended, _ = layers.multihead_attn(x, memory, memory, attn_mask=memory_mask, need_weights=False,
-                                                key_padding_mask=memory_key_padding_mask, is_causal=memory_is_causal)
-            return layers.dropout2(attended)
-
+        self_attention = _attention_block(layers.self_attn, layers.dropout1, attn_mask=tgt_mask,
+                                          key_padding_mask=tgt_key_padding_mask, is_causal=tgt_is_causal)
+        memory_attention = _attention_block(layers.multihead_attn, layers.dropout2, memory, attn_mask=memory_mask,
+                                            key_padding_mask=memory_key_padding_mask, is_causal=memory_is_causal)
         x = _residual(tgt, layers.norm1, self_attention, self.norm_first)
         x = _residual(x, layers.norm2, memory_attention, self.norm_first)
         return _residual(x, layers.norm3, lambda x: self._feed_forward(layers, x, layers.dropout3), self.norm_first)
