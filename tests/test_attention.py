@@ -79,7 +79,7 @@ def test_attention_dropout_draws_from_the_key_and_keeps_the_expectation():
 
 
 def test_attention_without_dropout_or_weights_is_one_dot_product_attention_call(monkeypatch):
-    """The fused path hands the whole attention to jax.nn.dot_product_attention; dropout, the
+    """Without dropout the whole attention is one jax.nn.dot_product_attention call; dropout, the
     weights or a value width unlike the query's take the explicit formulation."""
     calls = []
     real = jax.nn.dot_product_attention
@@ -160,7 +160,7 @@ def test_multihead_attention_matches_torch(torch, case, options, lengths, attn_k
 def test_multihead_attention_init_follows_torch():
     """Xavier-uniform projections, zero in-projection and output biases, Linear's out_proj
     weight, Xavier-normal bias_k/bias_v."""
-    params = jax.jit(nx.nn.MultiheadAttention(256, 4, add_bias_kv=True).init)(jax.random.key(0))
+    params = jax.jit(nx.nn.MultiheadAttention(256, 4, add_bias_kv=True).init)(jax.random.key(0, impl="rbg"))  # rbg: a quick compile
     projection = np.asarray(params["in_proj_weight"])
     bound = np.sqrt(6 / (256 + 3 * 256))
     assert projection.shape == (768, 256) and np.abs(projection).max() <= bound

@@ -90,7 +90,7 @@ def test_square_subsequent_mask_matches_torch(torch):
 
 def test_transformer_init_is_xavier_for_matrices_as_in_torch():
     model = nx.nn.Transformer(64, 4, 1, 1, dim_feedforward=128)
-    params = nx.state_dict(jax.jit(model.init)(jax.random.key(0)))
+    params = nx.state_dict(jax.jit(model.init)(rbg_key(0)))
     weight = np.asarray(params["encoder.layers.0.linear1.weight"])  # [128, 64]
     bound = np.sqrt(6 / (64 + 128))
     assert np.abs(weight).max() <= bound and weight.var() == pytest.approx(bound**2 / 3, rel=0.05)

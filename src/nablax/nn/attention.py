@@ -37,8 +37,8 @@ def _large_negative(dtype) -> jax.Array:
 
 
 def _explicit_attention(q, k, v, allowed, bias, scale, dropout_p, key):
-    """Attention written out, for what the fused kernel can't express: weights returned,
-    dropout on them, or a value width different from the query's."""
+    """Attention written out, for what `jax.nn.dot_product_attention` can't express: weights
+    returned, dropout on them, or a value width different from the query's."""
     groups = q.shape[2] // k.shape[2]
     if groups > 1:  # grouped-query attention: query head n reads key/value head n // groups
         k, v = jnp.repeat(k, groups, axis=2), jnp.repeat(v, groups, axis=2)
@@ -71,7 +71,8 @@ def _attend(q, k, v, *, mask=None, bias=None, is_causal=False, scale, dropout_p=
         allowed = causal if allowed is None else allowed & causal
     if explicit:
         return _explicit_attention(q, k, v, allowed, bias, scale, dropout_p, key)
-    # One call that JAX may lower to a fused kernel (cuDNN's when asked for on a GPU).
+    # JAX's one attention op: computed by XLA by default; where JAX has a fused kernel
+    # (cuDNN's, its implementation='cudnn'), this is the one place it would come in.
     out = jax.nn.dot_product_attention(q, k, v, bias, mask, scale=scale, is_causal=is_causal)
     if allowed is not None:  # zero the rows with nothing to attend to, as PyTorch does
         rows = jnp.swapaxes(jnp.any(allowed, axis=-1), 1, 2)[..., None]  # [B, T, N, 1]
@@ -130,8 +131,9 @@ def scaled_dot_product_attention(
     to 1/sqrt(E); `enable_gqa` lets H be a multiple of H_kv. `dropout_p > 0` drops attention
     weights, drawing from the PRNG `key=` (query, key and value are positional-only).
 
-    Without dropout this is `jax.nn.dot_product_attention`, which XLA can lower to a fused
-    kernel on a GPU; dropout and E_v != E take an explicit formulation.
+    Without dropout this is one `jax.nn.dot_product_attention` call, JAX's own attention op
+    (XLA's formulation by default; cuDNN's fused kernel is its `implementation='cudnn'`);
+    dropout and E_v != E take an explicit formulation.
 
         >>> import jax, jax.numpy as jnp
         >>> q = k = v = jnp.ones((2, 4, 3, 8))  # batch, heads, length, features

@@ -223,7 +223,7 @@ class Bound:
         if (name,) in self._sublayers:
             return functools.partial(self, name)
         value = getattr(self._layer, name, None)
-        if isinstance(value, tuple) and (name, "0") in self._sublayers:
+        if isinstance(value, (tuple, list)) and (name, "0") in self._sublayers:
             return tuple(functools.partial(self, f"{name}.{index}") for index in range(len(value)))
         if isinstance(value, Mapping) and value and (name, next(iter(value))) in self._sublayers:
             return {entry: functools.partial(self, f"{name}.{entry}") for entry in value}
@@ -291,7 +291,7 @@ def _all_layers(values) -> bool:
 def _field_sublayers(name: str, value) -> list[tuple[Path, Layer]]:
     if isinstance(value, Layer):
         return [((name,), value)]
-    if isinstance(value, tuple) and _all_layers(value):
+    if isinstance(value, (tuple, list)) and _all_layers(value):
         return [((name, str(index)), layer) for index, layer in enumerate(value)]
     if isinstance(value, Mapping) and _all_layers(value.values()):
         return [((name, str(entry)), layer) for entry, layer in value.items()]
