@@ -14,6 +14,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from .nn.sequential import Sequential
 from .state_dict import count_parameters
 
 
@@ -56,14 +57,16 @@ def summary(model: Any, *args, state: Any = None) -> Summary:
 
 
 def _functional_summary(model, params, x, state) -> Summary:
-    layers = list(model.layers) if hasattr(model, "layers") else [model]
-    names = [str(i) for i in range(len(layers))] if hasattr(model, "layers") else [type(model).__name__]
+    # A Sequential gets a row per layer; any other model (composites included) one row.
+    chain = isinstance(model, Sequential)
+    layers = list(model.layers) if chain else [model]
+    names = [str(i) for i in range(len(layers))] if chain else [type(model).__name__]
     rows = []
     shape = jax.ShapeDtypeStruct(np.shape(x), getattr(x, "dtype", np.float32))
     for name, layer in zip(names, layers):
-        layer_params = params.get(name, {}) if hasattr(model, "layers") else params
+        layer_params = params.get(name, {}) if chain else params
         if layer.has_state:
-            layer_state = (state or {}).get(name) if hasattr(model, "layers") else state
+            layer_state = (state or {}).get(name) if chain else state
             layer_state = layer.init_state() if layer_state is None else layer_state
             shape = jax.eval_shape(lambda p, s, v: layer.apply(p, v, state=s)[0], layer_params, layer_state, shape)
         else:

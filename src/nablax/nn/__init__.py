@@ -1,5 +1,7 @@
 """Pure layers: each is a frozen description with `init(key) -> params` and
-`apply(params, x, *, key=None, train=False)`, plus the plain functions they are made of."""
+`apply(params, x, *, key=None, train=False)`, plus the plain functions they are made of.
+A layer whose fields are layers is a composite: its sublayers' parameters nest under their
+field names, as PyTorch names submodules (see `Layer`)."""
 
 from .activation import ELU as ELU
 from .activation import GELU as GELU
@@ -21,6 +23,8 @@ from .activation import silu as silu
 from .activation import softmax as softmax
 from .activation import softplus as softplus
 from .activation import tanh as tanh
+from .attention import MultiheadAttention as MultiheadAttention
+from .attention import scaled_dot_product_attention as scaled_dot_product_attention
 from .conv import Conv1d as Conv1d
 from .conv import Conv2d as Conv2d
 from .conv import conv1d as conv1d
@@ -32,23 +36,44 @@ from .embedding import embedding as embedding
 from .flatten import Flatten as Flatten
 from .flatten import flatten as flatten
 from .identity import Identity as Identity
+from .layer import Bound as Bound
 from .layer import Layer as Layer
+from .layer import LayerDict as LayerDict
 from .layer import Params as Params
 from .layer import State as State
+from .layer import sublayer_key as sublayer_key
+from .linear import Linear as Linear
+from .linear import linear as linear
 from .norm import BatchNorm1d as BatchNorm1d
 from .norm import BatchNorm2d as BatchNorm2d
 from .norm import GroupNorm as GroupNorm
 from .norm import LayerNorm as LayerNorm
+from .norm import RMSNorm as RMSNorm
 from .norm import batch_norm as batch_norm
 from .norm import group_norm as group_norm
 from .norm import layer_norm as layer_norm
-from .linear import Linear as Linear
-from .linear import linear as linear
+from .norm import rms_norm as rms_norm
 from .pool import AdaptiveAvgPool2d as AdaptiveAvgPool2d
 from .pool import AvgPool2d as AvgPool2d
 from .pool import MaxPool2d as MaxPool2d
 from .pool import adaptive_avg_pool2d as adaptive_avg_pool2d
 from .pool import avg_pool2d as avg_pool2d
 from .pool import max_pool2d as max_pool2d
+from .recurrent import GRU as GRU
+from .recurrent import GRUCell as GRUCell
+from .recurrent import LSTM as LSTM
+from .recurrent import LSTMCell as LSTMCell
+from .recurrent import RNN as RNN
+from .recurrent import RNNCell as RNNCell
+from .recurrent import gru_cell as gru_cell
+from .recurrent import lstm_cell as lstm_cell
+from .recurrent import rnn_cell as rnn_cell
+from .remat import Remat as Remat
+from .rotary import rotary_embedding as rotary_embedding
 from .sequential import MLP as MLP
 from .sequential import Sequential as Sequential
+from .transformer import Transformer as Transformer
+from .transformer import TransformerDecoder as TransformerDecoder
+from .transformer import TransformerDecoderLayer as TransformerDecoderLayer
+from .transformer import TransformerEncoder as TransformerEncoder
+from .transformer import TransformerEncoderLayer as TransformerEncoderLayer

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from .layer import Layer, Params
 
 
-def _check_probability(p: float) -> None:
+def check_probability(p: float) -> None:
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
@@ -24,7 +24,7 @@ def dropout(x: jax.Array, p: float, key: jax.Array | None, train: bool = True) -
         >>> sorted(set(y.tolist()))
         [0.0, 2.0]
     """
-    _check_probability(p)
+    check_probability(p)
     if not train or p == 0.0:
         return x
     if p == 1.0:
@@ -46,7 +46,7 @@ class Dropout(Layer):
     p: float = 0.5
 
     def __post_init__(self):
-        _check_probability(self.p)
+        check_probability(self.p)
 
     def apply(self, params: Params, x: jax.Array, *, key=None, train: bool = False) -> jax.Array:
         return dropout(x, self.p, key, train)

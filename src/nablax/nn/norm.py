@@ -1,5 +1,5 @@
 """Normalisation layers: `BatchNorm1d`/`BatchNorm2d` (running statistics kept as state),
-`LayerNorm` and `GroupNorm`, computing what PyTorch computes."""
+`LayerNorm`, `RMSNorm` and `GroupNorm`, computing what PyTorch computes."""
 
 from __future__ import annotations
 
@@ -160,6 +160,15 @@ def layer_norm(x: jax.Array, normalized_shape: tuple, weight=None, bias=None, ep
     return y if bias is None else y + bias
 
 
+def _as_shape(normalized_shape) -> tuple:
+    return (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+
+
+def _check_trailing(layer: Layer, x: jax.Array, shape: tuple) -> None:
+    if tuple(x.shape[x.ndim - len(shape):]) != shape:
+        raise ValueError(f"{layer!r} expects input whose last dimensions are {shape}, got input of shape {tuple(x.shape)}")
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class LayerNorm(Layer):
     """`torch.nn.LayerNorm(normalized_shape, eps, elementwise_affine, bias)`."""
@@ -172,19 +181,68 @@ class LayerNorm(Layer):
 
     @property
     def shape(self) -> tuple:
-        return (self.normalized_shape,) if isinstance(self.normalized_shape, int) else tuple(self.normalized_shape)
+        return _as_shape(self.normalized_shape)
 
     def init(self, key) -> Params:
         return _affine(self.shape, self.elementwise_affine, self.bias, self.dtype)
 
     def apply(self, params: Params, x: jax.Array, *, key=None, train: bool = False) -> jax.Array:
-        if tuple(x.shape[x.ndim - len(self.shape):]) != self.shape:
-            raise ValueError(f"{self!r} expects input whose last dimensions are {self.shape}, got input of shape {tuple(x.shape)}")
+        _check_trailing(self, x, self.shape)
         return layer_norm(x, self.shape, params.get("weight"), params.get("bias"), self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.elementwise_affine and self.bias}")
+
+
+def rms_norm(x: jax.Array, normalized_shape: tuple, weight=None, eps: float | None = None) -> jax.Array:
+    """`torch.nn.functional.rms_norm`: x / sqrt(mean(x^2) + eps) over the last
+    `len(normalized_shape)` dimensions, times `weight`; `eps` defaults to the dtype's epsilon.
+
+        >>> import jax.numpy as jnp
+        >>> rms_norm(jnp.array([[3.0, 4.0]]), (2,)).round(4).tolist()
+        [[0.8485, 1.1314]]
+    """
+    axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
+    eps = jnp.finfo(x.dtype).eps if eps is None else eps
+    # Half precisions are normalised in float32, as PyTorch computes them.
+    wide = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+    y = (wide * jax.lax.rsqrt(jnp.mean(jnp.square(wide), axis=axes, keepdims=True) + eps)).astype(x.dtype)
+    return y if weight is None else y * weight
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class RMSNorm(Layer):
+    """`torch.nn.RMSNorm(normalized_shape, eps=None, elementwise_affine=True)`: weight ones,
+    no bias; `eps=None` means the input dtype's machine epsilon, as in PyTorch.
+
+        >>> import jax.numpy as jnp
+        >>> layer = RMSNorm(4)
+        >>> layer
+        RMSNorm((4,), eps=None, elementwise_affine=True)
+        >>> layer.apply(layer.init(0), jnp.ones((2, 4))).tolist()
+        [[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]
+    """
+
+    normalized_shape: tuple | int
+    eps: float | None = None
+    elementwise_affine: bool = True
+    dtype: jnp.dtype = dataclasses.field(default=jnp.float32, repr=False)
+
+    @property
+    def shape(self) -> tuple:
+        return _as_shape(self.normalized_shape)
+
+    def init(self, key) -> Params:
+        return _affine(self.shape, self.elementwise_affine, False, self.dtype)
+
+    def apply(self, params: Params, x: jax.Array, *, key=None, train: bool = False) -> jax.Array:
+        _check_trailing(self, x, self.shape)
+        check_params(self, params, {"weight": self.shape} if self.elementwise_affine else {})
+        return rms_norm(x, self.shape, params.get("weight"), self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
 def group_norm(x: jax.Array, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> jax.Array:

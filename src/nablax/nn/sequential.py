@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 
-from .._keys import as_key
 from .activation import ReLU
 from .dropout import Dropout
-from .layer import Layer, Params, State, require_state
+from .layer import Layer, Params, Path, State, require_state
 from .linear import Linear
 
 
+@dataclasses.dataclass(frozen=True, init=False, repr=False)
 class Sequential(Layer):
     """`torch.nn.Sequential`: applies its layers in order.
 
-    Its parameters are a dict keyed by the layer's position, holding only the layers that have
-    parameters, so the flattened names are PyTorch's `state_dict` keys:
+    A composite whose sublayers are named by position, so its parameters are a dict keyed
+    by the layer's position, holding only the layers that have parameters, and the flattened
+    names are PyTorch's `state_dict` keys:
 
         >>> import nablax as nx
         >>> model = nx.nn.Sequential(nx.nn.Linear(3, 4), nx.nn.ReLU(), nx.nn.Linear(4, 1))
@@ -23,11 +26,13 @@ class Sequential(Layer):
         ['0.bias', '0.weight', '2.bias', '2.weight']
     """
 
+    layers: tuple[Layer, ...]
+
     def __init__(self, *layers: Layer):
         for index, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: argument {index} must be a nablax layer, got {type(layer).__name__}")
-        self.layers = tuple(layers)
+        object.__setattr__(self, "layers", tuple(layers))
 
     def __getitem__(self, index: int) -> Layer:
         return self.layers[index]
@@ -38,49 +43,17 @@ class Sequential(Layer):
     def __iter__(self):
         return iter(self.layers)
 
-    def __eq__(self, other) -> bool:
-        return type(other) is type(self) and other.layers == self.layers
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.layers))
-
-    @property
-    def has_state(self) -> bool:
-        return any(layer.has_state for layer in self.layers)
-
-    def init_state(self) -> State:
-        """The initial state of the layers that have one, keyed by position (PyTorch's buffer names)."""
-        return {str(index): layer.init_state() for index, layer in enumerate(self.layers) if layer.has_state}
-
-    def init(self, key) -> Params:
-        keys = jax.random.split(as_key(key), max(len(self.layers), 1))
-        params = {}
-        for index, layer in enumerate(self.layers):
-            layer_params = layer.init(keys[index])
-            if layer_params:
-                params[str(index)] = layer_params
-        return params
+    def sublayers(self) -> list[tuple[Path, Layer]]:
+        return [((str(index),), layer) for index, layer in enumerate(self.layers)]
 
     def apply(self, params: Params, x: jax.Array, *, state: State | None = None, key=None, train: bool = False):
         """The output of the layers in order; with stateful layers, `(output, new_state)`."""
-        stateful = self.has_state
-        if stateful:
-            state = require_state(self, state)
-            new_state = {}
-        # Each layer gets its own stream, folded from the model's key by the layer's position.
-        key = None if key is None else as_key(key)
-        for index, layer in enumerate(self.layers):
-            name = str(index)
-            layer_key = None if key is None else jax.random.fold_in(key, index)
-            if layer.has_state:
-                x, new_state[name] = layer.apply(params.get(name, {}), x, state=state.get(name), key=layer_key, train=train)
-            else:
-                x = layer.apply(params.get(name, {}), x, key=layer_key, train=train)
-        return (x, new_state) if stateful else x
-
-    def __repr__(self) -> str:
-        lines = [f"  ({index}): " + repr(layer).replace("\n", "\n  ") for index, layer in enumerate(self.layers)]
-        return "Sequential(\n" + "\n".join(lines) + "\n)" if lines else "Sequential()"
+        if self.has_state:
+            require_state(self, state)
+        layers = self.bind(params, key=key, train=train, state=state)
+        for index in range(len(self.layers)):
+            x = layers(str(index), x)
+        return layers.result(x)
 
 
 def MLP(
