@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import jax
 
-from .measure import median_step_seconds
+from .measure import step_seconds
 from .timing import markdown_table
 from .workloads import MLP_SIZES
 
 
 def main() -> None:
     rows = []
-    for title, (hand, step, fit) in median_step_seconds(list(MLP_SIZES), ["jax", "nablax", "nablax-fit"]):
+    for title, (hand, step, fit) in step_seconds(list(MLP_SIZES), ["jax", "nablax", "nablax-fit"]):
         rows.append([title, f"{hand * 1e6:.1f}", f"{step * 1e6:.1f}", f"{step / hand:.3f}", f"{fit * 1e6:.1f}", f"{fit / hand:.3f}"])
     header = ["MLP", "hand-written JAX (us/step)", "nablax step (us/step)", "nablax step / hand",
               "nablax fit, fused (us/step)", "fit / hand"]

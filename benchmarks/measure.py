@@ -1,6 +1,7 @@
 """Measuring one workload: every contender's first step (trace, compile, run) from fresh
-builds, then its time per step in interleaved rounds, and, where asked, a large jitted
-matrix product timed in the same rounds as the machine's reference throughput."""
+builds, then its time per step in many short interleaved bursts (a figure is their 10th
+percentile, see timing.py), and, where asked, a large jitted matrix product timed in the
+same bursts as the machine's reference throughput."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import time
 import numpy as np
 
 from .contenders import CONTENDERS, Contender
-from .timing import interleaved_samples, relative_spread, steps_per_round
+from .timing import interleaved_samples, low_percentile, relative_spread, steps_per_round
 from .workloads import Workload, make_workload
 
 # nablax.stateful compiles a new program for the first few steps (before and after the
@@ -23,14 +24,14 @@ WARMUP_STEPS = 5
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    rounds: int = 9
-    round_seconds: float = 0.12  # time each contender runs in one round
+    bursts: int = 45
+    burst_seconds: float = 0.025  # time each contender runs in one burst
     first_step_repeats: int = 3  # fresh builds whose first step is timed; the median is reported
     matmul_size: int = 2048
     warm_up_every_batch: bool = True
 
 
-QUICK = Settings(rounds=2, round_seconds=0.002, first_step_repeats=1, matmul_size=256, warm_up_every_batch=False)
+QUICK = Settings(bursts=2, burst_seconds=0.002, first_step_repeats=1, matmul_size=256, warm_up_every_batch=False)
 
 
 def warmup_steps(workload: Workload, settings: Settings) -> int:
@@ -41,15 +42,15 @@ def warmup_steps(workload: Workload, settings: Settings) -> int:
 
 @dataclasses.dataclass
 class Measurement:
-    seconds_per_step: list[float]  # one sample per round
+    seconds_per_step: list[float]  # one sample per burst
     first_step_seconds: list[float]  # one sample per fresh build
     first_loss: float
     steps_per_round: int
-    compiled_while_timed: int | None = None  # programs compiled during the rounds, where counted
+    compiled_while_timed: int | None = None  # programs compiled during the bursts, where counted
 
     @property
     def step(self) -> float:
-        return float(np.median(self.seconds_per_step))
+        return low_percentile(self.seconds_per_step)
 
     @property
     def first_step(self) -> float:
@@ -124,11 +125,11 @@ def measure_workload(workload: Workload, contenders: list[Contender], settings: 
         runners["matmul"] = matmul_runner(settings.matmul_size)
     for run in runners.values():
         run(warmup_steps(workload, settings))
-    steps = {key: steps_per_round(run, settings.round_seconds) for key, run in runners.items()}
-    log(f"{workload.title}: {settings.rounds} interleaved rounds of {len(runners)} runners")
+    steps = {key: steps_per_round(run, settings.burst_seconds) for key, run in runners.items()}
+    log(f"{workload.title}: {settings.bursts} interleaved bursts of {len(runners)} runners")
     counters = {key: getattr(run, "programs_compiled", lambda: None) for key, run in runners.items()}
     compiled_before = {key: count() for key, count in counters.items()}
-    samples = interleaved_samples(runners, steps, rounds=settings.rounds)
+    samples = interleaved_samples(runners, steps, rounds=settings.bursts)
     compiled = {key: None if compiled_before[key] is None else count() - compiled_before[key] for key, count in counters.items()}
     measurements = {
         key: Measurement(samples[key], first[key], losses[key], steps[key], compiled[key]) for key in runners if key != "matmul"
@@ -140,9 +141,10 @@ def measure_workload(workload: Workload, contenders: list[Contender], settings: 
     return result
 
 
-def median_step_seconds(workload_keys: list[str], contender_keys: list[str]) -> list[tuple[str, list[float]]]:
-    """For each workload, its title and the median seconds per step of each contender (in the
-    order given), measured with the default settings; progress goes to stderr."""
+def step_seconds(workload_keys: list[str], contender_keys: list[str]) -> list[tuple[str, list[float]]]:
+    """For each workload, its title and the seconds per step (the bursts' 10th percentile) of
+    each contender (in the order given), measured with the default settings; progress goes to
+    stderr."""
     contenders = [next(c for c in CONTENDERS if c.key == key) for key in contender_keys]
     log = lambda text: print(text, file=sys.stderr, flush=True)
     rows = []

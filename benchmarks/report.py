@@ -1,6 +1,6 @@
 """The Markdown report of a run: the machine, the time per step of every contender on every
 workload, nablax's ratios against each contender, first-step latencies, the large MLP's
-share of the machine's matmul throughput, the targets, and how noisy the rounds were."""
+share of the machine's matmul throughput, the targets, and how noisy the bursts were."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def _throughput_section(results, contenders) -> list[str]:
             f"### {result.workload.title}",
             "",
             f"Reference: a jitted {result.reference_size}x{result.reference_size} float32 matrix product, timed in "
-            f"the same rounds: "
+            f"the same bursts: "
             f"{result.reference.step * 1e3:.1f} ms, {reference_rate / 1e9:.1f} GFLOP/s. A training step's matrix "
             f"products (forward, weight gradients, input gradients of the hidden layers) come to "
             f"{step_flops / 1e6:.0f} MFLOP.",
@@ -106,7 +106,7 @@ def _compiled_while_timed(results, titles) -> list[str]:
             if measurement.compiled_while_timed:
                 count = measurement.compiled_while_timed
                 lines.append(f"- {titles[key]}, {result.workload.title}: {count} program{'s' if count > 1 else ''} "
-                             f"compiled during the timed rounds ({measurement.steps_per_round} step{'s' if measurement.steps_per_round > 1 else ''} per round); "
+                             f"compiled during the timed bursts ({measurement.steps_per_round} step{'s' if measurement.steps_per_round > 1 else ''} per burst); "
                              f"its time per step includes {'them' if count > 1 else 'it'}.")
     return lines
 
@@ -131,9 +131,10 @@ def render(results: list[WorkloadResult], contenders: list[Contender], machine: 
         "# Side-by-side benchmarks",
         "",
         f"Written by `{command}` on {date}. All contenders ran in one process, on the same data "
-        f"and from the same initial parameters, in {settings.rounds} interleaved rounds of about "
-        f"{settings.round_seconds * 1e3:.0f} ms each (the order rotating from round to round); each "
-        f"figure is the median over the rounds, so a ratio compares contenders under the same load.",
+        f"and from the same initial parameters, in {settings.bursts} interleaved bursts of about "
+        f"{settings.burst_seconds * 1e3:.0f} ms each (the order rotating from burst to burst); each "
+        f"time per step is the 10th percentile of its bursts (noise only adds time, and a low percentile "
+        f"of many short bursts is what it disturbs least), so a ratio compares contenders under the same load.",
         "",
         "## Machine",
         "",
@@ -141,9 +142,9 @@ def render(results: list[WorkloadResult], contenders: list[Contender], machine: 
         "",
         f"Load average (1, 5, 15 min) before the run: {load_before}; after: {load_after}. The machine is "
         f"shared: other jobs ran alongside, so absolute times wander from run to run; the ratios, taken "
-        f"within rounds, are steadier (see the spreads at the end).",
+        f"within bursts, are steadier (see the spreads at the end).",
         "",
-        "## Time per training step (us, median)",
+        "## Time per training step (us, 10th percentile of bursts)",
         "",
         _per_contender_table(results, contenders, lambda m: f"{m.step * 1e6:.1f}"),
         "",
@@ -178,10 +179,10 @@ def render(results: list[WorkloadResult], contenders: list[Contender], machine: 
         markdown_table(["target", "ratio", "threshold", "verdict", "spread"], [list(line) for line in targets]),
         "",
         "The spread is the larger interquartile range, relative to the median, of the two figures' "
-        "samples (rounds, or fresh builds for first steps): a ratio near its threshold with a wide spread "
+        "samples (bursts, or fresh builds for first steps): a ratio near its threshold with a wide spread "
         "could land on either side in another run.",
         "",
-        "## Noise: spread of the rounds (interquartile range / median)",
+        "## Noise: spread of the bursts (interquartile range / median)",
         "",
         _per_contender_table(results, contenders, lambda m: f"{m.spread:.0%}"),
         "",

@@ -51,7 +51,7 @@ def _choice_list(allowed: list[str]):
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: one build, two short rounds, a small matmul")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: one build, two short bursts, a small matmul")
     parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT, help="where to write the Markdown report")
     parser.add_argument("--workloads", type=_choice_list(WORKLOAD_KEYS + list(GPU_MLP_SIZES)), default=WORKLOAD_KEYS,
                         help=f"comma-separated, from {', '.join(WORKLOAD_KEYS)}")
@@ -59,8 +59,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"comma-separated, from {', '.join(CONTENDER_KEYS)}")
     parser.add_argument("--gpu-sizes", action="store_true",
                         help=f"add the MLPs sized for an accelerator ({', '.join(GPU_MLP_SIZES)})")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds per workload")
-    parser.add_argument("--round-seconds", type=float, help="time each contender runs per round")
+    parser.add_argument("--bursts", type=int, help="interleaved bursts per workload")
+    parser.add_argument("--burst-seconds", type=float, help="time each contender runs per burst")
     args = parser.parse_args(argv)
     if args.gpu_sizes:
         args.workloads = [key for key in args.workloads if key not in GPU_MLP_SIZES] + list(GPU_MLP_SIZES)
@@ -70,9 +70,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = QUICK if args.quick else Settings()
-    if args.rounds or args.round_seconds:
-        settings = dataclasses.replace(settings, rounds=args.rounds or settings.rounds,
-                                       round_seconds=args.round_seconds or settings.round_seconds)
+    if args.bursts or args.burst_seconds:
+        settings = dataclasses.replace(settings, bursts=args.bursts or settings.bursts,
+                                       burst_seconds=args.burst_seconds or settings.burst_seconds)
     contenders = [contender for contender in CONTENDERS if contender.key in args.contenders]
     load_before = machine.load_average()
     log = lambda text: print(text, file=sys.stderr, flush=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import nablax.stateful  # noqa: F401  (turns on jax_enable_x64 before anything is built)
 
-from .measure import median_step_seconds
+from .measure import step_seconds
 from .timing import markdown_table
 
 WORKLOADS = ["linreg", "pipeline", "medium"]
@@ -26,7 +26,7 @@ def main() -> None:
     import torch
 
     rows = []
-    for title, (default, single, stateful) in median_step_seconds(WORKLOADS, ["torch", "torch-1t", "nablax-stateful"]):
+    for title, (default, single, stateful) in step_seconds(WORKLOADS, ["torch", "torch-1t", "nablax-stateful"]):
         rows.append([title, f"{default * 1e6:.1f}", f"{single * 1e6:.1f}", f"{stateful * 1e6:.1f}",
                      f"{stateful / default:.2f}", f"{stateful / single:.2f}"])
     print(f"PyTorch {torch.__version__} eager ({torch.get_num_threads()} threads by default) vs nablax.stateful, CPU")

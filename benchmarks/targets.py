@@ -9,17 +9,17 @@ import dataclasses
 import numpy as np
 
 from .measure import WorkloadResult
-from .timing import relative_spread
+from .timing import low_percentile, relative_spread
 
 
 @dataclasses.dataclass(frozen=True)
 class Figure:
     workload: str  # workload key
     contender: str  # contender key
-    kind: str = "step"  # "step": median time per step; "first": first-step latency
+    kind: str = "step"  # "step": time per step (10th percentile of bursts); "first": first-step latency (median)
 
     def samples(self, results: dict[str, WorkloadResult]) -> list[float] | str:
-        """The figure's samples in seconds (its value is their median), or why it is missing."""
+        """The figure's samples in seconds, or why it is missing."""
         result = results.get(self.workload)
         if result is None:
             return f"workload {self.workload} not run"
@@ -37,13 +37,15 @@ class Target:
     threshold: float
 
     def evaluate(self, results: dict[str, WorkloadResult]) -> tuple[float | None, float | None, str]:
-        """`(ratio, spread, verdict)`: the ratio of the medians, the larger relative spread of
-        the two figures' samples, and MET, MISSED, or "not measured: why"."""
+        """`(ratio, spread, verdict)`: the ratio of the two figures (10th percentiles of bursts
+        for times per step, medians for first steps), the larger relative spread of their
+        samples, and MET, MISSED, or "not measured: why"."""
         top, bottom = self.numerator.samples(results), self.denominator.samples(results)
         for samples in (top, bottom):
             if isinstance(samples, str):
                 return None, None, f"not measured: {samples}"
-        ratio = float(np.median(top) / np.median(bottom))
+        figure = low_percentile if self.numerator.kind == "step" else np.median
+        ratio = float(figure(top) / figure(bottom))
         spread = max(relative_spread(top), relative_spread(bottom))
         return ratio, spread, "MET" if ratio <= self.threshold else "MISSED"
 

@@ -1,5 +1,7 @@
 """Timing helpers for side-by-side benchmarks on a shared, noisy machine: contenders run in
-alternating rounds within one process and are compared by the ratio of their medians.
+many short alternating bursts within one process and are compared by the ratio of a low
+percentile of their bursts (`low_percentile`): noise only ever adds time, and a low
+percentile of many short samples is what it disturbs least.
 
 A runner is `run(steps)`: it does at least `steps` steps of work, waits until the work is
 done, and returns None (it did exactly `steps`) or `(steps_done, anything)`.
@@ -53,6 +55,14 @@ def interleaved_medians(contenders: dict[str, Callable[[int], None]], *, calls: 
         run(max(calls // 10, 1))  # warm up: compile, fill caches
     samples = interleaved_samples(contenders, {name: calls for name in contenders}, rounds=rounds)
     return {name: float(np.median(values)) for name, values in samples.items()}
+
+
+PERCENTILE = 10  # the percentile of the bursts a figure is
+
+
+def low_percentile(samples: list[float]) -> float:
+    """The figure a list of bursts gives: its 10th percentile."""
+    return float(np.percentile(samples, PERCENTILE))
 
 
 def relative_spread(samples: list[float]) -> float:
