@@ -32,7 +32,8 @@ class Storage:
         self.numpy = numpy_buffer
         self.device = device
         self._host_view = (None, None)  # (expr, its value as a NumPy array): see host_value
-        note_device(device)
+        if device is not CPU:
+            note_device(device)
         if expr is not None:
             expr.owner = weakref.ref(self)
 

@@ -66,10 +66,10 @@ class Tensor:
     @classmethod
     def _from_expr(cls, expr: Expr, device: Device = CPU) -> Tensor:
         """A new tensor (on a storage of its own) whose value is `expr`."""
-        return cls._on_storage(Storage(expr, device), expr=expr)
+        return cls._on_storage(Storage(expr, device), (), None, None, expr)
 
     @classmethod
-    def _on_storage(cls, storage: Storage, steps: tuple = (), strides: tuple | None = None, base=None, *,
+    def _on_storage(cls, storage: Storage, steps: tuple = (), strides: tuple | None = None, base=None,
                     expr: Expr | None = None, detached: bool = False) -> Tensor:
         """A tensor seeing `storage` through view `steps` (the whole of it by default); with
         no `expr`, its expr is built from the storage on first use."""

@@ -83,7 +83,7 @@ def backward(output: Tensor, gradient=None, retain_graph=None, create_graph=Fals
             if value is not None:
                 _accumulate(leaf, value._current_expr() if create_graph else engine.source(value._value()), add=True)
         return
-    retaining = [tensor for tensor in list(_RETAINING.values()) if not tensor.is_leaf]
+    retaining = [tensor for tensor in list(_RETAINING.values()) if not tensor.is_leaf] if _RETAINING else []
     backward_pass = _planned(root, cotangent, [tensor._current_expr() for tensor in retaining])
     leaves, groups = backward_pass.leaves()
     for tensor in retaining:  # non-leaf tensors that keep their gradient, where the pass reaches them

@@ -8,6 +8,8 @@ it reaches (its leaves; the nodes it differentiates, to refuse a freed graph) be
 
 from __future__ import annotations
 
+import functools
+
 from . import cache, reference
 from .graph import SELECT, VAR, Expr, Op, leaf_of, settle, strip
 from .plan import Body, Plan, PlanBuilder
@@ -36,7 +38,7 @@ class BackwardPass:
         self._builder = PlanBuilder(probes)
         self._root_ref = self._builder.number_root(root)
 
-    @property
+    @functools.cached_property
     def nodes(self) -> list[Expr]:
         """The nodes differentiated: the non-leaf nodes on gradient paths from the root."""
         return [expr for expr in self._builder.body.exprs if expr is not None]

@@ -71,8 +71,9 @@ class Expr:
                 continue
             while source.op is VAR or source.op is DETACH:  # identities: look at what they wrap
                 source = source.inputs[0]
-            if source.value is None and source.depth >= depth and not is_computed_output(source):
-                # (Counting the stale depth of an output of a computed op would make chains such
+            if source.value is None and source.depth >= depth and not (source.op is SELECT
+                                                                       and source.inputs[0].value is not None):
+                # (An output of a computed op is known. Counting its stale depth would make chains such
                 # as a batch norm's running statistics one op deeper every step, until
                 # MAX_PENDING_DEPTH cut each step's graph at a new place: a new program every step.)
                 depth = source.depth + 1

@@ -63,6 +63,11 @@ class Ref(int):
 
 
 _INTERNED: tuple[list[Ref], ...] = ([], [], [], [])
+for _kind in Kind:  # (the refs of plans up to this size, made once)
+    Ref.of(_kind, 1023)
+
+_ARGS, _PRELUDE, _BODY, _VARIABLES = _INTERNED  # (indexed by the walk: no call per ref)
+_NUMBERS = frozenset({int, float})  # the known values that `as_argument` changes
 
 # A plan node: (op, static, input refs). A plain tuple: plans are built on every run.
 PlanNode = tuple  # tuple[Op, tuple, tuple[Ref, ...]]
@@ -101,6 +106,7 @@ class _Section:
         self.refs: dict[int, Ref] = {}  # id(expr) -> ref
 
     def add(self, op: Op, static, inputs: tuple, expr: Expr | None) -> Ref:
+        """Appends a node; its ref. (`PlanBuilder.number` writes this out, for speed.)"""
         index = len(self.nodes)
         ref = self.interned[index] if index < len(self.interned) else Ref.of(self.kind, index)
         self.nodes.append((op, static, inputs))
@@ -140,18 +146,24 @@ class PlanBuilder:
         if differentiate:
             if op is VAR:  # a leaf: a variable of the differentiated function
                 return self._variable(expr)
-        elif expr.value is not None or is_computed_output(expr):
+        elif expr.value is not None or (op is SELECT and is_computed_output(expr)):
             return self._argument(expr)
         elif op is VAR or op is DETACH:  # identities outside differentiation
             ref = section.refs[id(expr)] = self.number(expr.inputs[0])
             return ref
         prelude_refs, body_refs = self.prelude.refs, self.body.refs
         inputs = []
-        for source, edge in zip(expr.inputs, expr.grad_edges):  # (inline: numbered inputs need no call)
+        for source, edge in zip(expr.inputs, expr.grad_edges):  # (inline: this runs for every input of every node)
             into_body = differentiate and edge
             source_ref = (body_refs if into_body else prelude_refs).get(id(source))
-            inputs.append(self.number(source, into_body) if source_ref is None else source_ref)
-        ref = section.refs[id(expr)] = section.add(op, expr.static, tuple(inputs), expr)
+            if source_ref is None:
+                source_ref = self._argument(source) if source.value is not None and not into_body else \
+                    self.number(source, into_body)
+            inputs.append(source_ref)
+        index = len(section.nodes)
+        ref = section.refs[id(expr)] = section.interned[index] if index < 1024 else Ref.of(section.kind, index)
+        section.nodes.append((op, expr.static, tuple(inputs)))
+        section.exprs.append(expr)
         if differentiate and id(expr) in self.probes:  # d root / d expr: a zero variable added to the node
             ref = section.refs[id(expr)] = section.add(_ADD, (), (ref, self._new_variable(expr)), None)
         return ref
@@ -171,8 +183,10 @@ class PlanBuilder:
         """The ref of a known value: the program's next argument."""
         if expr.value is None:  # an output of a computed multi-output op: known, not settled yet
             settle_output(expr)
-        ref = self.prelude.refs[id(expr)] = Ref.of(Kind.ARG, len(self.args))
-        self.args.append(as_argument(expr.value))
+        index = len(self.args)
+        ref = self.prelude.refs[id(expr)] = _ARGS[index] if index < 1024 else Ref.of(Kind.ARG, index)
+        value = expr.value
+        self.args.append(as_argument(value) if type(value) in _NUMBERS else value)
         self.arg_exprs.append(expr)
         return ref
 
@@ -190,7 +204,8 @@ class PlanBuilder:
 
     def _new_variable(self, expr: Expr) -> Ref:
         self.variables.append(expr)
-        return Ref.of(Kind.VARIABLE, len(self.variables) - 1)
+        index = len(self.variables) - 1
+        return _VARIABLES[index] if index < 1024 else Ref.of(Kind.VARIABLE, index)
 
     def variable_values(self, as_inputs: bool = False) -> tuple[Ref, ...]:
         """The refs of the variables' values: a leaf's value (the leaf's variable itself as an
@@ -211,13 +226,13 @@ class PlanBuilder:
             if expr.op is SELECT and id(expr.inputs[0]) in live_ids:
                 self.selections.append(expr)
             else:
-                live.append((expr, Ref.of(Kind.PRELUDE, index)))
+                live.append((expr, _PRELUDE[index] if index < 1024 else Ref.of(Kind.PRELUDE, index)))
             live_ids.add(id(expr))
         return live
 
     def body_outputs(self, root: Expr) -> list[tuple[Expr, Ref]]:
         """(expr, ref) of every pending body node other than the root that a live tensor holds."""
-        return [(expr, Ref.of(Kind.BODY, index)) for index, expr in enumerate(self.body.exprs)
+        return [(expr, _BODY[index] if index < 1024 else Ref.of(Kind.BODY, index)) for index, expr in enumerate(self.body.exprs)
                 if expr is not None and expr.value is None and expr is not root and is_live(expr)]
 
     def settle_selections(self) -> None:
