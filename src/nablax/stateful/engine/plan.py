@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 
-from .graph import DETACH, SELECT, VAR, Expr, Op, is_computed_output, is_live, settle_output
 from .arguments import as_argument
+from .graph import DETACH, SELECT, VAR, Expr, Op, is_computed_output, is_live, settle_output
 
 
 class Kind(enum.IntEnum):
@@ -55,7 +55,7 @@ class Ref(int):
         return Kind(self & 3)
 
     @property
-    def index(self) -> Ref:
+    def index(self) -> int:
         return self >> 2
 
     def __repr__(self) -> str:
@@ -63,8 +63,9 @@ class Ref(int):
 
 
 _INTERNED: tuple[list[Ref], ...] = ([], [], [], [])
-for _kind in Kind:  # (the refs of plans up to this size, made once)
-    Ref.of(_kind, 1023)
+_MADE_AT_ONCE = 1024  # refs of each kind made at import: the walk indexes them, with no call
+for _kind in Kind:
+    Ref.of(_kind, _MADE_AT_ONCE - 1)
 
 _ARGS, _PRELUDE, _BODY, _VARIABLES = _INTERNED  # (indexed by the walk: no call per ref)
 _NUMBERS = frozenset({int, float})  # the known values that `as_argument` changes
@@ -108,7 +109,7 @@ class _Section:
     def add(self, op: Op, static, inputs: tuple, expr: Expr | None) -> Ref:
         """Appends a node; its ref. (`PlanBuilder.number` writes this out, for speed.)"""
         index = len(self.nodes)
-        ref = self.interned[index] if index < len(self.interned) else Ref.of(self.kind, index)
+        ref = self.interned[index] if index < _MADE_AT_ONCE else Ref.of(self.kind, index)
         self.nodes.append((op, static, inputs))
         self.exprs.append(expr)
         return ref
@@ -161,7 +162,7 @@ class PlanBuilder:
                     self.number(source, into_body)
             inputs.append(source_ref)
         index = len(section.nodes)
-        ref = section.refs[id(expr)] = section.interned[index] if index < 1024 else Ref.of(section.kind, index)
+        ref = section.refs[id(expr)] = section.interned[index] if index < _MADE_AT_ONCE else Ref.of(section.kind, index)
         section.nodes.append((op, expr.static, tuple(inputs)))
         section.exprs.append(expr)
         if differentiate and id(expr) in self.probes:  # d root / d expr: a zero variable added to the node
@@ -184,7 +185,7 @@ class PlanBuilder:
         if expr.value is None:  # an output of a computed multi-output op: known, not settled yet
             settle_output(expr)
         index = len(self.args)
-        ref = self.prelude.refs[id(expr)] = _ARGS[index] if index < 1024 else Ref.of(Kind.ARG, index)
+        ref = self.prelude.refs[id(expr)] = _ARGS[index] if index < _MADE_AT_ONCE else Ref.of(Kind.ARG, index)
         value = expr.value
         self.args.append(as_argument(value) if type(value) in _NUMBERS else value)
         self.arg_exprs.append(expr)
@@ -205,7 +206,7 @@ class PlanBuilder:
     def _new_variable(self, expr: Expr) -> Ref:
         self.variables.append(expr)
         index = len(self.variables) - 1
-        return _VARIABLES[index] if index < 1024 else Ref.of(Kind.VARIABLE, index)
+        return _VARIABLES[index] if index < _MADE_AT_ONCE else Ref.of(Kind.VARIABLE, index)
 
     def variable_values(self, as_inputs: bool = False) -> tuple[Ref, ...]:
         """The refs of the variables' values: a leaf's value (the leaf's variable itself as an
@@ -226,13 +227,13 @@ class PlanBuilder:
             if expr.op is SELECT and id(expr.inputs[0]) in live_ids:
                 self.selections.append(expr)
             else:
-                live.append((expr, _PRELUDE[index] if index < 1024 else Ref.of(Kind.PRELUDE, index)))
+                live.append((expr, _PRELUDE[index] if index < _MADE_AT_ONCE else Ref.of(Kind.PRELUDE, index)))
             live_ids.add(id(expr))
         return live
 
     def body_outputs(self, root: Expr) -> list[tuple[Expr, Ref]]:
         """(expr, ref) of every pending body node other than the root that a live tensor holds."""
-        return [(expr, _BODY[index] if index < 1024 else Ref.of(Kind.BODY, index)) for index, expr in enumerate(self.body.exprs)
+        return [(expr, _BODY[index] if index < _MADE_AT_ONCE else Ref.of(Kind.BODY, index)) for index, expr in enumerate(self.body.exprs)
                 if expr is not None and expr.value is None and expr is not root and is_live(expr)]
 
     def settle_selections(self) -> None:
