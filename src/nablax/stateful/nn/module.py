@@ -10,6 +10,7 @@ import numpy as np
 
 from ..core import TensorCore
 from ..grad import zero_grads
+from .._summary import module_summary
 from .parameter import Parameter
 
 
@@ -168,6 +169,10 @@ class Module:
     def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
             yield module
+
+    def __nablax_summary__(self, *inputs) -> Any:
+        """`nablax.summary(module, x)`: each layer's output shape and parameter count."""
+        return module_summary(self, *inputs)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
