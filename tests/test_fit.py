@@ -6,12 +6,7 @@ import optax
 import pytest
 
 import nablax as nx
-
-
-def regression_data(n=64, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, 3)).astype(np.float32)
-    return x, (x @ np.array([[1.0], [-2.0], [0.5]], np.float32)).astype(np.float32)
+from regression_problem import regression_data
 
 
 MODEL = nx.nn.Linear(3, 1)

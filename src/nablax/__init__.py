@@ -18,6 +18,7 @@ from . import parallel as parallel
 from . import plot as plot
 from .fit import fit as fit
 from .history import History as History
+from .precision import Precision as Precision
 from .state_dict import count_parameters as count_parameters
 from .state_dict import load_state_dict as load_state_dict
 from .state_dict import state_dict as state_dict

@@ -7,6 +7,9 @@ is a dict of scalars. It may also accept the keywords:
 - `train`: `True` in training steps, `False` in evaluation;
 - `state`: the model's state (BatchNorm's running statistics, `TrainState.model_state`);
   such a loss returns `(loss, metrics, new_state)`, and training steps keep `new_state`.
+
+With a mixed precision policy (`nablax.precision`) the loss sees its parameters and the
+batch's floating arrays in the compute dtype, and returns its loss and metrics in float32.
 """
 
 from __future__ import annotations
@@ -19,16 +22,18 @@ import jax
 import jax.numpy as jnp
 
 from .data import Data
+from .precision import Precision, to_float32
 
 
 class Objective:
-    """Calls a user's loss function with the keywords it accepts and normalises its result to
-    `(loss, metrics, new_state)`."""
+    """Calls a user's loss function with the keywords it accepts (in `precision`, when given)
+    and normalises its result to `(loss, metrics, new_state)`."""
 
-    def __init__(self, loss_fn: Callable):
+    def __init__(self, loss_fn: Callable, precision: Precision | None = None):
         if not callable(loss_fn):
             raise TypeError(f"loss_fn must be callable as loss_fn(params, batch), got {type(loss_fn).__name__}")
         self.loss_fn = loss_fn
+        self.precision = precision
         try:
             parameters = inspect.signature(loss_fn).parameters
         except (TypeError, ValueError):  # some builtins and C functions have no signature
@@ -41,7 +46,15 @@ class Objective:
 
     def __call__(self, params: Any, batch: Data, *, key: jax.Array | None, train: bool, state: Any = None):
         """`(loss, metrics, new_state)`; `new_state` is None for a loss without state."""
-        out = self.loss_fn(params, batch, **self._keywords(key, train, state))
+        if self.precision is None:
+            return self._normalised(self.loss_fn(params, batch, **self._keywords(key, train, state)))
+        params, batch = self.precision.cast((params, batch))
+        loss, metrics, new_state = self._normalised(self.loss_fn(params, batch, **self._keywords(key, train, state)))
+        if new_state is not None:  # running statistics stay in their own dtypes (a scanned epoch carries them)
+            new_state = jax.tree_util.tree_map(lambda new, old: jnp.asarray(new).astype(old.dtype), new_state, state)
+        return *to_float32((loss, metrics)), new_state
+
+    def _normalised(self, out: Any) -> tuple[jax.Array, dict, Any]:
         new_state = None
         if self.takes_state:
             if not (isinstance(out, tuple) and len(out) == 3):

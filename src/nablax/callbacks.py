@@ -112,7 +112,8 @@ class StopOnNonFinite(Callback):
 
 class Evaluate(Callback):
     """Evaluates the state on `data` after each epoch (in batches of `batch_size`, all at
-    once when None) and adds each metric, example-weighted, as `prefix + name`."""
+    once when None) and adds each metric, example-weighted, as `prefix + name`; for a state
+    with a moving average of the parameters, the average's too, as `prefix + "ema_" + name`."""
 
     def __init__(self, data: Data, *, batch_size: int | None = None, prefix: str = "val_"):
         num_examples(data)  # a clear error now, not after the first epoch
@@ -121,6 +122,10 @@ class Evaluate(Callback):
     def on_epoch_end(self, run: FitRun, metrics: dict[str, float]) -> None:
         evaluated = evaluate(run.eval_step, run.state, self.data, batch_size=self.batch_size)
         metrics.update({self.prefix + name: value for name, value in evaluated.items()})
+        if run.state.ema_params is not None:
+            averaged = run.state.replace(params=run.state.ema_params)
+            evaluated = evaluate(run.eval_step, averaged, self.data, batch_size=self.batch_size)
+            metrics.update({f"{self.prefix}ema_{name}": value for name, value in evaluated.items()})
 
 
 class Checkpoint(Callback):

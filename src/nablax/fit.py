@@ -25,7 +25,8 @@ from .data import Data, check_batch_size, num_examples
 from .history import History
 from .parallel.fitting import check_fit_on_mesh
 from .parallel.layout import global_num_examples, shard_state
-from .train import make_eval_step, make_train_step
+from .precision import Precision, as_precision
+from .train import check_accumulate, check_ema_decay, make_eval_step, make_train_step
 from .train_state import TrainState
 
 __all__ = ["fit", "History"]
@@ -55,6 +56,9 @@ def fit(
     resume: bool = False,
     on_nonfinite: str = "raise",
     callbacks: Sequence[Callback] = (),
+    accumulate: int = 1,
+    precision: Precision | str | None = None,
+    ema: float | None = None,
 ) -> tuple[TrainState, History]:
     """Trains for `epochs` epochs over `data` and returns the final state and a `History`.
 
@@ -86,6 +90,16 @@ def fit(
     `callbacks` run after each epoch (`nx.callbacks.Callback`: they see the state, the
     history and the epoch's metrics, may add metrics, and may stop training).
 
+    `accumulate=k` runs each step's batch as `k` microbatches inside the compiled step (see
+    `make_train_step`): `batch_size` stays the examples per update, so each microbatch
+    holds `batch_size // k` of them, and results do not depend on `k` (for a mean loss
+    without batch statistics) while memory does. `batch_size`, and the last batch unless
+    `drop_last`, must split into `k` equal microbatches. `precision` computes in bfloat16
+    or float16 (`nablax.precision`), evaluation too; `ema=decay` keeps a moving average of
+    the parameters in `state.ema_params`, and evaluation then reports it as well
+    (`val_ema_loss`, ...). With `optax.inject_hyperparams`, `history.steps["lr"]` holds
+    each step's learning rate and `history["lr"]` each epoch's mean.
+
         >>> import jax.numpy as jnp, optax, nablax as nx
         >>> x = jnp.linspace(-1, 1, 32).reshape(-1, 1); y = 3 * x
         >>> loss_fn = nx.supervised_loss(nx.nn.Linear(1, 1), nx.losses.mse)
@@ -96,14 +110,16 @@ def fit(
     """
     n, fused = _check_arguments(data, epochs=epochs, batch_size=batch_size, key=key, shuffle=shuffle,
                                 drop_last=drop_last, fused=fused, mesh=mesh, on_nonfinite=on_nonfinite,
-                                checkpoint_every=checkpoint_every, checkpoint_dir=checkpoint_dir, resume=resume)
+                                checkpoint_every=checkpoint_every, checkpoint_dir=checkpoint_dir, resume=resume,
+                                accumulate=accumulate)
+    precision, ema = as_precision(precision), check_ema_decay(ema)
     hooks = _hooks(callbacks, eval_data=eval_data, eval_batch_size=eval_batch_size, progress=progress,
                    checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
                    resume=resume, on_nonfinite=on_nonfinite)
     base_key = as_key(0 if key is None else key)
-    programs = _programs(loss_fn, optimizer, batch_size, drop_last, mesh, min_fsdp_size)
-    run = FitRun(state=_initial_state(loss_fn, optimizer, state, base_key, model_state), history=History(),
-                 epochs=epochs, eval_step=programs.eval_step)
+    programs = _programs(loss_fn, optimizer, batch_size, drop_last, mesh, min_fsdp_size, accumulate, precision, ema)
+    state = _initial_state(loss_fn, optimizer, state, base_key, model_state, ema=ema is not None, precision=precision)
+    run = FitRun(state=state, history=History(), epochs=epochs, eval_step=programs.eval_step)
     try:
         for hook in hooks:
             hook.on_fit_start(run)  # a checkpoint to resume from replaces the state here
@@ -129,7 +145,7 @@ def fit(
 
 
 def _check_arguments(data: Data, *, epochs, batch_size, key, shuffle, drop_last, fused, mesh, on_nonfinite,
-                     checkpoint_every, checkpoint_dir, resume) -> tuple[int, bool | None]:
+                     checkpoint_every, checkpoint_dir, resume, accumulate) -> tuple[int, bool | None]:
     """Raises a clear error for arguments `fit` cannot train with, before anything is
     compiled; returns the number of examples (over all processes) and whether to fuse
     epochs (None: when the data fits on the device)."""
@@ -137,8 +153,10 @@ def _check_arguments(data: Data, *, epochs, batch_size, key, shuffle, drop_last,
         raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
     n = num_examples(data) if mesh is None else global_num_examples(data, mesh)
     check_batch_size(batch_size, n, drop_last)
+    _check_microbatches(check_accumulate(accumulate), n, batch_size, drop_last)
     if mesh is not None:
-        fused = check_fit_on_mesh(mesh, n, batch_size=batch_size, drop_last=drop_last, fused=fused)
+        fused = check_fit_on_mesh(mesh, n, batch_size=batch_size, drop_last=drop_last, fused=fused,
+                                  accumulate=accumulate)
     if on_nonfinite not in ("raise", "continue"):
         raise ValueError(f"fit: on_nonfinite must be 'raise' or 'continue', got {on_nonfinite!r}")
     if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
@@ -148,6 +166,17 @@ def _check_arguments(data: Data, *, epochs, batch_size, key, shuffle, drop_last,
     if shuffle and key is None:
         raise ValueError("fit shuffles every epoch with an explicit PRNG key: pass key=0 (or any jax.random.key), or shuffle=False")
     return n, fused
+
+
+def _check_microbatches(accumulate: int, n: int, batch_size: int, drop_last: bool) -> None:
+    """Raises a clear error when a batch does not split into `accumulate` equal microbatches."""
+    last = 0 if drop_last else n % batch_size
+    for rows, which in ((batch_size, f"batch_size={batch_size}"), (last, f"the last batch ({n} % {batch_size} = {last})")):
+        if rows % accumulate:
+            raise ValueError(
+                f"fit: {which} does not split into accumulate={accumulate} microbatches of equal size; choose a "
+                f"batch_size that is a multiple of {accumulate}" + ("" if rows == batch_size else ", or pass drop_last=True")
+            )
 
 
 def _hooks(callbacks: Sequence[Callback], *, eval_data, eval_batch_size, progress, checkpoint_dir, checkpoint_every,
@@ -170,17 +199,23 @@ def _hooks(callbacks: Sequence[Callback], *, eval_data, eval_batch_size, progres
 
 
 def _initial_state(loss_fn: Callable, optimizer: optax.GradientTransformation, state: TrainState | Any,
-                   key: jax.Array, model_state: Any) -> TrainState:
+                   key: jax.Array, model_state: Any, *, ema: bool, precision: Precision | None) -> TrainState:
     """A copy of `state` when it is a `TrainState` (compiled epochs of a large state donate
-    their input state, and the caller's must live on), else a new state around `state` as
+    their input state, and the caller's must live on), with the moving average and the loss
+    scale added when the run keeps them and it has none; else a new state around `state` as
     parameters."""
-    if isinstance(state, TrainState):
-        return jax.tree_util.tree_map(jnp.copy, state)
-    objective = Objective(loss_fn)
-    model_key = jax.random.split(key)[1] if objective.takes_key else None
-    if model_state is None and objective.takes_state and hasattr(loss_fn, "model"):
-        model_state = loss_fn.model.init_state()  # a supervised_loss knows its model
-    return TrainState.create(state, optimizer, key=model_key, model_state=model_state)
+    if not isinstance(state, TrainState):
+        objective = Objective(loss_fn)
+        model_key = jax.random.split(key)[1] if objective.takes_key else None
+        if model_state is None and objective.takes_state and hasattr(loss_fn, "model"):
+            model_state = loss_fn.model.init_state()  # a supervised_loss knows its model
+        return TrainState.create(state, optimizer, key=model_key, model_state=model_state, ema=ema, precision=precision)
+    state = jax.tree_util.tree_map(jnp.copy, state)
+    if ema and state.ema_params is None:
+        state = state.replace(ema_params=jax.tree_util.tree_map(jnp.copy, state.params))
+    if precision is not None and state.loss_scale is None:
+        state = state.replace(loss_scale=precision.initial_loss_scale())
+    return state
 
 
 class Programs(NamedTuple):
@@ -192,19 +227,22 @@ class Programs(NamedTuple):
 
 
 def _compile(loss_fn: Callable, optimizer: optax.GradientTransformation, batch_size: int, drop_last: bool,
-             mesh=None, min_fsdp_size=None) -> Programs:
-    train_step = make_train_step(loss_fn, optimizer, mesh=mesh, min_fsdp_size=min_fsdp_size)
+             mesh=None, min_fsdp_size=None, accumulate=1, precision=None, ema=None) -> Programs:
+    train_step = make_train_step(loss_fn, optimizer, mesh=mesh, min_fsdp_size=min_fsdp_size, accumulate=accumulate,
+                                 precision=precision, ema=ema)
     return Programs(train_step, compile_fused_epoch(train_step, batch_size, drop_last),
-                    make_eval_step(loss_fn, mesh=mesh, min_fsdp_size=min_fsdp_size))
+                    make_eval_step(loss_fn, mesh=mesh, min_fsdp_size=min_fsdp_size, precision=precision))
 
 
 # Repeated `fit` calls with the same loss and optimizer reuse their compiled programs.
 _compiled_programs = functools.lru_cache(maxsize=16)(_compile)
 
 
-def _programs(loss_fn, optimizer, batch_size, drop_last, mesh=None, min_fsdp_size=None) -> Programs:
+def _programs(loss_fn, optimizer, *settings) -> Programs:
+    """The programs for `loss_fn`, `optimizer` and `settings` (the rest of `_compile`'s
+    arguments), compiled once for repeated runs."""
     try:
         hash((loss_fn, optimizer))
     except TypeError:  # an unhashable loss or optimizer: compile afresh
-        return _compile(loss_fn, optimizer, batch_size, drop_last, mesh, min_fsdp_size)
-    return _compiled_programs(loss_fn, optimizer, batch_size, drop_last, mesh, min_fsdp_size)
+        return _compile(loss_fn, optimizer, *settings)
+    return _compiled_programs(loss_fn, optimizer, *settings)

@@ -22,21 +22,40 @@ import numpy as np
 import optax
 
 from ._objective import Objective
-from ._train_step import Metrics, TrainStep
+from ._train_step import TrainStep
+from ._update import Metrics, StepUpdate
 from .data import Data, batches, num_examples
 from .parallel.steps import MeshLayout, ShardedEvalStep
+from .precision import Precision, as_precision, half_to_float32
 from .train_state import TrainState, check_optimizer
 
 __all__ = ["TrainState", "make_train_step", "make_eval_step", "evaluate", "supervised_loss", "loss_first",
-           "check_optimizer"]
+           "check_optimizer", "check_accumulate", "check_ema_decay"]
 
 
 def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, *, donate: bool = True,
-                    mesh: jax.sharding.Mesh | None = None, min_fsdp_size: int | None = None,
+                    mesh: jax.sharding.Mesh | None = None, min_fsdp_size: int | None = None, accumulate: int = 1,
+                    precision: Precision | str | None = None, ema: float | None = None,
                     ) -> Callable[[TrainState, Data], tuple[TrainState, Metrics]]:
     """Compiles one training step: gradients of `loss_fn` by `jax.value_and_grad`, an update
     by `optimizer`. Returns `step(state, batch) -> (state, metrics)`, with `metrics["loss"]`
-    the loss before the update.
+    the loss before the update (and `metrics["lr"]`, the learning rate of the update, when
+    the optimizer was made by `optax.inject_hyperparams`).
+
+    `accumulate=k` splits each batch into `k` equal microbatches and runs them one after
+    another inside the compiled step, a `lax.scan` that sums their gradients: one update
+    with the mean gradient, the update of the whole batch (exactly so for a loss that is a
+    mean over examples, with no batch statistics), with the activations of one microbatch
+    in memory at a time. Its metrics are the means over the microbatches.
+
+    `precision` (`"bfloat16"`, `"float16"` or an `nx.Precision`) computes the loss and its
+    gradients in that dtype while the parameters and the update stay float32; float16
+    scales the loss dynamically, kept in `state.loss_scale` (see `nablax.precision`).
+
+    `ema=decay` keeps an exponential moving average of the parameters in
+    `state.ema_params`, updated inside the step after each update:
+    `decay * ema_params + (1 - decay) * params`. Make the state with
+    `nx.TrainState.create(..., ema=True)` (and `precision=` for a loss scale).
 
     With `donate=True` the input state's buffers are reused for the output (less memory, no
     copies), so the old state must not be used after the call.
@@ -55,7 +74,9 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, 
         (10.0, 1.0, 1)
     """
     layout = None if mesh is None else MeshLayout(mesh, min_fsdp_size)
-    train_step = TrainStep(Objective(loss_fn), check_optimizer(optimizer), donate=donate, layout=layout)
+    update = StepUpdate(Objective(loss_fn, as_precision(precision)), check_optimizer(optimizer), layout=layout,
+                        accumulate=check_accumulate(accumulate), ema_decay=check_ema_decay(ema))
+    train_step = TrainStep(update, donate=donate)
 
     # A plain function around the step's chosen path: calling an instance of a class costs an
     # argument tuple, a method lookup and a frame more, about 0.4 us, 2% of a tiny model's step.
@@ -67,12 +88,14 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, 
     return step
 
 
-def make_eval_step(loss_fn: Callable, *, mesh: jax.sharding.Mesh | None = None, min_fsdp_size: int | None = None):
+def make_eval_step(loss_fn: Callable, *, mesh: jax.sharding.Mesh | None = None, min_fsdp_size: int | None = None,
+                   precision: Precision | str | None = None):
     """Compiles `eval_step(state_or_params, batch) -> metrics`: the loss and metrics of
-    `loss_fn` with `train=False` and no randomness. A loss with model state needs a
-    `TrainState` (its `model_state` is used, not changed). With a `mesh`, the state and
-    batches are placed as `make_train_step` places them."""
-    objective = Objective(loss_fn)
+    `loss_fn` with `train=False` and no randomness (in `precision`'s compute dtype, as
+    `make_train_step`). A loss with model state needs a `TrainState` (its `model_state` is
+    used, not changed). With a `mesh`, the state and batches are placed as `make_train_step`
+    places them."""
+    objective = Objective(loss_fn, as_precision(precision))
 
     def evaluate_batch(model: tuple[Any, Any], batch: Data):
         params, model_state = model
@@ -110,7 +133,8 @@ def loss_first(metrics: Mapping[str, Any]) -> dict[str, Any]:
 
 def supervised_loss(model: Any, criterion: Callable, *, metrics: Mapping[str, Callable] | None = None) -> Callable:
     """The loss of a model on `(inputs, targets)` batches: `criterion(model(x), y)`, plus
-    `metrics` computed from the same outputs. For a model with state (`model.has_state`,
+    `metrics` computed from the same outputs (in float32 when the model computes in a
+    half-precision dtype). For a model with state (`model.has_state`,
     e.g. BatchNorm) the loss takes and returns the state, as the train steps expect; the
     function's `.model` is the model, so `fit` can make its initial state.
 
@@ -121,6 +145,7 @@ def supervised_loss(model: Any, criterion: Callable, *, metrics: Mapping[str, Ca
     metrics = dict(metrics or {})
 
     def scores(outputs, targets):
+        outputs = half_to_float32(outputs)  # a half-precision model's: the loss in float32, as under torch.autocast
         return criterion(outputs, targets), {name: fn(outputs, targets) for name, fn in metrics.items()}
 
     if getattr(model, "has_state", False):
@@ -138,3 +163,19 @@ def supervised_loss(model: Any, criterion: Callable, *, metrics: Mapping[str, Ca
 
     loss_fn.model = model
     return loss_fn
+
+
+def check_accumulate(accumulate: Any) -> int:
+    """`accumulate` if it is a positive int, else an error that says what to pass."""
+    if not isinstance(accumulate, (int, np.integer)) or isinstance(accumulate, bool) or accumulate < 1:
+        raise ValueError(f"accumulate must be a positive int (microbatches per step), got {accumulate!r}")
+    return int(accumulate)
+
+
+def check_ema_decay(decay: Any) -> float | None:
+    """`decay` as a float in [0, 1) (None: no moving average), else an error."""
+    if decay is None:
+        return None
+    if isinstance(decay, bool) or not isinstance(decay, (int, float, np.floating)) or not 0 <= decay < 1:
+        raise ValueError(f"ema must be a decay in [0, 1), e.g. ema=0.999, got {decay!r}")
+    return float(decay)
