@@ -101,7 +101,7 @@ def step_runners(workload) -> dict:
 
     compiled_state = [jax.tree_util.tree_map(jnp.copy, state.params), jax.tree_util.tree_map(jnp.copy, state.opt_state)]
 
-    compiled = train_step.__wrapped__._compiled_plain
+    compiled = train_step.__wrapped__.plain_program
 
     def compiled_step(batch):
         compiled_state[0], compiled_state[1], metrics = compiled(compiled_state[0], compiled_state[1], batch)

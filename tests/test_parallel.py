@@ -275,6 +275,11 @@ def test_a_batch_that_does_not_split_is_refused_before_compiling(four_devices):
     assert "drop_last=True" in errors["fit last batch"]
     assert four_devices["traces_before_errors"] == 0
     assert four_devices["drop_last_difference"] < TOLERANCE
+    assert "the 8 microbatches of batch_size=16 do not split evenly across the 4 devices" in errors["fit microbatches"]
+
+
+def test_accumulated_microbatches_split_across_the_devices(four_devices):
+    assert four_devices["accumulated_difference"] < TOLERANCE
 
 
 def test_evaluation_on_four_devices_takes_uneven_batches(four_devices):
@@ -346,6 +351,11 @@ def measure_on_four_devices():
                                eval_data=(x[:30], y[:30]), eval_batch_size=8)
     dropped = train(mesh, data=(x[:90], y[:90]), drop_last=True)
     dropped_reference = train(data=(x[:90], y[:90]), drop_last=True)
+    accumulated = train(mesh, fused=True, accumulate=2)  # each microbatch of 8 split across the 4 devices
+    try:
+        train(mesh, accumulate=8)
+    except ValueError as error:
+        errors["fit microbatches"] = str(error)
 
     trained, stateful_reference = stateful_training(mesh)
 
@@ -362,6 +372,7 @@ def measure_on_four_devices():
         "errors": errors,
         "traces_before_errors": len(traces),
         "drop_last_difference": largest_difference(dropped.params, dropped_reference.params),
+        "accumulated_difference": largest_difference(accumulated.params, reference[True].params),
         "val_loss": [with_eval["val_loss"][-1], eval_reference["val_loss"][-1]],
         "stateful_difference": largest_difference(trained, stateful_reference),
         "resumed_difference": largest_difference(resumed.params, states["data=2,model=2", True].params),

@@ -149,6 +149,70 @@ def test_a_state_without_arrays_passes_through_donating_steps_unchanged():
     assert state.step == 3
 
 
+def _program_inputs(program, *args):
+    """The tree of arguments `program` (a `jax.jit` function) takes when called with `args`."""
+    return jax.tree_util.tree_structure(program.lower(*args).args_info[0])
+
+
+def test_the_plain_path_runs_a_program_of_only_the_parameters_optimizer_state_and_batch():
+    """No key, no model state, one device: the step's program has a hand-written step's
+    inputs (no key, no count, no model state) and the general program is never compiled."""
+    x, y = regression_data()
+    model = nx.nn.Linear(3, 1)
+    optimizer = optax.adam(1e-2)
+    step = nx.make_train_step(nx.supervised_loss(model, nx.losses.mse), optimizer)
+    train_step = step.__wrapped__
+    state = nx.TrainState.create(model.init(0), optimizer)
+    for _ in range(3):
+        state, _ = step(state, (x, y))
+    assert train_step.run == train_step.plain  # chosen at the first step, kept since
+    assert (train_step.plain_program._cache_size(), train_step.general_program._cache_size()) == (1, 0)
+    expected = jax.tree_util.tree_structure((state.params, state.opt_state, (x, y)))
+    assert _program_inputs(train_step.plain_program, state.params, state.opt_state, (x, y)) == expected
+
+
+def test_an_optimizer_state_without_arrays_never_enters_a_program():
+    """Plain SGD's state: the fast path's program takes the parameters and the batch alone,
+    and no program that takes the optimizer state is ever compiled."""
+    x, y = regression_data()
+    model = nx.nn.Linear(3, 1)
+    step = nx.make_train_step(nx.supervised_loss(model, nx.losses.mse), optax.sgd(0.1))
+    train_step = step.__wrapped__
+    state = nx.TrainState.create(model.init(0), optax.sgd(0.1))
+    state, _ = step(state, (x, y))
+    chosen = train_step.run
+    for _ in range(3):
+        state, _ = step(state, (x, y))
+        assert train_step.run is chosen  # no second look at a state the path was chosen for
+    (program,) = [p for p in train_step._programs_without_opt_state.values()]
+    assert _program_inputs(program, state.params, (x, y)) == jax.tree_util.tree_structure((state.params, (x, y)))
+    assert program._cache_size() == 1
+    assert (train_step.plain_program._cache_size(), train_step.general_program._cache_size()) == (0, 0)
+
+
+def test_each_kind_of_state_takes_its_path():
+    """A state that the chosen path cannot run (here: one with a key) makes the step choose
+    again; the general path runs any state on the host. A traced state is traced into the
+    enclosing program and leaves the host's path as it was."""
+    x, y = regression_data()
+    model = nx.nn.MLP([3, 8, 1])
+    optimizer = optax.adam(1e-2)
+    step = nx.make_train_step(nx.supervised_loss(model, nx.losses.mse), optimizer, donate=False)
+    train_step = step.__wrapped__
+    plain = nx.TrainState.create(model.init(0), optimizer)
+    keyed = nx.TrainState.create(model.init(0), optimizer, key=0)
+    step(plain, (x, y))
+    assert train_step.run == train_step.plain
+    step(keyed, (x, y))
+    assert train_step.run == train_step.general
+    step(plain, (x, y))
+    assert train_step.run == train_step.general
+    jax.jit(lambda s: step(s, (x, y)))(keyed)
+    assert train_step.run == train_step.general
+    # the general program was compiled for a state with a key and one without
+    assert (train_step.plain_program._cache_size(), train_step.general_program._cache_size()) == (1, 2)
+
+
 def test_metrics_from_the_loss_function_are_returned():
     x, y = classification_data()
     model = nx.nn.MLP([4, 16, 3])
@@ -255,7 +319,7 @@ def test_fused_epochs_run_ahead_or_one_at_a_time_to_the_same_result(monkeypatch,
     """Small states run their fused epochs one ahead (the next starts before this one's
     metrics are read); large ones, one at a time. Both give the same parameters, history and
     evaluation, and stop at a non-finite loss with the state of that epoch."""
-    fit_module = importlib.import_module("nablax.fit")
+    epochs_module = importlib.import_module("nablax._epochs")
     x, y = classification_data()
     if nan:
         x = x.copy()
@@ -266,7 +330,7 @@ def test_fused_epochs_run_ahead_or_one_at_a_time_to_the_same_result(monkeypatch,
                    eval_data=(x[:40], y[:40]))
     outcomes = []
     for limit in (1 << 30, 0):  # every state runs ahead, then none does
-        monkeypatch.setattr(fit_module, "_PIPELINED_STATE_BYTES", limit)
+        monkeypatch.setattr(epochs_module, "RUN_AHEAD_STATE_BYTES", limit)
         try:
             state, history = nx.fit(loss_fn, optax.sgd(0.1), model.init(0), (x, y), **options)
         except FloatingPointError as error:
@@ -337,6 +401,6 @@ def test_repeated_fit_reuses_the_compiled_programs():
     optimizer = optax.sgd(0.1)
     run = lambda: nx.fit(loss_fn, optimizer, nx.nn.Linear(3, 1).init(0), (x, y), epochs=1, batch_size=32, key=0, progress=False)
     run()
-    hits = fit_module._compile_cached.cache_info().hits
+    hits = fit_module._compiled_programs.cache_info().hits
     run()
-    assert fit_module._compile_cached.cache_info().hits == hits + 1
+    assert fit_module._compiled_programs.cache_info().hits == hits + 1

@@ -1,6 +1,9 @@
 """Pictures and summaries: the computation graph as DOT/PNG, model summaries, history plots."""
 
 import shutil
+import subprocess
+import sys
+import textwrap
 
 import jax.numpy as jnp
 import optax
@@ -80,6 +83,20 @@ def test_stateful_summary_matches_the_functional_one():
     theirs = nx.summary(functional, functional.init(0), jnp.ones((5, 4)))
     assert ours.rows == theirs.rows
     assert ours.total_parameters == theirs.total_parameters == 58
+
+
+def test_the_functional_face_summarises_and_trains_without_importing_the_stateful_face():
+    script = textwrap.dedent("""
+        import sys, jax.numpy as jnp, optax, nablax as nx
+        model = nx.nn.MLP([4, 8, 2])
+        print(nx.summary(model, model.init(0), jnp.ones((5, 4))).total_parameters)
+        loss_fn = nx.supervised_loss(model, nx.losses.cross_entropy)
+        nx.fit(loss_fn, optax.sgd(0.1), model.init(0), (jnp.ones((8, 4)), jnp.zeros(8, int)), epochs=1, batch_size=4,
+               key=0, eval_data=(jnp.ones((8, 4)), jnp.zeros(8, int)), progress=False)
+        print(sorted(name for name in sys.modules if name.startswith("nablax.stateful")))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["58", "[]"]
 
 
 def test_history_plot_writes_a_png(tmp_path):

@@ -8,6 +8,7 @@
 The PyTorch-style face lives in `nablax.stateful`.
 """
 
+from . import callbacks as callbacks
 from . import checkpoint as checkpoint
 from . import data as data
 from . import losses as losses
@@ -15,8 +16,9 @@ from . import metrics as metrics
 from . import nn as nn
 from . import parallel as parallel
 from . import plot as plot
-from .fit import History as History
 from .fit import fit as fit
+from .history import History as History
+from .precision import Precision as Precision
 from .state_dict import count_parameters as count_parameters
 from .state_dict import load_state_dict as load_state_dict
 from .state_dict import state_dict as state_dict

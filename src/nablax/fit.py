@@ -1,141 +1,35 @@
 """`fit`: train for N epochs, each epoch one compiled `lax.scan` over its batches when the
-data fits on the device (one jitted step per batch otherwise)."""
+data fits on the device (one jitted step per batch otherwise).
+
+`fit` is assembled from small parts: its arguments are checked (`_check_arguments`), a
+state is made or copied (`_initial_state`), an epoch runner (`nablax._epochs`) trains one
+epoch after another, and the callbacks (`nablax.callbacks`: evaluation, checkpoints, the
+non-finite stop, progress, and yours) run after each.
+"""
 
 from __future__ import annotations
 
 import functools
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
-from . import checkpoint
+from ._epochs import EpochPlan, FusedEpoch, compile_fused_epoch, epoch_runner
 from ._keys import as_key
-from ._progress import Progress
-from .data import Data, batches_in_order, check_batch_size, epoch_key, epoch_order, num_examples, stack_batches
+from ._objective import Objective
+from .callbacks import Callback, Checkpoint, Evaluate, FitRun, Progress, StopOnNonFinite
+from .data import Data, check_batch_size, num_examples
+from .history import History
 from .parallel.fitting import check_fit_on_mesh
-from .parallel.layout import global_num_examples, shard_data, shard_state
-from .parallel.processes import gather_to_host, is_main_process
-from .train import TrainState, _Objective, evaluate, loss_first, make_eval_step, make_train_step
+from .parallel.layout import global_num_examples, shard_state
+from .precision import Precision, as_precision
+from .train import check_accumulate, check_ema_decay, make_eval_step, make_train_step
+from .train_state import TrainState
 
-# Above this share of the device's memory the data is kept on the host and fed batch by batch.
-_DEVICE_SHARE_FOR_DATA = 0.25
-_HOST_DEVICE_BYTES = 4 << 30  # CPU devices report no memory limit; assume a modest budget
-# Fused epochs of a state up to this size run one ahead: the next epoch starts before this
-# one's metrics are read (and checked, logged, evaluated), so the device does not wait for
-# the host between epochs. That holds two states at once, which larger states are spared:
-# their epochs are long enough that the wait does not show.
-_PIPELINED_STATE_BYTES = 64 << 20
-
-
-class History(dict):
-    """Per-epoch metrics of a `fit` run: `history["loss"][e]` is the mean training loss of
-    epoch `e`; evaluation metrics carry a `val_` prefix.
-
-    `steps` holds every step's metrics (one array per name), `epoch_seconds` the wall time of
-    each epoch (the first includes compilation) and `steps_per_epoch` the number of steps.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.steps: dict[str, np.ndarray] = {}
-        self.epoch_seconds: list[float] = []
-        self.steps_per_epoch = 0
-
-    def seconds_per_step(self) -> float:
-        """Median time of a training step, leaving out the first (compiling) epoch when there
-        are others."""
-        return steady_seconds_per_step(self.epoch_seconds, self.steps_per_epoch)
-
-    def _append(self, metrics: dict[str, float]) -> None:
-        for name, value in metrics.items():
-            self.setdefault(name, []).append(value)
-
-
-def steady_seconds_per_step(epoch_seconds: list[float], steps_per_epoch: int) -> float:
-    """The median epoch time per step, leaving out the first (compiling) epoch when there
-    are others."""
-    timed = epoch_seconds[1:] or epoch_seconds
-    return float(np.median(timed)) / max(steps_per_epoch, 1)
-
-
-def _nbytes(tree: Any) -> int:
-    """The bytes of every leaf of `tree` (arrays, or anything NumPy can make one of)."""
-    return sum(getattr(leaf, "nbytes", None) or np.asarray(leaf).nbytes for leaf in jax.tree_util.tree_leaves(tree))
-
-
-def fits_on_device(data: Data) -> bool:
-    """Whether `data` is small enough to live on the default device for a fused epoch."""
-    nbytes = _nbytes(data)
-    stats = jax.devices()[0].memory_stats() or {}
-    budget = stats.get("bytes_limit", _HOST_DEVICE_BYTES)
-    return nbytes <= _DEVICE_SHARE_FOR_DATA * budget
-
-
-class FusedEpoch(NamedTuple):
-    """One compiled epoch (see `_make_fused_epoch`), in two versions: `donating` reuses the
-    input state's buffers for the output, `keeping` leaves the input state valid, so the
-    next epoch can start before this one's metrics are read."""
-
-    donating: Callable
-    keeping: Callable
-
-
-def _make_fused_epoch(train_step: Callable, batch_size: int, drop_last: bool) -> FusedEpoch:
-    """One compiled epoch: shuffle, stack the full batches, scan the step over them, and run
-    the remainder batch (unless `drop_last`) as one more step. Returns the state, the stacked
-    metrics of the full batches and the remainder's metrics (None without a remainder)."""
-
-    def run_epoch(state: TrainState, data: Data, key: jax.Array | None, epoch):
-        # The epoch's key is derived here, inside the compiled program: done eagerly it would
-        # cost a dispatch (~0.1 ms) per epoch, as much as a tiny model's whole epoch of steps.
-        shuffle_key = None if key is None else jax.random.fold_in(key, epoch)
-        stacked, remainder = stack_batches(data, batch_size, key=shuffle_key)
-        state, metrics = jax.lax.scan(train_step, state, stacked)
-        last = None
-        if remainder is not None and not drop_last:
-            state, last = train_step(state, remainder)
-        return state, metrics, last
-
-    return FusedEpoch(jax.jit(run_epoch, donate_argnums=(0,)), jax.jit(run_epoch))
-
-
-def _compile(loss_fn: Callable, optimizer: optax.GradientTransformation, batch_size: int, drop_last: bool,
-             mesh=None, min_fsdp_size=None):
-    train_step = make_train_step(loss_fn, optimizer, mesh=mesh, min_fsdp_size=min_fsdp_size)
-    eval_step = make_eval_step(loss_fn, mesh=mesh, min_fsdp_size=min_fsdp_size)
-    return train_step, _make_fused_epoch(train_step, batch_size, drop_last), eval_step
-
-
-# Repeated `fit` calls with the same loss and optimizer reuse their compiled programs.
-_compile_cached = functools.lru_cache(maxsize=16)(_compile)
-
-
-def _compiled(loss_fn, optimizer, batch_size, drop_last, mesh=None, min_fsdp_size=None):
-    try:
-        hash((loss_fn, optimizer))
-    except TypeError:  # an unhashable loss or optimizer: compile afresh
-        return _compile(loss_fn, optimizer, batch_size, drop_last, mesh, min_fsdp_size)
-    return _compile_cached(loss_fn, optimizer, batch_size, drop_last, mesh, min_fsdp_size)
-
-
-def _run_host_epoch(train_step: Callable, state: TrainState, data: Data, batch_size: int, drop_last: bool, key):
-    """The same epoch as `_make_fused_epoch`'s, one jitted step per batch fed from the host."""
-    metrics = []
-    last = None
-    order = epoch_order(num_examples(data), key)
-    for batch in batches_in_order(data, order, batch_size, drop_last=drop_last):
-        state, step_metrics = train_step(state, batch)
-        if num_examples(batch) < batch_size:
-            last = step_metrics
-        else:
-            metrics.append(step_metrics)
-    stacked = jax.tree_util.tree_map(lambda *values: np.stack([np.asarray(v) for v in values]), *metrics) if metrics else {}
-    return state, stacked, last
+__all__ = ["fit", "History"]
 
 
 def fit(
@@ -161,6 +55,10 @@ def fit(
     keep_checkpoints: int | None = 3,
     resume: bool = False,
     on_nonfinite: str = "raise",
+    callbacks: Sequence[Callback] = (),
+    accumulate: int = 1,
+    precision: Precision | str | None = None,
+    ema: float | None = None,
 ) -> tuple[TrainState, History]:
     """Trains for `epochs` epochs over `data` and returns the final state and a `History`.
 
@@ -189,6 +87,19 @@ def fit(
     infinite stops training with a `FloatingPointError` naming the step (the error's
     `state` and `history` hold where it got to); `on_nonfinite="continue"` trains on.
 
+    `callbacks` run after each epoch (`nx.callbacks.Callback`: they see the state, the
+    history and the epoch's metrics, may add metrics, and may stop training).
+
+    `accumulate=k` runs each step's batch as `k` microbatches inside the compiled step (see
+    `make_train_step`): `batch_size` stays the examples per update, so each microbatch
+    holds `batch_size // k` of them, and results do not depend on `k` (for a mean loss
+    without batch statistics) while memory does. `batch_size`, and the last batch unless
+    `drop_last`, must split into `k` equal microbatches. `precision` computes in bfloat16
+    or float16 (`nablax.precision`), evaluation too; `ema=decay` keeps a moving average of
+    the parameters in `state.ema_params`, and evaluation then reports it as well
+    (`val_ema_loss`, ...). With `optax.inject_hyperparams`, `history.steps["lr"]` holds
+    each step's learning rate and `history["lr"]` each epoch's mean.
+
         >>> import jax.numpy as jnp, optax, nablax as nx
         >>> x = jnp.linspace(-1, 1, 32).reshape(-1, 1); y = 3 * x
         >>> loss_fn = nx.supervised_loss(nx.nn.Linear(1, 1), nx.losses.mse)
@@ -197,14 +108,55 @@ def fit(
         >>> min(history["loss"]) < 1e-4
         True
     """
+    n, fused = _check_arguments(data, epochs=epochs, batch_size=batch_size, key=key, shuffle=shuffle,
+                                drop_last=drop_last, fused=fused, mesh=mesh, on_nonfinite=on_nonfinite,
+                                checkpoint_every=checkpoint_every, checkpoint_dir=checkpoint_dir, resume=resume,
+                                accumulate=accumulate)
+    precision, ema = as_precision(precision), check_ema_decay(ema)
+    hooks = _hooks(callbacks, eval_data=eval_data, eval_batch_size=eval_batch_size, progress=progress,
+                   checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
+                   resume=resume, on_nonfinite=on_nonfinite)
+    base_key = as_key(0 if key is None else key)
+    programs = _programs(loss_fn, optimizer, batch_size, drop_last, mesh, min_fsdp_size, accumulate, precision, ema)
+    state = _initial_state(loss_fn, optimizer, state, base_key, model_state, ema=ema is not None, precision=precision)
+    run = FitRun(state=state, history=History(), epochs=epochs, eval_step=programs.eval_step)
+    try:
+        for hook in hooks:
+            hook.on_fit_start(run)  # a checkpoint to resume from replaces the state here
+        if mesh is not None:
+            run.state = shard_state(run.state, mesh, min_fsdp_size)  # after resuming: a loaded checkpoint lies on one device
+        # The step count stays a host int (see TrainState); runners advance it.
+        run.state = run.state.replace(step=int(run.state.step))
+        plan = EpochPlan(n, batch_size, drop_last, base_key if shuffle else None)
+        runner = epoch_runner(programs.train_step, programs.fused_epoch, data, plan, fused=fused, mesh=mesh,
+                              state=run.state)
+        for result in runner.run(run.state, range(run.first_epoch, epochs)):
+            run.epoch, run.state = result.epoch, result.state
+            metrics = run.history.add_steps(result.steps, result.sizes, seconds=result.seconds)
+            for hook in hooks:
+                hook.on_epoch_end(run, metrics)
+            run.history.add_epoch(metrics)
+            if run.stop:
+                break
+    finally:
+        for hook in hooks:
+            hook.on_fit_end(run)
+    return run.state, run.history
+
+
+def _check_arguments(data: Data, *, epochs, batch_size, key, shuffle, drop_last, fused, mesh, on_nonfinite,
+                     checkpoint_every, checkpoint_dir, resume, accumulate) -> tuple[int, bool | None]:
+    """Raises a clear error for arguments `fit` cannot train with, before anything is
+    compiled; returns the number of examples (over all processes) and whether to fuse
+    epochs (None: when the data fits on the device)."""
     if not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
     n = num_examples(data) if mesh is None else global_num_examples(data, mesh)
     check_batch_size(batch_size, n, drop_last)
+    _check_microbatches(check_accumulate(accumulate), n, batch_size, drop_last)
     if mesh is not None:
-        fused = check_fit_on_mesh(mesh, n, batch_size=batch_size, drop_last=drop_last, fused=fused)
-    if not is_main_process():
-        progress = False  # one report per run, from process 0
+        fused = check_fit_on_mesh(mesh, n, batch_size=batch_size, drop_last=drop_last, fused=fused,
+                                  accumulate=accumulate)
     if on_nonfinite not in ("raise", "continue"):
         raise ValueError(f"fit: on_nonfinite must be 'raise' or 'continue', got {on_nonfinite!r}")
     if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
@@ -213,107 +165,84 @@ def fit(
         raise ValueError("fit: resume=True needs checkpoint_dir, the folder the checkpoints are in")
     if shuffle and key is None:
         raise ValueError("fit shuffles every epoch with an explicit PRNG key: pass key=0 (or any jax.random.key), or shuffle=False")
-    base_key = as_key(0 if key is None else key)
-    if isinstance(state, TrainState):
-        # Compiled epochs of a large state donate their input state; train on a copy so the caller's lives on.
-        state = jax.tree_util.tree_map(jnp.copy, state)
-    else:
-        objective = _Objective(loss_fn)
-        model_key = jax.random.split(base_key)[1] if objective.takes_key else None
+    return n, fused
+
+
+def _check_microbatches(accumulate: int, n: int, batch_size: int, drop_last: bool) -> None:
+    """Raises a clear error when a batch does not split into `accumulate` equal microbatches."""
+    last = 0 if drop_last else n % batch_size
+    for rows, which in ((batch_size, f"batch_size={batch_size}"), (last, f"the last batch ({n} % {batch_size} = {last})")):
+        if rows % accumulate:
+            raise ValueError(
+                f"fit: {which} does not split into accumulate={accumulate} microbatches of equal size; choose a "
+                f"batch_size that is a multiple of {accumulate}" + ("" if rows == batch_size else ", or pass drop_last=True")
+            )
+
+
+def _hooks(callbacks: Sequence[Callback], *, eval_data, eval_batch_size, progress, checkpoint_dir, checkpoint_every,
+           keep_checkpoints, resume, on_nonfinite) -> list[Callback]:
+    """The callbacks of a run, in the order they run: those `fit`'s keywords ask for around
+    the user's."""
+    for callback in callbacks:
+        if not isinstance(callback, Callback):
+            raise TypeError(
+                f"fit: callbacks must be nx.callbacks.Callback instances, got {type(callback).__name__}; subclass "
+                f"nx.callbacks.Callback and override on_epoch_end(self, run, metrics)"
+            )
+    measuring = [StopOnNonFinite()] if on_nonfinite == "raise" else []
+    if eval_data is not None:
+        measuring.append(Evaluate(eval_data, batch_size=eval_batch_size))
+    reporting: list[Callback] = [Progress(progress)]
+    if checkpoint_dir is not None:
+        reporting.append(Checkpoint(checkpoint_dir, every=checkpoint_every, keep=keep_checkpoints, resume=resume))
+    return [*measuring, *callbacks, *reporting]
+
+
+def _initial_state(loss_fn: Callable, optimizer: optax.GradientTransformation, state: TrainState | Any,
+                   key: jax.Array, model_state: Any, *, ema: bool, precision: Precision | None) -> TrainState:
+    """A copy of `state` when it is a `TrainState` (compiled epochs of a large state donate
+    their input state, and the caller's must live on), with the moving average and the loss
+    scale added when the run keeps them and it has none; else a new state around `state` as
+    parameters."""
+    if not isinstance(state, TrainState):
+        objective = Objective(loss_fn)
+        model_key = jax.random.split(key)[1] if objective.takes_key else None
         if model_state is None and objective.takes_state and hasattr(loss_fn, "model"):
             model_state = loss_fn.model.init_state()  # a supervised_loss knows its model
-        state = TrainState.create(state, optimizer, key=model_key, model_state=model_state)
+        return TrainState.create(state, optimizer, key=model_key, model_state=model_state, ema=ema, precision=precision)
+    state = jax.tree_util.tree_map(jnp.copy, state)
+    if ema and state.ema_params is None:
+        state = state.replace(ema_params=jax.tree_util.tree_map(jnp.copy, state.params))
+    if precision is not None and state.loss_scale is None:
+        state = state.replace(loss_scale=precision.initial_loss_scale())
+    return state
 
-    train_step, run_epoch, eval_step = _compiled(loss_fn, optimizer, batch_size, drop_last, mesh, min_fsdp_size)
-    if eval_data is not None:
-        num_examples(eval_data)  # validate before the first epoch, not after it
-    if fused is None:
-        fused = fits_on_device(data)
-    if fused:
-        device_data = jax.device_put(data) if mesh is None else shard_data(data, mesh)
 
-    first_epoch = 0
-    if resume:
-        state, first_epoch = checkpoint.resume(checkpoint_dir, like=state)
-    if mesh is not None:
-        state = shard_state(state, mesh, min_fsdp_size)  # after resuming: a loaded checkpoint lies on one device
+class Programs(NamedTuple):
+    """What a run compiles: the step, the fused epoch around it, and evaluation."""
 
-    # The step count stays a host int (see TrainState): the compiled epoch leaves it alone
-    # and it is advanced here, by the number of steps each epoch takes.
-    state = state._replace(step=int(state.step))
-    steps_per_epoch = n // batch_size + (0 if drop_last or n % batch_size == 0 else 1)
-    epoch_key_base = base_key if shuffle else None
-    pipelined = fused and _nbytes(state) <= _PIPELINED_STATE_BYTES
-    compiled_epoch = run_epoch.keeping if pipelined else run_epoch.donating
+    train_step: Callable
+    fused_epoch: FusedEpoch
+    eval_step: Callable
 
-    def launch(state: TrainState, epoch: int):
-        """Dispatches one fused epoch (JAX returns before it has run). Its shuffle key,
-        `epoch_key(base_key, epoch)`, is made inside the program."""
-        new_state, full, last = compiled_epoch(state, device_data, epoch_key_base, epoch)
-        return new_state._replace(step=state.step + steps_per_epoch), full, last
 
-    history = History()
-    report = Progress(epochs, progress)
-    ahead = None  # the next epoch, already dispatched (pipelined)
-    finished = time.perf_counter()
+def _compile(loss_fn: Callable, optimizer: optax.GradientTransformation, batch_size: int, drop_last: bool,
+             mesh=None, min_fsdp_size=None, accumulate=1, precision=None, ema=None) -> Programs:
+    train_step = make_train_step(loss_fn, optimizer, mesh=mesh, min_fsdp_size=min_fsdp_size, accumulate=accumulate,
+                                 precision=precision, ema=ema)
+    return Programs(train_step, compile_fused_epoch(train_step, batch_size, drop_last),
+                    make_eval_step(loss_fn, mesh=mesh, min_fsdp_size=min_fsdp_size, precision=precision))
+
+
+# Repeated `fit` calls with the same loss and optimizer reuse their compiled programs.
+_compiled_programs = functools.lru_cache(maxsize=16)(_compile)
+
+
+def _programs(loss_fn, optimizer, *settings) -> Programs:
+    """The programs for `loss_fn`, `optimizer` and `settings` (the rest of `_compile`'s
+    arguments), compiled once for repeated runs."""
     try:
-        for epoch in range(first_epoch, epochs):
-            # A pipelined epoch started while the host was busy with the one before: its time
-            # runs from when that one finished.
-            start = finished if ahead is not None else time.perf_counter()
-            if fused:
-                state, full, last = ahead if ahead is not None else launch(state, epoch)
-                ahead = launch(state, epoch + 1) if pipelined and epoch + 1 < epochs else None
-            else:
-                shuffle_key = epoch_key(base_key, epoch) if shuffle else None
-                state, full, last = _run_host_epoch(train_step, state, data, batch_size, drop_last, shuffle_key)
-            epoch_metrics = _record_steps(history, full, last, batch_size, n % batch_size)  # waits for the epoch
-            finished = time.perf_counter()
-            history.epoch_seconds.append(finished - start)
-            if on_nonfinite == "raise":
-                _stop_on_nonfinite_loss(history, state, epoch)  # (an epoch run ahead is dropped)
-            if eval_data is not None:
-                evaluated = evaluate(eval_step, state, eval_data, batch_size=eval_batch_size)
-                epoch_metrics.update({f"val_{name}": value for name, value in evaluated.items()})
-            history._append(epoch_metrics)
-            report.epoch_done(epoch, epoch_metrics, history.epoch_seconds[-1])
-            if checkpoint_dir is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
-                whole_state = gather_to_host(state)  # every process takes part; process 0 writes
-                if is_main_process():
-                    checkpoint.save_epoch(checkpoint_dir, whole_state, epoch + 1, keep=keep_checkpoints)
-    finally:
-        report.close()
-    return state, history
-
-
-def _stop_on_nonfinite_loss(history: History, state: TrainState, epoch: int) -> None:
-    """Raises a `FloatingPointError` naming the first step of this epoch whose loss is nan or
-    infinite; the error carries the state and history reached."""
-    losses = history.steps[next(iter(history.steps))][-history.steps_per_epoch:]
-    bad = np.flatnonzero(~np.isfinite(losses))
-    if bad.size == 0:
-        return
-    batch = int(bad[0])
-    step = int(state.step) - len(losses) + batch + 1
-    error = FloatingPointError(
-        f"fit: the loss is {losses[batch]} at step {step} (epoch {epoch + 1}, batch {batch + 1}); training stopped. "
-        "Lower the learning rate or look for nan/inf in the data; on_nonfinite='continue' trains on regardless."
-    )
-    error.state, error.history = state, history
-    raise error
-
-
-def _record_steps(history: History, full: dict, last: dict | None, batch_size: int, last_size: int) -> dict[str, float]:
-    """Moves one epoch's step metrics to the host, appends them to `history.steps` and returns
-    their means weighted by the number of examples in each batch."""
-    means = {}
-    for name in loss_first(last or full):
-        values = np.asarray(full[name]) if name in full else np.zeros(0, np.float32)
-        weights = np.full(len(values), float(batch_size))
-        if last is not None:
-            values = np.append(values, np.asarray(last[name]))
-            weights = np.append(weights, float(last_size))
-        history.steps[name] = np.concatenate([history.steps[name], values]) if name in history.steps else values
-        means[name] = float(np.sum(values * weights) / np.sum(weights))
-        history.steps_per_epoch = len(values)
-    return means
+        hash((loss_fn, optimizer))
+    except TypeError:  # an unhashable loss or optimizer: compile afresh
+        return _compile(loss_fn, optimizer, *settings)
+    return _compiled_programs(loss_fn, optimizer, *settings)

@@ -36,7 +36,8 @@ import optax
 from . import data as nx_data
 from ._atomic import write_atomically
 from . import losses, metrics, nn
-from .fit import fit, steady_seconds_per_step
+from .fit import fit
+from .history import steady_seconds_per_step
 from .train import TrainState, make_train_step, supervised_loss
 
 

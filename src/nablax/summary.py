@@ -2,13 +2,13 @@
 for functional models (`nablax.nn` layers) and stateful ones (`nablax.stateful.nn` modules).
 
 Shapes come from `jax.eval_shape` (functional) or from the recorded graph (stateful), so no
-layer is actually computed.
+layer is actually computed. A stateful module summarises itself (its `__nablax_summary__`,
+in `nablax.stateful._summary`): the functional face never imports the stateful one.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import jax
@@ -50,8 +50,9 @@ def summary(model: Any, *args, state: Any = None) -> Summary:
         >>> print(summary(model, model.init(0), jnp.ones((5, 4))).rows[-1])
         ('2', 'Linear', (5, 2), 18)
     """
-    if hasattr(model, "named_parameters"):  # a stateful module
-        return _stateful_summary(model, *args)
+    summarize_itself = getattr(model, "__nablax_summary__", None)  # a stateful module
+    if summarize_itself is not None:
+        return summarize_itself(*args)
     params, x = args
     return _functional_summary(model, params, x, state)
 
@@ -74,18 +75,3 @@ def _functional_summary(model, params, x, state) -> Summary:
         rows.append((name, type(layer).__name__, tuple(shape.shape), count_parameters(layer_params)))
     total = count_parameters(params)
     return Summary(rows, total, total)
-
-
-def _stateful_summary(module, x) -> Summary:
-    from .stateful.autograd import no_grad
-
-    children = list(module.named_children()) if type(module).__name__ == "Sequential" else [(type(module).__name__, module)]
-    rows = []
-    with no_grad():  # shapes are known as soon as the ops are recorded: nothing runs here
-        for name, child in children:
-            x = child(x)
-            count = sum(math.prod(p.shape) for p in child.parameters())
-            rows.append((name, type(child).__name__, tuple(x.shape), count))
-    total = sum(math.prod(p.shape) for p in module.parameters())
-    trainable = sum(math.prod(p.shape) for p in module.parameters() if p.requires_grad)
-    return Summary(rows, total, trainable)

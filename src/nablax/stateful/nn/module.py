@@ -15,6 +15,7 @@ from ..engine import no_grad
 from ..func import to_functional
 from ..ops.creation import tensor as make_tensor
 from ..tensor import Tensor
+from .._summary import module_summary
 from .parameter import Parameter
 
 
@@ -173,6 +174,10 @@ class Module:
     def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
             yield module
+
+    def __nablax_summary__(self, *inputs) -> Any:
+        """`nablax.summary(module, x)`: each layer's output shape and parameter count."""
+        return module_summary(self, *inputs)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
