@@ -2,8 +2,6 @@
 
 from . import functional as functional
 from . import init as init
-from .layers import AdaptiveAvgPool2d as AdaptiveAvgPool2d
-from .layers import AvgPool2d as AvgPool2d
 from .layers import BatchNorm1d as BatchNorm1d
 from .layers import BatchNorm2d as BatchNorm2d
 from .layers import Conv1d as Conv1d
@@ -11,7 +9,6 @@ from .layers import Conv2d as Conv2d
 from .layers import Embedding as Embedding
 from .layers import GroupNorm as GroupNorm
 from .layers import LayerNorm as LayerNorm
-from .layers import MaxPool2d as MaxPool2d
 from .module import Module as Module
 from .modules import ELU as ELU
 from .modules import GELU as GELU
@@ -36,3 +33,11 @@ from .modules import Softmax as Softmax
 from .modules import Softplus as Softplus
 from .modules import Tanh as Tanh
 from .parameter import Parameter as Parameter
+from .pooling import AdaptiveAvgPool1d as AdaptiveAvgPool1d
+from .pooling import AdaptiveAvgPool2d as AdaptiveAvgPool2d
+from .pooling import AdaptiveMaxPool1d as AdaptiveMaxPool1d
+from .pooling import AdaptiveMaxPool2d as AdaptiveMaxPool2d
+from .pooling import AvgPool1d as AvgPool1d
+from .pooling import AvgPool2d as AvgPool2d
+from .pooling import MaxPool1d as MaxPool1d
+from .pooling import MaxPool2d as MaxPool2d

@@ -31,8 +31,13 @@ from ._conv import conv2d as conv2d
 from ._norm import batch_norm as batch_norm
 from ._norm import group_norm as group_norm
 from ._norm import layer_norm as layer_norm
-from ._pool import adaptive_avg_pool2d as adaptive_avg_pool2d
+from ._adaptive_pool import adaptive_avg_pool1d as adaptive_avg_pool1d
+from ._adaptive_pool import adaptive_avg_pool2d as adaptive_avg_pool2d
+from ._adaptive_pool import adaptive_max_pool1d as adaptive_max_pool1d
+from ._adaptive_pool import adaptive_max_pool2d as adaptive_max_pool2d
+from ._pool import avg_pool1d as avg_pool1d
 from ._pool import avg_pool2d as avg_pool2d
+from ._pool import max_pool1d as max_pool1d
 from ._pool import max_pool2d as max_pool2d
 
 relu, sigmoid, tanh = elementwise.relu, elementwise.sigmoid, elementwise.tanh
