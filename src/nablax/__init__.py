@@ -9,6 +9,7 @@ The PyTorch-style face lives in `nablax.stateful`.
 """
 
 from . import checkpoint as checkpoint
+from . import clipping as clipping
 from . import data as data
 from . import losses as losses
 from . import metrics as metrics

@@ -1,7 +1,20 @@
-"""`torch.nn` for `nablax.stateful`: `Module`, `Parameter`, layers, losses, `functional`, `init`."""
+"""`torch.nn` for `nablax.stateful`: `Module`, `Parameter`, layers, losses, `functional`, `init`, `utils`."""
 
 from . import functional as functional
 from . import init as init
+from . import utils as utils
+from .activation import CELU as CELU
+from .activation import Hardsigmoid as Hardsigmoid
+from .activation import Hardswish as Hardswish
+from .activation import Hardtanh as Hardtanh
+from .activation import LogSigmoid as LogSigmoid
+from .activation import Mish as Mish
+from .activation import PReLU as PReLU
+from .activation import ReLU6 as ReLU6
+from .activation import SELU as SELU
+from .activation import Softmin as Softmin
+from .activation import Softsign as Softsign
+from .activation import Threshold as Threshold
 from .layers import BatchNorm1d as BatchNorm1d
 from .layers import BatchNorm2d as BatchNorm2d
 from .layers import Conv1d as Conv1d
@@ -25,10 +38,13 @@ from .modules import LogSoftmax as LogSoftmax
 from .modules import ModuleList as ModuleList
 from .modules import MSELoss as MSELoss
 from .modules import NLLLoss as NLLLoss
+from .modules import HuberLoss as HuberLoss
+from .modules import KLDivLoss as KLDivLoss
 from .modules import ReLU as ReLU
 from .modules import Sequential as Sequential
 from .modules import Sigmoid as Sigmoid
 from .modules import SiLU as SiLU
+from .modules import SmoothL1Loss as SmoothL1Loss
 from .modules import Softmax as Softmax
 from .modules import Softplus as Softplus
 from .modules import Tanh as Tanh

@@ -3,6 +3,7 @@ messages, its dtype checks, and the calling of a pure function with optional ope
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 
 from .. import engine
@@ -13,6 +14,13 @@ from ..tensor import Tensor
 def is_int(value) -> bool:
     """True for Python and NumPy ints, but not for bools."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def known_value(tensor: Tensor):
+    """The tensor's value if it is already computed and concrete, else None: pending, or a
+    tracer (the module runs inside `jax.jit`, through `to_functional`)."""
+    value = engine.strip(tensor._current_expr()).value
+    return None if value is None or isinstance(value, jax.core.Tracer) else value
 
 
 def sizes(shape) -> str:
