@@ -162,7 +162,7 @@ def _rebuilt_sequence(example, values: list):
 def default_collate(samples):
     """Stacks a list of samples into a batch, as PyTorch's `default_collate` does: tensors
     and NumPy arrays are stacked, Python floats make a float64 tensor and ints an int64 one
-    (bools a bool one), strings stay a list; dicts, named tuples and lists collate field by
+    (bools a bool one), strings are returned as they came; dicts, named tuples and lists collate field by
     field and keep their type, while tuples collate to lists."""
     first = samples[0]
     if isinstance(first, Tensor):
@@ -182,11 +182,12 @@ def default_collate(samples):
     if isinstance(first, Mapping):
         return _rebuilt_mapping(first, {key: default_collate([s[key] for s in samples]) for key in first})
     if isinstance(first, tuple) and hasattr(first, "_fields"):
-        return type(first)(*(default_collate(list(group)) for group in zip(*samples)))
+        return type(first)(*(default_collate(group) for group in zip(*samples)))
     if isinstance(first, Sequence):
         if any(len(s) != len(first) for s in samples):
             raise RuntimeError("each element in list of batch should be of equal size")
-        return _rebuilt_sequence(first, [default_collate(list(group)) for group in zip(*samples)])
+        # Each field's samples are the tuple zip makes: strings come back as that tuple, as in PyTorch.
+        return _rebuilt_sequence(first, [default_collate(group) for group in zip(*samples)])
     raise TypeError(_COLLATE_ERROR.format(type(first)))
 
 
