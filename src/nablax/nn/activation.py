@@ -200,193 +200,66 @@ class _Activation(Layer):
         return type(self)._function(x, **fields)
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class ReLU(_Activation):
-    """`torch.nn.ReLU`."""
-
-    _function = staticmethod(relu)
+REQUIRED = dataclasses.MISSING  # a field without a default
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class Sigmoid(_Activation):
-    """`torch.nn.Sigmoid`."""
-
-    _function = staticmethod(sigmoid)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class Tanh(_Activation):
-    """`torch.nn.Tanh`."""
-
-    _function = staticmethod(tanh)
+def _activation(name: str, function, doc: str, check=None, **fields) -> type:
+    """A frozen layer class `name` (an `_Activation`) applying `function`; `fields` maps each
+    of its fields, in order, to a default (or `REQUIRED`), and `check(layer)` validates a new
+    layer."""
+    namespace = {"_function": staticmethod(function), "__doc__": doc, "__module__": __name__}
+    if check is not None:
+        namespace["__post_init__"] = check
+    spec = [(field, Any, dataclasses.field(default=default)) for field, default in fields.items()]
+    return dataclasses.make_dataclass(name, spec, bases=(_Activation,), namespace=namespace, frozen=True, repr=False)
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class LeakyReLU(_Activation):
-    """`torch.nn.LeakyReLU(negative_slope=0.01)`."""
-
-    negative_slope: float = 0.01
-
-    _function = staticmethod(leaky_relu)
+def _check_gelu(layer) -> None:
+    _check_approximate(layer.approximate)
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class ELU(_Activation):
-    """`torch.nn.ELU(alpha=1.0)`."""
-
-    alpha: float = 1.0
-
-    _function = staticmethod(elu)
+def _check_hardtanh(layer) -> None:
+    if layer.max_val <= layer.min_val:
+        raise ValueError(f"Hardtanh: max_val ({layer.max_val}) must be greater than min_val ({layer.min_val})")
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class SiLU(_Activation):
-    """`torch.nn.SiLU`."""
-
-    _function = staticmethod(silu)
+def _check_celu(layer) -> None:
+    if layer.alpha == 0:
+        raise ValueError("CELU: alpha cannot be 0")
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class Softplus(_Activation):
-    """`torch.nn.Softplus(beta=1.0, threshold=20.0)`.
+# One row a layer: its name (PyTorch's), its function, its doc and its fields with PyTorch's defaults.
+ReLU = _activation("ReLU", relu, "`torch.nn.ReLU`.")
+Sigmoid = _activation("Sigmoid", sigmoid, "`torch.nn.Sigmoid`.")
+Tanh = _activation("Tanh", tanh, "`torch.nn.Tanh`.")
+LeakyReLU = _activation("LeakyReLU", leaky_relu, "`torch.nn.LeakyReLU(negative_slope=0.01)`.", negative_slope=0.01)
+ELU = _activation("ELU", elu, "`torch.nn.ELU(alpha=1.0)`.", alpha=1.0)
+SiLU = _activation("SiLU", silu, "`torch.nn.SiLU`.")
+Softplus = _activation("Softplus", softplus, """`torch.nn.Softplus(beta=1.0, threshold=20.0)`.
 
         >>> Softplus(beta=2.0)
         Softplus(beta=2.0, threshold=20.0)
-    """
-
-    beta: float = 1.0
-    threshold: float = 20.0
-
-    _function = staticmethod(softplus)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class GELU(_Activation):
-    """`torch.nn.GELU(approximate='none')`."""
-
-    approximate: str = "none"
-
-    _function = staticmethod(gelu)
-
-    def __post_init__(self):
-        _check_approximate(self.approximate)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class Softmax(_Activation):
-    """`torch.nn.Softmax(dim)`; `dim` defaults to the last axis."""
-
-    dim: int = -1
-
-    _function = staticmethod(softmax)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class LogSoftmax(_Activation):
-    """`torch.nn.LogSoftmax(dim)`; `dim` defaults to the last axis."""
-
-    dim: int = -1
-
-    _function = staticmethod(log_softmax)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class Hardtanh(_Activation):
-    """`torch.nn.Hardtanh(min_val=-1.0, max_val=1.0)`.
+    """, beta=1.0, threshold=20.0)
+GELU = _activation("GELU", gelu, "`torch.nn.GELU(approximate='none')`.", _check_gelu, approximate="none")
+Softmax = _activation("Softmax", softmax, "`torch.nn.Softmax(dim)`; `dim` defaults to the last axis.", dim=-1)
+LogSoftmax = _activation("LogSoftmax", log_softmax, "`torch.nn.LogSoftmax(dim)`; `dim` defaults to the last axis.",
+                         dim=-1)
+Hardtanh = _activation("Hardtanh", hardtanh, """`torch.nn.Hardtanh(min_val=-1.0, max_val=1.0)`.
 
         >>> Hardtanh(-2.0, 2.0)
         Hardtanh(min_val=-2.0, max_val=2.0)
-    """
-
-    min_val: float = -1.0
-    max_val: float = 1.0
-
-    _function = staticmethod(hardtanh)
-
-    def __post_init__(self):
-        if self.max_val <= self.min_val:
-            raise ValueError(f"Hardtanh: max_val ({self.max_val}) must be greater than min_val ({self.min_val})")
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class ReLU6(_Activation):
-    """`torch.nn.ReLU6`: `Hardtanh(0, 6)`."""
-
-    _function = staticmethod(relu6)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class Softsign(_Activation):
-    """`torch.nn.Softsign`."""
-
-    _function = staticmethod(softsign)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class Hardsigmoid(_Activation):
-    """`torch.nn.Hardsigmoid`."""
-
-    _function = staticmethod(hardsigmoid)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class Hardswish(_Activation):
-    """`torch.nn.Hardswish`."""
-
-    _function = staticmethod(hardswish)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class Mish(_Activation):
-    """`torch.nn.Mish`."""
-
-    _function = staticmethod(mish)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class SELU(_Activation):
-    """`torch.nn.SELU`."""
-
-    _function = staticmethod(selu)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class CELU(_Activation):
-    """`torch.nn.CELU(alpha=1.0)`."""
-
-    alpha: float = 1.0
-
-    _function = staticmethod(celu)
-
-    def __post_init__(self):
-        if self.alpha == 0:
-            raise ValueError("CELU: alpha cannot be 0")
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class LogSigmoid(_Activation):
-    """`torch.nn.LogSigmoid`."""
-
-    _function = staticmethod(logsigmoid)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class Threshold(_Activation):
-    """`torch.nn.Threshold(threshold, value)`: x where x > threshold, else value."""
-
-    threshold: float
-    value: float
-
-    _function = staticmethod(threshold)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class Softmin(_Activation):
-    """`torch.nn.Softmin(dim)`; `dim` defaults to the last axis."""
-
-    dim: int = -1
-
-    _function = staticmethod(softmin)
+    """, _check_hardtanh, min_val=-1.0, max_val=1.0)
+ReLU6 = _activation("ReLU6", relu6, "`torch.nn.ReLU6`: `Hardtanh(0, 6)`.")
+Softsign = _activation("Softsign", softsign, "`torch.nn.Softsign`.")
+Hardsigmoid = _activation("Hardsigmoid", hardsigmoid, "`torch.nn.Hardsigmoid`.")
+Hardswish = _activation("Hardswish", hardswish, "`torch.nn.Hardswish`.")
+Mish = _activation("Mish", mish, "`torch.nn.Mish`.")
+SELU = _activation("SELU", selu, "`torch.nn.SELU`.")
+CELU = _activation("CELU", celu, "`torch.nn.CELU(alpha=1.0)`.", _check_celu, alpha=1.0)
+LogSigmoid = _activation("LogSigmoid", logsigmoid, "`torch.nn.LogSigmoid`.")
+Threshold = _activation("Threshold", threshold, "`torch.nn.Threshold(threshold, value)`: x where x > threshold, else "
+                        "value.", threshold=REQUIRED, value=REQUIRED)
+Softmin = _activation("Softmin", softmin, "`torch.nn.Softmin(dim)`; `dim` defaults to the last axis.", dim=-1)
 
 
 @dataclasses.dataclass(frozen=True, repr=False, init=False)

@@ -33,6 +33,27 @@ class _InPlace(_Activation):
         self.inplace = inplace
 
 
+class _InPlaceShown(_InPlace):
+    """An activation whose repr shows `inplace=True` when set."""
+
+    def extra_repr(self) -> str:
+        return _inplace_text(self.inplace, separator="")
+
+
+def _module(name: str, functional, doc: str, base: type = _Activation) -> type:
+    """A module class `name` whose forward pass is `functional` (one row of the table below)."""
+    return type(name, (base,), {"_functional": staticmethod(functional), "__doc__": doc, "__module__": __name__})
+
+
+# The activations that differ only in their function (and in whether they take `inplace`).
+Softsign = _module("Softsign", F.softsign, "x / (1 + |x|).")
+LogSigmoid = _module("LogSigmoid", F.logsigmoid, "log(sigmoid(x)).")
+Hardsigmoid = _module("Hardsigmoid", F.hardsigmoid, "relu6(x + 3) / 6 (PyTorch's repr shows no `inplace`).", _InPlace)
+Hardswish = _module("Hardswish", F.hardswish, "x * relu6(x + 3) / 6 (PyTorch's repr shows no `inplace`).", _InPlace)
+Mish = _module("Mish", F.mish, "x * tanh(softplus(x)).", _InPlaceShown)
+SELU = _module("SELU", F.selu, "scale * elu(x, alpha) with the self-normalising constants.", _InPlaceShown)
+
+
 def _renamed(value, old_value, old: str, new: str):
     """`value`, or the value given under the deprecated keyword `old`, with PyTorch's warning."""
     if old_value is None:
@@ -84,33 +105,6 @@ class Threshold(_Activation):
         return f"threshold={self.threshold}, value={self.value}{_inplace_text(self.inplace)}"
 
 
-class Hardsigmoid(_InPlace):
-    """relu6(x + 3) / 6 (PyTorch's repr shows no `inplace`)."""
-
-    _functional = staticmethod(F.hardsigmoid)
-
-
-class Hardswish(_InPlace):
-    """x * relu6(x + 3) / 6 (PyTorch's repr shows no `inplace`)."""
-
-    _functional = staticmethod(F.hardswish)
-
-
-class Mish(_InPlace):
-    """x * tanh(softplus(x))."""
-
-    _functional = staticmethod(F.mish)
-
-    def extra_repr(self) -> str:
-        return _inplace_text(self.inplace, separator="")
-
-
-class SELU(Mish):
-    """scale * elu(x, alpha) with the self-normalising constants."""
-
-    _functional = staticmethod(F.selu)
-
-
 class CELU(_Activation):
     """x where x > 0, else alpha * (exp(x / alpha) - 1)."""
 
@@ -123,18 +117,6 @@ class CELU(_Activation):
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}{_inplace_text(self.inplace)}"
-
-
-class Softsign(_Activation):
-    """x / (1 + |x|)."""
-
-    _functional = staticmethod(F.softsign)
-
-
-class LogSigmoid(_Activation):
-    """log(sigmoid(x))."""
-
-    _functional = staticmethod(F.logsigmoid)
 
 
 class Softmin(Module):
