@@ -1,7 +1,7 @@
 """Pooling in both faces against PyTorch: `max_pool1d`/`2d` with `dilation`, `ceil_mode` and
 `return_indices`, `avg_pool1d`/`2d` with `ceil_mode`, `count_include_pad` and
-`divisor_override`, and the adaptive pools (average and max, 1-D and 2-D): values, indices,
-gradients, grad_fn names, module reprs and PyTorch's errors.
+`divisor_override`, the adaptive pools (average and max, 1-D and 2-D) and `max_unpool2d`:
+values, indices, gradients, grad_fn names, module reprs and PyTorch's errors.
 
 The math is the functional face's (`nablax.nn.pool`, `nablax.nn.adaptive_pool`); the
 stateful face records it as one op. Few input shapes on purpose: each compiles a program.
@@ -172,6 +172,60 @@ def test_max_pool_indices_under_jit_and_stateful_to_functional():
 
 def F(T):
     return T.nn.functional
+
+
+UNPOOLS = {
+    "default": (dict(kernel_size=2), {}),
+    "overlapping-output-size": (dict(kernel_size=3, stride=2, padding=1), dict(output_size=(9, 8))),
+    "four-entry-output-size": (dict(kernel_size=2, stride=1), dict(output_size=[2, 3, 9, 8])),
+}
+
+
+@pytest.mark.parametrize("case", list(UNPOOLS))
+def test_max_unpool2d_inverts_max_pool2d_like_torch_in_both_faces(torch, case):
+    pool, extra = UNPOOLS[case]
+    stride = pool.get("stride", pool["kernel_size"])
+    unpool = dict(kernel_size=pool["kernel_size"], stride=stride, padding=pool.get("padding", 0), **extra)
+
+    def stateful(T):
+        x = T.tensor(IMAGES, requires_grad=True)
+        values, indices = F(T).max_pool2d(x, return_indices=True, **pool)
+        out = F(T).max_unpool2d(values, indices, **unpool)
+        (out * T.tensor(cotangent(out.shape))).sum().backward()
+        module = T.nn.MaxUnpool2d(unpool["kernel_size"], stride, unpool["padding"])
+        return out, x.grad, repr(module), module(values, indices, extra.get("output_size"))
+
+    check(torch, stateful)
+    values, indices = nx.nn.max_pool2d(IMAGES, return_indices=True, **pool)
+    sizes = extra.get("output_size")
+    ours = jax.jit(lambda v: nx.nn.max_unpool2d(v, indices, **unpool))(values)
+    expected = torch.nn.functional.max_unpool2d(torch.tensor(np.asarray(values)), torch.tensor(np.asarray(indices)),
+                                                **unpool)
+    np.testing.assert_array_equal(np.asarray(ours), to_numpy(expected))
+    layer = nx.nn.MaxUnpool2d(unpool["kernel_size"], stride, unpool["padding"])
+    assert repr(layer) == repr(torch.nn.MaxUnpool2d(unpool["kernel_size"], stride, unpool["padding"]))
+    if sizes is None:
+        np.testing.assert_array_equal(np.asarray(layer.apply({}, (values, indices))), to_numpy(expected))
+
+
+def pooled(T, array=IMAGES):
+    return F(T).max_pool2d(T.tensor(array), 2, return_indices=True)
+
+
+UNPOOL_ERRORS = {
+    "float indices": lambda T: F(T).max_unpool2d(pooled(T)[0], pooled(T)[1].float(), 2),
+    "indices shape": lambda T: F(T).max_unpool2d(pooled(T)[0], pooled(T)[1][..., :1], 2),
+    "rank": lambda T: F(T).max_unpool2d(pooled(T)[0][0, 0], pooled(T)[1][0, 0], 2),
+    "output_size length": lambda T: F(T).max_unpool2d(*pooled(T), 2, output_size=(1, 2, 3)),
+    "output_size range": lambda T: F(T).max_unpool2d(*pooled(T), 2, output_size=(3, 8)),
+    "index out of range": lambda T: F(T).max_unpool2d(pooled(T)[0], T.tensor(np.full((2, 3, 4, 4), 630)), 2),
+    "integers": lambda T: F(T).max_unpool2d(pooled(T, INTEGERS)[0], pooled(T, INTEGERS)[1], 2),
+}
+
+
+@pytest.mark.parametrize("name", list(UNPOOL_ERRORS))
+def test_max_unpool2d_errors_match_torch(torch, name):
+    check_raises(torch, UNPOOL_ERRORS[name])
 
 
 Z2, Z1 = (2, 3, 8, 8), (2, 3, 8)

@@ -81,9 +81,11 @@ from .pool import AvgPool1d as AvgPool1d
 from .pool import AvgPool2d as AvgPool2d
 from .pool import MaxPool1d as MaxPool1d
 from .pool import MaxPool2d as MaxPool2d
+from .pool import MaxUnpool2d as MaxUnpool2d
 from .pool import avg_pool1d as avg_pool1d
 from .pool import avg_pool2d as avg_pool2d
 from .pool import max_pool1d as max_pool1d
 from .pool import max_pool2d as max_pool2d
+from .pool import max_unpool2d as max_unpool2d
 from .sequential import MLP as MLP
 from .sequential import Sequential as Sequential

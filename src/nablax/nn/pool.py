@@ -12,6 +12,7 @@ dilation. Adaptive pooling (`adaptive_pool.py`) gathers its bins the same way.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import jax
@@ -249,13 +250,16 @@ def hashable(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-def _as_given(layer, *fields: str) -> None:
-    """Keeps the layer's arguments as given (lists as tuples), as PyTorch keeps them; stride
-    defaults to kernel_size."""
+def _as_given(layer, *fields: str, tuples_of: int | None = None) -> None:
+    """Keeps the layer's arguments as given (lists as tuples), as PyTorch keeps them, or as
+    tuples of `tuples_of` ints where PyTorch makes them so; stride defaults to kernel_size."""
     for field in fields:
-        object.__setattr__(layer, field, hashable(getattr(layer, field)))
-    if layer.stride is None:
-        object.__setattr__(layer, "stride", layer.kernel_size)
+        value = hashable(getattr(layer, field))
+        if field == "stride" and value is None:
+            value = layer.kernel_size
+        if tuples_of is not None:
+            value = as_tuple(value, tuples_of, field, type(layer).__name__)
+        object.__setattr__(layer, field, value)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -324,9 +328,7 @@ class AvgPool1d(Layer):
     count_include_pad: bool = True
 
     def __post_init__(self):
-        _as_given(self, "kernel_size", "stride", "padding")
-        for field in ("kernel_size", "stride", "padding"):  # PyTorch's `_single`
-            object.__setattr__(self, field, as_tuple(getattr(self, field), 1, field, "AvgPool1d"))
+        _as_given(self, "kernel_size", "stride", "padding", tuples_of=1)  # PyTorch's `_single`
         Window.of(1, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode, "AvgPool1d")
 
     def apply(self, params: Params, x: jax.Array, *, key=None, train: bool = False) -> jax.Array:
@@ -362,6 +364,78 @@ class AvgPool2d(Layer):
     def apply(self, params: Params, x: jax.Array, *, key=None, train: bool = False) -> jax.Array:
         window = Window.of(2, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode, repr(self))
         return avg_pool(x, window, self.count_include_pad, self.divisor_override, repr(self))
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+def max_unpool2d(x, indices, kernel_size: Size, stride: Size | None = None, padding: Size = 0,
+                 output_size: tuple[int, int] | None = None) -> jax.Array:
+    """The inverse of `max_pool2d(..., return_indices=True)`: each value of `x` at its position
+    `indices` (`h * W + w`) in a plane of zeros of `output_size`, by default
+    (in - 1) * stride - 2 * padding + kernel_size along each axis. An index outside the plane
+    is dropped.
+
+        >>> import jax.numpy as jnp
+        >>> values, indices = max_pool2d(jnp.arange(16.0).reshape(1, 4, 4), 2, return_indices=True)
+        >>> max_unpool2d(values, indices, 2)[0, :2].tolist()
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 5.0, 0.0, 7.0]]
+    """
+    x, indices = check_spatial_input(x, 2, "max_unpool2d"), jnp.asarray(indices)
+    if indices.shape != x.shape or not jnp.issubdtype(indices.dtype, jnp.integer):
+        raise ValueError(f"max_unpool2d: indices must be integers of the input's shape {x.shape}, got "
+                         f"{indices.dtype} of shape {indices.shape}")
+    kernel = as_tuple(kernel_size, 2, "kernel_size", "max_unpool2d", minimum=1)
+    stride = kernel if stride is None else as_tuple(stride, 2, "stride", "max_unpool2d", minimum=1)
+    padding = as_tuple(padding, 2, "padding", "max_unpool2d")
+    if output_size is None:
+        output_size = tuple((size - 1) * s - 2 * p + k for size, k, s, p in zip(x.shape[-2:], kernel, stride, padding))
+    height, width = as_tuple(tuple(output_size)[-2:], 2, "output_size", "max_unpool2d")
+    rows = math.prod(x.shape[:-2])
+    planes = _place(x.reshape(rows, -1), indices.reshape(rows, -1), height * width)
+    return planes.reshape(*x.shape[:-2], height, width)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _place(values, positions, size: int) -> jax.Array:
+    """Rows of zeros of length `size` with `values` at `positions` (one row each); a
+    position outside the row is dropped."""
+    rows = jnp.arange(values.shape[0])[:, None]
+    return jnp.zeros((values.shape[0], size), values.dtype).at[rows, positions].set(values, mode="drop")
+
+
+def _place_forward(values, positions, size: int):
+    return _place(values, positions, size), positions
+
+
+def _place_backward(size: int, positions, cotangent):
+    # Every value gets the cotangent at its position, a repeated position too, as in PyTorch
+    # (JAX's own rule for a scatter gives a repeated position's cotangent to one value only).
+    return jnp.take_along_axis(cotangent, positions, axis=1, mode="fill", fill_value=0), None
+
+
+_place.defvjp(_place_forward, _place_backward)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class MaxUnpool2d(Layer):
+    """`torch.nn.MaxUnpool2d(kernel_size, stride=None, padding=0)`; `apply(params, (x, indices))`
+    takes what `MaxPool2d(..., return_indices=True)` returned. Its sizes are kept as pairs.
+
+        >>> MaxUnpool2d(2)
+        MaxUnpool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))
+    """
+
+    kernel_size: Size
+    stride: Size | None = None
+    padding: Size = 0
+
+    def __post_init__(self):
+        _as_given(self, "kernel_size", "stride", "padding", tuples_of=2)  # PyTorch's `_pair`
+
+    def apply(self, params: Params, x, *, key=None, train: bool = False) -> jax.Array:
+        values, indices = x
+        return max_unpool2d(values, indices, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -57,3 +57,4 @@ from .pooling import AvgPool1d as AvgPool1d
 from .pooling import AvgPool2d as AvgPool2d
 from .pooling import MaxPool1d as MaxPool1d
 from .pooling import MaxPool2d as MaxPool2d
+from .pooling import MaxUnpool2d as MaxUnpool2d

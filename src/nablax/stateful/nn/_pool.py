@@ -12,9 +12,12 @@ from __future__ import annotations
 import math
 
 from ... import nn as pure
+import numpy as np
+
 from ..engine import Op
+from ..recording import record
 from ..tensor import Tensor
-from ._checks import is_int, not_implemented, record_pool, sizes
+from ._checks import is_int, known_value, not_implemented, record_pool, sizes
 
 MAX_POOL1D = Op("max_pool1d", pure.max_pool1d)
 MAX_POOL2D = Op("max_pool2d", pure.max_pool2d)
@@ -223,3 +226,63 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     static = (("kernel_size", kernel), ("stride", stride), ("padding", padding), ("ceil_mode", bool(ceil_mode)),
               ("count_include_pad", bool(count_include_pad)))
     return record_pool(AVG_POOL1D, input, (*input.shape[:-1], length), "SqueezeBackward1", static)
+
+
+MAX_UNPOOL2D = Op("max_unpool2d", pure.max_unpool2d)
+
+
+def _unpool_output_size(input: Tensor, kernel, stride, padding, output_size) -> tuple[int, int]:
+    """PyTorch's `_unpool_output_size`: the default size, or `output_size` (its last two
+    entries) if it is within a stride of it."""
+    default = [(size - 1) * s + k - 2 * p for size, k, s, p in zip(input.shape[-2:], kernel, stride, padding)]
+    if output_size is None:
+        sizes = default
+    else:
+        sizes = list(output_size)[2:] if len(output_size) == 4 else list(output_size)
+        if len(sizes) != 2:
+            raise ValueError(f"output_size should be a sequence containing 2 or 4 elements, but it has a length of "
+                             f"'{len(sizes)}'")
+        for dim, (size, usual, s) in enumerate(zip(sizes, default, stride)):
+            if not usual - s < size < usual + s:
+                raise ValueError(f'invalid output_size "{output_size}" (dim {dim} must be between {usual - s} and '
+                                 f'{usual + s})')
+    for dim, size in enumerate(sizes):
+        if size < 0:
+            raise ValueError(f"max_unpooling: output_size must contain non-negative spatial dimensions, but got "
+                             f"output_size[{dim}]={size}")
+    return int(sizes[0]), int(sizes[1])
+
+
+def _check_unpool_indices(input: Tensor, indices: Tensor, height: int, width: int) -> None:
+    """PyTorch's checks of the indices; their range only when their values are known (a
+    pending index out of range is dropped)."""
+    if indices.dtype.name != "int64":
+        raise RuntimeError(f"elements in indices should be type int64 but got: {indices.dtype.scalar_name}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({sizes(input.shape)}) but "
+                           f"got indices tensor with shape: {sizes(indices.shape)}")
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"Input to max_unpooling2d should be a 3d or 4d Tensor, but got a tensor with {input.ndim} "
+                           "dimensions.")
+    if not input.dtype.is_floating_point:
+        raise not_implemented("max_unpool2d", input)
+    known = known_value(indices)
+    if known is not None and indices.numel():
+        values = np.asarray(known)
+        bad = values[(values < 0) | (values >= height * width)]
+        if bad.size:
+            raise RuntimeError(f"Found an invalid max index: {int(bad.flat[0])} (output volumes are of size "
+                               f"{height}x{width})")
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None):
+    """Each value of `input` at its position `indices` (from `max_pool2d(..., return_indices=True)`)
+    in a plane of zeros (`nablax.nn.max_unpool2d`)."""
+    kernel = _pair(kernel_size, "kernel_size", "max_unpool2d")
+    stride = kernel if stride is None else _pair(stride, "stride", "max_unpool2d")
+    padding = _pair(padding, "padding", "max_unpool2d")
+    height, width = _unpool_output_size(input, kernel, stride, padding, output_size)
+    _check_unpool_indices(input, indices, height, width)
+    static = (("kernel_size", kernel), ("stride", stride), ("padding", padding), ("output_size", (height, width)))
+    return record(MAX_UNPOOL2D, (input, indices), (*input.shape[:-2], height, width), input.dtype.numpy,
+                  "MaxUnpool2DBackward0", static, differentiable=(True, False))

@@ -55,6 +55,7 @@ from ._pool import avg_pool1d as avg_pool1d
 from ._pool import avg_pool2d as avg_pool2d
 from ._pool import max_pool1d as max_pool1d
 from ._pool import max_pool2d as max_pool2d
+from ._pool import max_unpool2d as max_unpool2d
 
 relu, sigmoid, tanh = elementwise.relu, elementwise.sigmoid, elementwise.tanh
 

@@ -123,3 +123,19 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     """The maximum of each bin; `AdaptiveMaxPool2d(1)` is global max pooling."""
 
     _functional = staticmethod(F.adaptive_max_pool2d)
+
+
+class MaxUnpool2d(Module):
+    """The inverse of `MaxPool2d(..., return_indices=True)`: `forward(input, indices, output_size=None)`."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = _ntuple(kernel_size, 2)
+        self.stride = _ntuple(stride if stride is not None else kernel_size, 2)
+        self.padding = _ntuple(padding, 2)
+
+    def forward(self, input, indices, output_size=None):
+        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
