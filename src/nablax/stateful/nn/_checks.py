@@ -1,5 +1,7 @@
 """Helpers shared by the layers of `nn.functional`: PyTorch's wording of sizes and dtypes in
-messages, its dtype checks, and the calling of a pure function with optional operands."""
+messages, its dtype checks, values already known (for PyTorch's checks of indices), the
+calling of a pure function with optional operands, and the outputs of multi-output ops
+(a pool with its indices)."""
 
 from __future__ import annotations
 
