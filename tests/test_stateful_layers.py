@@ -330,10 +330,7 @@ def test_module_errors_have_torchs_types_and_text(torch, name):
 
 
 def test_unsupported_options_raise_instead_of_computing_something_else():
-    for make in (lambda: nxt.nn.Conv2d(2, 2, 3, padding_mode="reflect"), lambda: nxt.nn.Embedding(3, 2, max_norm=1.0),
-                 lambda: nxt.nn.MaxPool2d(2, ceil_mode=True)(nxt.zeros(1, 4, 4)),
-                 lambda: nxt.nn.MaxPool2d(2, return_indices=True)(nxt.zeros(1, 4, 4)),
-                 lambda: nxt.nn.AvgPool2d(2, ceil_mode=True)(nxt.zeros(1, 4, 4))):
+    for make in (lambda: nxt.nn.Conv2d(2, 2, 3, padding_mode="reflect"), lambda: nxt.nn.Embedding(3, 2, max_norm=1.0)):
         with pytest.raises(NotImplementedError, match="not supported by nablax"):
             make()
 

@@ -1,9 +1,20 @@
-"""`torch.nn` for `nablax.stateful`: `Module`, `Parameter`, layers, losses, `functional`, `init`."""
+"""`torch.nn` for `nablax.stateful`: `Module`, `Parameter`, layers, losses, `functional`, `init`, `utils`."""
 
 from . import functional as functional
 from . import init as init
-from .layers import AdaptiveAvgPool2d as AdaptiveAvgPool2d
-from .layers import AvgPool2d as AvgPool2d
+from . import utils as utils
+from .activation import CELU as CELU
+from .activation import Hardsigmoid as Hardsigmoid
+from .activation import Hardswish as Hardswish
+from .activation import Hardtanh as Hardtanh
+from .activation import LogSigmoid as LogSigmoid
+from .activation import Mish as Mish
+from .activation import PReLU as PReLU
+from .activation import ReLU6 as ReLU6
+from .activation import SELU as SELU
+from .activation import Softmin as Softmin
+from .activation import Softsign as Softsign
+from .activation import Threshold as Threshold
 from .layers import BatchNorm1d as BatchNorm1d
 from .layers import BatchNorm2d as BatchNorm2d
 from .layers import Conv1d as Conv1d
@@ -11,7 +22,6 @@ from .layers import Conv2d as Conv2d
 from .layers import Embedding as Embedding
 from .layers import GroupNorm as GroupNorm
 from .layers import LayerNorm as LayerNorm
-from .layers import MaxPool2d as MaxPool2d
 from .module import Module as Module
 from .modules import ELU as ELU
 from .modules import GELU as GELU
@@ -28,11 +38,23 @@ from .modules import LogSoftmax as LogSoftmax
 from .modules import ModuleList as ModuleList
 from .modules import MSELoss as MSELoss
 from .modules import NLLLoss as NLLLoss
+from .modules import HuberLoss as HuberLoss
+from .modules import KLDivLoss as KLDivLoss
 from .modules import ReLU as ReLU
 from .modules import Sequential as Sequential
 from .modules import Sigmoid as Sigmoid
 from .modules import SiLU as SiLU
+from .modules import SmoothL1Loss as SmoothL1Loss
 from .modules import Softmax as Softmax
 from .modules import Softplus as Softplus
 from .modules import Tanh as Tanh
 from .parameter import Parameter as Parameter
+from .pooling import AdaptiveAvgPool1d as AdaptiveAvgPool1d
+from .pooling import AdaptiveAvgPool2d as AdaptiveAvgPool2d
+from .pooling import AdaptiveMaxPool1d as AdaptiveMaxPool1d
+from .pooling import AdaptiveMaxPool2d as AdaptiveMaxPool2d
+from .pooling import AvgPool1d as AvgPool1d
+from .pooling import AvgPool2d as AvgPool2d
+from .pooling import MaxPool1d as MaxPool1d
+from .pooling import MaxPool2d as MaxPool2d
+from .pooling import MaxUnpool2d as MaxUnpool2d

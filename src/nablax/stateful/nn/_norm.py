@@ -12,11 +12,11 @@ import math
 import weakref
 
 from ... import nn as pure
-from .. import engine
 from ..engine import Op, no_grad
 from ..recording import record, record_expr
 from ..tensor import Tensor
-from ._checks import check_parameter_dtypes, is_int, optional_operands, require_floating, sizes, with_optional
+from ._checks import (check_parameter_dtypes, is_int, optional_operands, output_of, require_floating, sizes,
+                      with_optional)
 
 
 def _batch_norm_output(*operands, **static):
@@ -29,6 +29,7 @@ BATCH_NORM = Op("batch_norm", with_optional(_batch_norm_output, required=1))
 LAYER_NORM = Op("layer_norm", with_optional(pure.layer_norm, required=1))
 GROUP_NORM = Op("group_norm", with_optional(pure.group_norm, required=1))
 
+_NAME = "NativeBatchNormBackward0"
 _DIFFERENTIABLE = {"weight": True, "bias": True}  # the others: running statistics and the counter
 
 
@@ -97,15 +98,9 @@ def tracked_batch_norm(input: Tensor, running_mean, running_var, weight, bias, t
     with no_grad():
         for index, tensor in enumerate(statistics, start=1):
             if tensor is not None:
-                tensor._write(_select(expr, index, tensor.shape, tensor.dtype.numpy, grad=False))
-    output = _select(expr, 0, input.shape, input.dtype.numpy, grad=expr.requires_grad)
+                tensor._write(output_of(expr, index, tensor.shape, tensor.dtype.numpy, grad=False, grad_name=_NAME))
+    output = output_of(expr, 0, input.shape, input.dtype.numpy, grad=expr.requires_grad, grad_name=_NAME)
     return Tensor._from_expr(output, device)
-
-
-def _select(expr: engine.Expr, index: int, shape, dtype, *, grad: bool) -> engine.Expr:
-    """Output `index` of the multi-output op `expr`."""
-    return engine.Expr(engine.SELECT, (("index", index),), (expr,), (grad,), tuple(shape), dtype, grad,
-                     "NativeBatchNormBackward0")
 
 
 def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
