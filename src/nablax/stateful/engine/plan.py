@@ -156,7 +156,19 @@ class PlanBuilder:
         elif op is VAR or op is DETACH:  # identities outside differentiation
             ref = refs[key] = self.number(expr.inputs[0])
             return ref
-        # (Inline, in two loops: this runs for every input of every node of every program.)
+        inputs = self._number_inputs(expr, differentiate)
+        nodes = section.nodes
+        index = len(nodes)
+        ref = refs[key] = section.interned[index] if index < _MADE_AT_ONCE else Ref.of(section.kind, index)
+        nodes.append((op, expr.static, inputs))
+        section.exprs.append(expr)
+        if differentiate and self.probes and key in self.probes:  # d root / d expr: a zero variable added to the node
+            ref = refs[key] = section.add(_ADD, (), (ref, self._new_variable(expr)), None)
+        return ref
+
+    def _number_inputs(self, expr: Expr, differentiate: bool) -> tuple[Ref, ...]:
+        """The refs of a node's inputs, numbering those not numbered yet. (A loop per section,
+        written out: this runs for every input of every node of every program.)"""
         prelude_refs, inputs = self.prelude.refs, []
         if differentiate:
             body_refs = self.body.refs
@@ -171,14 +183,7 @@ class PlanBuilder:
                 if source_ref is None:
                     source_ref = self.number(source) if source.value is None else self._argument(source)
                 inputs.append(source_ref)
-        nodes = section.nodes
-        index = len(nodes)
-        ref = refs[key] = section.interned[index] if index < _MADE_AT_ONCE else Ref.of(section.kind, index)
-        nodes.append((op, expr.static, tuple(inputs)))
-        section.exprs.append(expr)
-        if differentiate and self.probes and key in self.probes:  # d root / d expr: a zero variable added to the node
-            ref = refs[key] = section.add(_ADD, (), (ref, self._new_variable(expr)), None)
-        return ref
+        return tuple(inputs)
 
     def number_root(self, root: Expr) -> Ref:
         """`number(root, differentiate=True)`, for graphs of any depth: a graph too deep to
