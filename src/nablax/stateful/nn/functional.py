@@ -26,11 +26,13 @@ from ..ops.inplace import write_result
 from ..recording import record
 from ..tensor import Tensor
 from ._checks import not_implemented, padding_index, reject_unsupported
+from ._attention import scaled_dot_product_attention as scaled_dot_product_attention
 from ._conv import conv1d as conv1d
 from ._conv import conv2d as conv2d
 from ._norm import batch_norm as batch_norm
 from ._norm import group_norm as group_norm
 from ._norm import layer_norm as layer_norm
+from ._norm import rms_norm as rms_norm
 from ._pool import adaptive_avg_pool2d as adaptive_avg_pool2d
 from ._pool import avg_pool2d as avg_pool2d
 from ._pool import max_pool2d as max_pool2d
