@@ -2,6 +2,8 @@
 
 from . import functional as functional
 from . import init as init
+from .attention import MultiheadAttention as MultiheadAttention
+from .attention import NonDynamicallyQuantizableLinear as NonDynamicallyQuantizableLinear
 from .layers import AdaptiveAvgPool2d as AdaptiveAvgPool2d
 from .layers import AvgPool2d as AvgPool2d
 from .layers import BatchNorm1d as BatchNorm1d
@@ -12,14 +14,15 @@ from .layers import Embedding as Embedding
 from .layers import GroupNorm as GroupNorm
 from .layers import LayerNorm as LayerNorm
 from .layers import MaxPool2d as MaxPool2d
+from .layers import RMSNorm as RMSNorm
 from .module import Module as Module
-from .modules import ELU as ELU
-from .modules import GELU as GELU
 from .modules import BCELoss as BCELoss
 from .modules import BCEWithLogitsLoss as BCEWithLogitsLoss
 from .modules import CrossEntropyLoss as CrossEntropyLoss
 from .modules import Dropout as Dropout
+from .modules import ELU as ELU
 from .modules import Flatten as Flatten
+from .modules import GELU as GELU
 from .modules import Identity as Identity
 from .modules import L1Loss as L1Loss
 from .modules import LeakyReLU as LeakyReLU
@@ -36,3 +39,16 @@ from .modules import Softmax as Softmax
 from .modules import Softplus as Softplus
 from .modules import Tanh as Tanh
 from .parameter import Parameter as Parameter
+from .recurrent import GRU as GRU
+from .recurrent import GRUCell as GRUCell
+from .recurrent import LSTM as LSTM
+from .recurrent import LSTMCell as LSTMCell
+from .recurrent import RNN as RNN
+from .recurrent import RNNBase as RNNBase
+from .recurrent import RNNCell as RNNCell
+from .recurrent import RNNCellBase as RNNCellBase
+from .transformer import Transformer as Transformer
+from .transformer import TransformerDecoder as TransformerDecoder
+from .transformer import TransformerDecoderLayer as TransformerDecoderLayer
+from .transformer import TransformerEncoder as TransformerEncoder
+from .transformer import TransformerEncoderLayer as TransformerEncoderLayer
