@@ -130,7 +130,8 @@ class RNNBase(Module):
         batched = self._check_ranks(input, states)
         self._check_forward_args(input, states, batched)
         output_name, state_name = self._grad_names(batched)
-        return record_apply(self._layer, dict(self.named_parameters()), (input,), dict(hx=states if paired and states else hx),
+        hx = states if paired and states else hx  # an LSTM's (h_0, c_0) as a tuple, whatever PyTorch code passed
+        return record_apply(self._layer, dict(self.named_parameters()), (input,), dict(hx=hx),
                             draws=self.training and self.dropout > 0 and self.num_layers > 1,
                             grad_names=(output_name,) + (state_name,) * (2 if paired else 1))
 
