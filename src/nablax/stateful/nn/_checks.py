@@ -9,7 +9,7 @@ import jax
 import numpy as np
 
 from .. import engine
-from ..recording import record, record_expr
+from ..recording import output, record, record_expr
 from ..tensor import Tensor
 
 
@@ -88,11 +88,6 @@ def with_optional(fn, required: int):
     return call
 
 
-def output_of(expr: engine.Expr, index: int, shape, dtype, *, grad: bool, grad_name: str | None) -> engine.Expr:
-    """Output `index` of the multi-output op `expr` (with gradient edges where `grad`)."""
-    return engine.Expr(engine.SELECT, (("index", index),), (expr,), (grad,), tuple(shape), dtype, grad, grad_name)
-
-
 def record_pool(op: engine.Op, input: Tensor, shape: tuple, grad_name: str, static, return_indices: bool = False):
     """Records the pooling `op` over `input`. With `return_indices`, its function returns
     (values, int64 indices) of the same `shape`, returned as two tensors: the values with
@@ -102,6 +97,6 @@ def record_pool(op: engine.Op, input: Tensor, shape: tuple, grad_name: str, stat
         return record(op, (input,), shape, input.dtype.numpy, grad_name, static)
     static = static + (("return_indices", True),)
     expr, device = record_expr(op, (input,), (shape, shape), None, grad_name, static)
-    values = output_of(expr, 0, shape, input.dtype.numpy, grad=expr.requires_grad, grad_name=grad_name)
-    indices = output_of(expr, 1, shape, np.dtype(np.int64), grad=False, grad_name=None)
+    values = output(expr, 0, shape, input.dtype.numpy, expr.requires_grad, grad_name)
+    indices = output(expr, 1, shape, np.dtype(np.int64), False, None)
     return Tensor._from_expr(values, device), Tensor._from_expr(indices, device)

@@ -37,6 +37,7 @@ from ._activation import softplus as softplus
 from ._activation import softsign as softsign
 from ._activation import threshold as threshold
 from ._checks import known_value, padding_index, reject_unsupported
+from ._attention import scaled_dot_product_attention as scaled_dot_product_attention
 from ._conv import conv1d as conv1d
 from ._conv import conv2d as conv2d
 from ._losses import binary_cross_entropy as binary_cross_entropy
@@ -51,6 +52,7 @@ from ._losses import smooth_l1_loss as smooth_l1_loss
 from ._norm import batch_norm as batch_norm
 from ._norm import group_norm as group_norm
 from ._norm import layer_norm as layer_norm
+from ._norm import rms_norm as rms_norm
 from ._pool import avg_pool1d as avg_pool1d
 from ._pool import avg_pool2d as avg_pool2d
 from ._pool import max_pool1d as max_pool1d

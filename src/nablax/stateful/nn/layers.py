@@ -1,6 +1,7 @@
-"""The convolution, normalisation and embedding layers of `torch.nn`, each a thin
-`Module` over `nn.functional`: PyTorch's constructors, parameter and buffer names, layouts
-and reprs, with initial values drawn by the functional face's `init`."""
+"""The convolution, normalisation (batch, layer, RMS, group) and embedding layers of
+`torch.nn`, each a thin `Module` over `nn.functional`: PyTorch's constructors, parameter
+and buffer names, layouts and reprs, with initial values drawn by the functional face's
+`init`."""
 
 from __future__ import annotations
 
@@ -212,6 +213,27 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    """Divides by the root mean square over the last dimensions, `normalized_shape`, times a
+    weight of ones; `eps=None` means the input dtype's machine epsilon."""
+
+    def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True, device=None,
+                 dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        layer = pure.RMSNorm(self.normalized_shape, eps, elementwise_affine, dtype=_numpy_dtype(dtype))
+        _register_parameters(self, _initial_parameters(layer), ("weight",), device)
+
+    def forward(self, input):
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
 class GroupNorm(Module):

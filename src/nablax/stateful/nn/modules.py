@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 
 from ... import nn as pure
+from ...nn.layer import list_repr
 from .. import dtypes as dt
 from .. import engine
 from ..ops.random import default_generator
@@ -268,6 +269,9 @@ class ModuleList(Module):
 
     def __iter__(self):
         return iter(self._modules.values())
+
+    def __repr__(self) -> str:
+        return list_repr(list(self)) if len(self) else "ModuleList()"
 
 
 # -- losses ------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from ...engine import Op, no_grad
 from ...ops.creation import tensor as make_tensor
 from ...recording import record, record_expr
 from ...tensor import Tensor
-from .._checks import output_of
+from ...recording import output
 
 TOTAL_NORM = Op("total_norm", lambda *tensors, norm_type: clipping.total_norm(tensors, norm_type))
 CLIP_TO_NORM = Op("clip_grads_with_norm", lambda norm, max_norm, *grads: clipping.clip_to_norm(grads, max_norm, norm))
@@ -39,7 +39,7 @@ def _rewrite(op: Op, grads: list[Tensor], leading: tuple) -> None:
     with no_grad():
         expr, _ = record_expr(op, (*leading, *grads), tuple(tuple(g.shape) for g in grads), None, None)
         for index, grad in enumerate(grads):
-            grad._write(output_of(expr, index, grad.shape, grad.dtype.numpy, grad=False, grad_name=None))
+            grad._write(output(expr, index, grad.shape, grad.dtype.numpy, False, None))
 
 
 def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None) -> Tensor:
