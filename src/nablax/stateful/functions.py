@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from .ops import arithmetic as A
-from .ops import copies, elementwise, matmul, reductions, shape
+from .ops import copies, elementwise, matmul, pointwise, reductions, sampling, shape
 from .tensor import Tensor
 
 FUNCTIONS = {
-    **elementwise.FUNCTIONS,
-    "negative": elementwise.neg,
+    **elementwise.FUNCTIONS, **pointwise.FUNCTIONS, **sampling.FUNCTIONS,
     "add": A.add, "sub": A.sub, "subtract": A.sub, "mul": A.mul, "multiply": A.mul, "div": A.div, "divide": A.div,
     "true_divide": A.div, "pow": A.pow, "clamp": A.clamp, "clip": A.clamp, "maximum": A.maximum,
     "minimum": A.minimum, "where": A.where,
@@ -19,7 +18,7 @@ FUNCTIONS = {
     "sum": reductions.sum, "mean": reductions.mean, "prod": reductions.prod, "max": reductions.max,
     "min": reductions.min, "argmax": reductions.argmax, "argmin": reductions.argmin, "softmax": reductions.softmax,
     "log_softmax": reductions.log_softmax, "var": reductions.var, "std": reductions.std, "all": reductions.all,
-    "any": reductions.any,
+    "any": reductions.any, "amax": reductions.amax, "amin": reductions.amin, "logsumexp": reductions.logsumexp,
     "cat": copies.cat, "concat": copies.cat, "concatenate": copies.cat, "stack": copies.stack, "clone": copies.clone,
     "reshape": shape.reshape, "flatten": shape.flatten, "transpose": shape.transpose, "permute": shape.permute,
     "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze, "t": shape.t,
