@@ -80,5 +80,6 @@ from . import nn as nn  # noqa: E402
 from . import optim as optim  # noqa: E402
 from . import utils as utils  # noqa: E402
 from . import func as func  # noqa: E402
+from . import linalg as linalg  # noqa: E402
 
 __version__ = "2.13.0+nablax"

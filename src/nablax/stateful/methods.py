@@ -15,7 +15,8 @@ import numpy as np
 from . import dtypes as dt
 from .autograd.backward import backward, retain_grad, retains_grad
 from .ops import arithmetic as A
-from .ops import copies, creation, elementwise, indexing, inplace, matmul, pointwise, reductions, sampling, shape
+from .ops import (copies, creation, elementwise, gathering, indexing, inplace, inplace_forms, linalg, matmul, pointwise,
+                  rearranging, reductions, sampling, scans, shape, sorting, value_shaped)
 from .ops.common import SCALARS
 from .tensor import Tensor
 
@@ -55,15 +56,17 @@ def _equal(self, other) -> bool:
 _COMPARISONS = {name: A.comparison(name) for name in ("eq", "ne", "lt", "le", "gt", "ge")}
 
 METHODS = {
-    **elementwise.FUNCTIONS, **pointwise.METHODS, **inplace.FUNCTIONS, **sampling.METHODS, **copies.CONVERSIONS, **_COMPARISONS,
+    **elementwise.FUNCTIONS, **pointwise.METHODS, **inplace_forms.METHODS, **inplace.FUNCTIONS, **sampling.METHODS,
+    **scans.FUNCTIONS, **sorting.FUNCTIONS, **gathering.METHODS, **rearranging.METHODS, **linalg.METHODS,
+    **value_shaped.METHODS, **copies.CONVERSIONS, **_COMPARISONS,
     # arithmetic
     "add": A.add, "sub": A.sub, "mul": A.mul, "div": A.div, "pow": A.pow, "clamp": A.clamp, "clip": A.clamp,
-    "maximum": A.maximum, "minimum": A.minimum,
     # reductions
     "sum": reductions.sum, "mean": reductions.mean, "prod": reductions.prod, "softmax": reductions.softmax,
     "log_softmax": reductions.log_softmax, "max": reductions.max, "min": reductions.min, "argmax": reductions.argmax,
     "argmin": reductions.argmin, "var": reductions.var, "std": reductions.std, "all": reductions.all,
-    "any": reductions.any, "amax": reductions.amax, "amin": reductions.amin, "logsumexp": reductions.logsumexp, "equal": _equal,
+    "any": reductions.any, "amax": reductions.amax, "amin": reductions.amin, "logsumexp": reductions.logsumexp, "count_nonzero": reductions.count_nonzero, "equal": _equal,
+    "where": lambda self, condition, other: A.where(condition, self, other),
     # matrices
     "mm": matmul.mm, "dot": matmul.dot, "matmul": _matmul_method,
     # shapes, indexing and copies

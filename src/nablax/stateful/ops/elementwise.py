@@ -43,7 +43,8 @@ def _abs_inexact(x):
 _abs_inexact.defjvps(lambda tangent, _, x: jnp.sign(x) * tangent)
 
 
-def _abs(x):
+def abs_value(x):
+    """|x| of an array, with PyTorch's derivative (sign(x), zero at zero)."""
     return _abs_inexact(x) if jnp.issubdtype(x.dtype, jnp.inexact) else jnp.abs(x)
 
 
@@ -76,7 +77,7 @@ _NEGATION = ("Negation, the `-` operator, on a bool tensor is not supported. If 
 
 UNARY = [
     Unary("neg", jnp.negative, "NegBackward0", bool_error=(RuntimeError, _NEGATION), saves=False),
-    Unary("abs", _abs, "AbsBackward0", bool_error=_for_bool("abs_cpu")),
+    Unary("abs", abs_value, "AbsBackward0", bool_error=_for_bool("abs_cpu")),
     Unary("relu", jax.nn.relu, "ReluBackward0", bool_error=(RuntimeError, "Boolean inputs not supported for relu")),
     Unary("exp", jnp.exp, "ExpBackward0", to_float=True),
     Unary("log", jnp.log, "LogBackward0", to_float=True),

@@ -85,6 +85,8 @@ BINARY = [
     Binary("logaddexp2", jnp.logaddexp2, "Logaddexp2Backward0", kernel="logaddexp2_cpu", refuses=(BOOL, INTEGER)),
     Binary("xlogy", jax.scipy.special.xlogy, "XlogyBackward0", number_other="XlogyBackward2",
            number_input="XlogyBackward1", to_float=True),
+    Binary("maximum", jnp.maximum, "MaximumBackward0"),
+    Binary("minimum", jnp.minimum, "MinimumBackward0"),
     Binary("fmax", _fmax, "FmaxBackward0"),
     Binary("fmin", _fmin, "FminBackward0"),
     Binary("nextafter", _nextafter, "NextafterBackward0", kernel="nextafter_cpu", refuses=(BOOL, INTEGER)),

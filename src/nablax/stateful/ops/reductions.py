@@ -157,7 +157,7 @@ class _ValuesIndices(tuple):
 
 
 @functools.lru_cache(maxsize=None)
-def _return_type(name: str) -> type:
+def return_type(name: str) -> type:
     # PyTorch's module name, so that `type(x.max(0))` prints `<class 'torch.return_types.max'>`.
     return type(name, (_ValuesIndices,), {"__slots__": (), "_name": name, "__module__": "torch.return_types"})
 
@@ -177,7 +177,7 @@ def extreme(x, which: str, dim=None, keepdim=False):
     static = (("dim", d if x.ndim else None), ("keepdim", bool(keepdim)))
     values = record(_EXTREME_VALUES, (x,), shape, x.dtype.numpy, f"{which.capitalize()}Backward0", (*static, ("which", which)))
     indices = record(_ARG["arg" + which], (x,), shape, np.dtype(np.int64), None, static, differentiable=False)
-    return _return_type(which)((values, indices))
+    return return_type(which)((values, indices))
 
 
 _ARG = {
@@ -350,6 +350,16 @@ def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
 def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
     correction = (1 if unbiased else 0) if correction is None else correction
     return variance(input, dim, correction, keepdim, root=True)
+
+
+_COUNT_NONZERO = Op("count_nonzero", lambda x, *, dims: jnp.count_nonzero(x, axis=dims).astype(jnp.int64))
+
+
+@numpy_keywords
+def count_nonzero(input, dim=None):
+    dims = _dims(input, dim)
+    return record(_COUNT_NONZERO, (input,), _reduced_shape(input.shape, dims, False), np.dtype(np.int64), None,
+                  (("dims", dims),), differentiable=False)
 
 
 @numpy_keywords
