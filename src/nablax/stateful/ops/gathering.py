@@ -8,7 +8,6 @@ from __future__ import annotations
 import warnings
 
 import jax.numpy as jnp
-import numpy as np
 
 from .. import dtypes as dt
 from ..engine import Op
@@ -183,7 +182,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     if isinstance(value, Tensor) and value.ndim:
         raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value.ndim} dimension(s).")
-    shape = broadcast_shapes(input.shape, shape_of(mask))
+    shape = broadcast_shapes(shape_of(mask), input.shape)  # (PyTorch's error names the mask first)
     grad_name = "MaskedFillBackward1" if isinstance(value, Tensor) else "MaskedFillBackward0"
     return record(_MASKED_FILL, (input, mask, value), shape, input.dtype.numpy, grad_name,
                   differentiable=(True, False, True))

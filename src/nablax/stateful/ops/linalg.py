@@ -133,7 +133,7 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
         if A.ndim not in (1, 2):
             raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got {A.ndim}D.")
         dims = tuple(range(A.ndim))
-    if dims is not None and len(dims) == 2:
+    if isinstance(ord, str) or (dims is not None and len(dims) == 2):
         return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype=dtype)
     return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
 
@@ -179,15 +179,12 @@ _EINSUM = Op("einsum", lambda *operands, equation: jnp.einsum(equation, *operand
 
 
 def _einsum_node(inputs: list, output: str) -> str:
-    """The node PyTorch's einsum ends in (its `grad_fn` name): of one operand, a sum or a
-    permutation; of more, a product (a `bmm` viewed back where indices are contracted),
-    permuted unless the output keeps the order in which its indices first appear."""
+    """The node PyTorch's einsum ends in (its `grad_fn` name) for contiguous operands: of
+    one operand, a sum or a permutation; of more, a product: a `bmm` viewed back where
+    indices are contracted, else a multiplication."""
     summed = set("".join(inputs)) - set(output)
     if len(inputs) == 1:
         return "SumBackward1" if summed else "PermuteBackward0"
-    natural = "".join(dict.fromkeys(c for c in "".join(inputs) if c in output))
-    if output != natural:
-        return "PermuteBackward0"
     contracted = any(sum(index in operand for operand in inputs) > 1 for index in summed)
     return "ViewBackward0" if contracted else "MulBackward0"
 

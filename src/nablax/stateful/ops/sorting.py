@@ -51,13 +51,14 @@ def _values_and_indices(x: Tensor, name: str, grad_name: str, dim: int, shape: t
 
 
 @numpy_keywords
-def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False):
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool | None = None):
     """Sorted along `dim` (ascending unless `descending`), with the positions it took; the
-    sort is always stable, which `stable=False` allows."""
+    sort is always stable, which `stable=False` allows. (Given `stable`, PyTorch runs
+    another overload, whose node is `SortBackward1`.)"""
     d = wrap_dim(dim, input.ndim)
     size = input.shape[d] if input.ndim else 1
-    return _values_and_indices(input, "sort", "SortBackward0", d, input.shape, descending=bool(descending), start=0,
-                               stop=size)
+    return _values_and_indices(input, "sort", "SortBackward0" if stable is None else "SortBackward1", d, input.shape,
+                               descending=bool(descending), start=0, stop=size)
 
 
 @numpy_keywords

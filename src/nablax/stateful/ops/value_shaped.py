@@ -33,7 +33,7 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
     values = np.asarray(input._host())
     if as_tuple:
         return tuple(_known(positions) for positions in np.nonzero(np.atleast_1d(values)))
-    return _known(np.argwhere(values).astype(np.int64).reshape(-1, values.ndim))
+    return _known(np.argwhere(values).astype(np.int64))
 
 
 def argwhere(input: Tensor) -> Tensor:
@@ -65,7 +65,7 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """The elements of `input` where `mask` is set (both broadcast), as a vector."""
     if mask.dtype is not dt.bool_:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
-    shape = broadcast_shapes(input.shape, mask.shape)
+    shape = broadcast_shapes(mask.shape, input.shape)  # (PyTorch's error names the mask first)
     positions = np.flatnonzero(np.broadcast_to(np.asarray(mask._host()), shape))
     return record(_SELECT, (input, engine.source(jnp.asarray(positions))), (positions.size,), input.dtype.numpy,
                   "MaskedSelectBackward0", (("shape", shape),), differentiable=(True, False))
