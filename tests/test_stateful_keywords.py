@@ -194,3 +194,21 @@ def test_out_without_grad_mode_and_for_results_without_gradients(torch):
         return exp, below, position
 
     check(torch, case)
+
+
+def test_out_may_be_an_input(torch):
+    def case(T):
+        x = T.tensor([1.0, 2.0])
+        T.add(x, 1, out=x)
+        T.mul(x, x, out=x)
+        return x
+
+    check(torch, case)
+
+
+def test_an_out_view_of_another_shape_is_refused_clearly():
+    base = nxt.zeros(4)
+    with pytest.raises(RuntimeError, match=r"exp\(\): out= is a view of shape \[3\]"):
+        nxt.exp(nxt.ones(2), out=base[:3])
+    nxt.exp(nxt.zeros(2), out=base[:2])  # a view of the right shape is written through
+    np.testing.assert_array_equal(base.numpy(), [1.0, 1.0, 0.0, 0.0])

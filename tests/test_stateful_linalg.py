@@ -3,6 +3,8 @@
 gradients (PyTorch's at zero too), `grad_fn` names and errors."""
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -128,3 +130,13 @@ def test_einsum(torch, name):
 
 def test_einsum_takes_a_list_of_operands(torch):
     differentiable(torch, lambda T, x, y: T.einsum("ij,jk->ik", [x, y]), M, M.T.copy())
+
+
+def test_torch_linalg_imports_as_torch_does():
+    script = ("from nablax.stateful import as_torch; as_torch.install()\n"
+              "import torch.linalg\n"
+              "from torch.linalg import vector_norm\n"
+              "print(vector_norm(torch.tensor([3.0, 4.0])).item(), torch.linalg.norm is torch.linalg.norm)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["5.0", "True"]

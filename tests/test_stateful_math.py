@@ -190,3 +190,13 @@ def test_in_place_forms_refuse_what_torch_refuses(torch):
     check_raises(torch, lambda T: T.ones(2, requires_grad=True).exp2_())
     check_raises(torch, lambda T: T.ones(3).atan2_(T.ones(2, 3)))
     check(torch, lambda T: T.tensor([1, 6]).gcd_(T.tensor([4, 4])))
+
+
+def test_in_place_comparisons_scans_and_aliases(torch):
+    def case(T):
+        x = T.tensor([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])
+        return (x.clone().lt_(2), x.clone().eq_(T.tensor([1.0, 2.0, 1.0])), x.clone().cumsum_(1), x.clone().cumprod_(0),
+                x.clone().divide_(2), x.clone().multiply_(x), x.clone().subtract_(1), x.clone().true_divide_(4),
+                x.divide(2), x.multiply(3), x.subtract(x), x.clone().clip_(1.5, 2.5))
+
+    check(torch, case)

@@ -97,6 +97,8 @@ METHODS = {
     "__or__": _operator(functools.partial(A.logical, "or")), "__ror__": _operator(functools.partial(A.logical, "or")),
     "__xor__": _operator(functools.partial(A.logical, "xor")), "__rxor__": _operator(functools.partial(A.logical, "xor")),
     "__iadd__": inplace.add_, "__isub__": inplace.sub_, "__imul__": inplace.mul_, "__itruediv__": inplace.div_,
+    "clip_": inplace.clamp_, "divide": A.div, "divide_": inplace.div_, "true_divide": A.div, "true_divide_": inplace.div_,
+    "multiply": A.mul, "multiply_": inplace.mul_, "subtract": A.sub, "subtract_": inplace.sub_,
     "__new__": staticmethod(_legacy_new),
 }
 

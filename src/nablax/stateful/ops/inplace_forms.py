@@ -4,7 +4,8 @@ PyTorch's checks (see inplace.py), then the out-of-place result written into the
 from __future__ import annotations
 
 from ..tensor import Tensor
-from . import elementwise, pointwise
+from . import arithmetic as A
+from . import elementwise, pointwise, scans
 from .common import named
 from .inplace import check_sources, write_result
 
@@ -25,5 +26,9 @@ def in_place(function, name: str, *, broadcast: bool = True):
 _WITHOUT_IN_PLACE = {"positive", "signbit", "isnan", "isinf", "isposinf", "isneginf", "isfinite", "fmax", "fmin",
                      "logaddexp", "logaddexp2", "float_power", "maximum", "minimum"}
 
+_COMPARISONS = {name: A.comparison(name) for name in ("eq", "ne", "lt", "le", "gt", "ge")}
+_SCANS = {name: scans.FUNCTIONS[name] for name in ("cumsum", "cumprod")}
+
 METHODS = {f"{name}_": in_place(function, f"{name}_")
-           for name, function in {**elementwise.FUNCTIONS, **pointwise.METHODS}.items() if name not in _WITHOUT_IN_PLACE}
+           for name, function in {**elementwise.FUNCTIONS, **pointwise.METHODS, **_COMPARISONS, **_SCANS}.items()
+           if name not in _WITHOUT_IN_PLACE}

@@ -148,10 +148,13 @@ def _grad_name(row: Binary, a, b) -> str:
     return row.grad_name if row.grad_name is not None else NOT_DIFFERENTIABLE
 
 
-def _recorder(row: Binary, *, method: bool = False):
+def _op(row: Binary) -> Op:
+    return Op(row.name, lambda a, b, *, dtype: row.fn(cast(a, dtype), cast(b, dtype)))
+
+
+def _recorder(row: Binary, op: Op, *, method: bool = False):
     """`torch.<row.name>(input, other)`, or (`method`) `Tensor.<row.name>(self, other)`,
-    whose argument errors count positions from `other`."""
-    op = Op(row.name, lambda a, b, *, dtype: row.fn(cast(a, dtype), cast(b, dtype)))
+    whose argument errors count positions from `other`: both record `op`."""
 
     def apply(input, other):
         _check_operands(row, input, other, 0 if method else 1)
@@ -195,7 +198,8 @@ _BITWISE = {f"bitwise_{name}": named(functools.partial(A.logical, name), f"bitwi
 
 _ROWS = {row.name: row for row in BINARY}
 _ROWS.update({alias: _ROWS[name]._replace(name=alias) for alias, name in ALIASES.items()})
-FUNCTIONS = {name: _recorder(row) for name, row in _ROWS.items()}
+_OPS = {name: _op(row) for name, row in _ROWS.items()}
+FUNCTIONS = {name: _recorder(row, _OPS[name]) for name, row in _ROWS.items()}
 FUNCTIONS.update(_BITWISE, float_power=float_power, clamp_min=clamp_min, clamp_max=clamp_max,
                  remainder=A.remainder, floor_divide=A.floor_divide)
-METHODS = {**FUNCTIONS, **{name: _recorder(row, method=True) for name, row in _ROWS.items()}}
+METHODS = {**FUNCTIONS, **{name: _recorder(row, _OPS[name], method=True) for name, row in _ROWS.items()}}
