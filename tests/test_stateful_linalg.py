@@ -140,3 +140,11 @@ def test_torch_linalg_imports_as_torch_does():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["5.0", "True"]
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (5, 0), (0, 5), (2, 0, 3)], ids=str)
+def test_matrix_norms_of_empty_matrices(torch, shape):
+    """The largest of no values is 0 for a norm; the smallest of none is PyTorch's error."""
+    for ord in MATRIX_NORMS:
+        for keepdim in (False, True):
+            check(torch, lambda T: T.linalg.matrix_norm(T.ones(shape), ord, keepdim=keepdim))

@@ -141,6 +141,12 @@ def test_in_place_forms(torch, name):
     differentiable(torch, lambda T, x: IN_PLACE[name](T, x * 1), X)
 
 
+def test_gathering_from_0d_tensors_and_with_empty_indices(torch):
+    differentiable(torch, lambda T, x: (T.gather(x, 0, T.tensor(0)), T.gather(x, 0, T.tensor([0])), T.index_select(x, 0, T.tensor([0])),
+                                        x.index_select(0, T.tensor(0)), T.scatter(x, 0, T.tensor(0), x * 2)), np.float32(2.0))
+    check(torch, lambda T: (T.gather(T.ones(5), 0, T.zeros(2, 0, dtype=T.uint8)), T.gather(T.ones(5), 0, T.zeros(0, dtype=T.long))))
+
+
 def test_scatter_with_a_deprecated_reduction(torch):
     def case(T):
         x = T.tensor(X, requires_grad=True)

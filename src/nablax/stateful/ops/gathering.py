@@ -95,9 +95,14 @@ def _check_sizes(input: Tensor, index: Tensor, dim: int, src=None) -> None:
         raise RuntimeError(message + ("" if src is None else f" and to be no larger size than src {_listed(src.shape)}"))
 
 
+_NOTHING = Op("gather_nothing", lambda x, *, shape: jnp.zeros(shape, x.dtype))
+
+
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """`out[i][j] = input[index[i][j]][j]` (dim 0), and so on: the values at `index` along `dim`."""
     d = wrap_dim(dim, input.ndim)
+    if isinstance(index, Tensor) and index.numel() == 0:  # PyTorch checks nothing of an empty index
+        return record(_NOTHING, (input,), index.shape, input.dtype.numpy, "GatherBackward0", (("shape", index.shape),))
     _check_index_type(index, "gather")
     if max(index.ndim, 1) != max(input.ndim, 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
@@ -149,7 +154,8 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return _scatter(input, dim, index, src, "add", "scatter_add", "ScatterAddBackward0")
 
 
-_TAKE = Op("index_select", lambda x, index, *, dim: jnp.take(x, index.reshape(-1).astype(jnp.int64), axis=dim))
+_TAKE = Op("index_select", lambda x, index, *, dim, shape: jnp.take(x, index.reshape(-1).astype(jnp.int64), axis=dim)
+           .reshape(shape))
 
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
@@ -167,8 +173,8 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
             raise IndexError("index out of range in self")
         raise RuntimeError(f"INDICES element is out of DATA bounds, id={int(bad[0])} axis_dim={size}")
     source = input if input.ndim else input.reshape(1)
-    shape = source.shape[:d] + (values.size,) + source.shape[d + 1:]
-    return record(_TAKE, (source, index), shape, input.dtype.numpy, "IndexSelectBackward0", (("dim", d),),
+    shape = source.shape[:d] + (values.size,) + source.shape[d + 1:] if input.ndim else ()
+    return record(_TAKE, (source, index), shape, input.dtype.numpy, "IndexSelectBackward0", (("dim", d), ("shape", shape)),
                   differentiable=(True, False))
 
 

@@ -89,15 +89,40 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
                   (("ord", float(ord)), ("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)))
 
 
+def _extreme(values, axis, largest: bool, **keepdims):
+    """The largest (0 of none: a norm's least value) or smallest along `axis`."""
+    return jnp.max(values, axis, initial=0.0, **keepdims) if largest else jnp.min(values, axis, **keepdims)
+
+
 def _matrix_norm_fn(x, *, ord, dims, keepdim, dtype):
     x = x.astype(dtype)
     if ord in ("nuc", 2.0, -2.0):  # from the singular values of the matrices over `dims`
         singular = jnp.linalg.svd(jnp.moveaxis(x, dims, (-2, -1)), compute_uv=False)
-        norm = jnp.sum(singular, -1) if ord == "nuc" else (jnp.max if ord > 0 else jnp.min)(singular, -1)
+        norm = jnp.sum(singular, -1) if ord == "nuc" else _extreme(singular, -1, ord > 0)
         return jnp.expand_dims(norm, sorted(dims)) if keepdim else norm
-    summed, across = dims if abs(ord) == 1 else dims[::-1]  # 1: largest column sum; inf: largest row sum
-    norm = (jnp.max if ord > 0 else jnp.min)(jnp.sum(abs_value(x), summed, keepdims=True), across, keepdims=True)
+    summed, across = _sum_then_extreme(ord, dims)
+    norm = _extreme(jnp.sum(abs_value(x), summed, keepdims=True), across, ord > 0, keepdims=True)
     return norm if keepdim else jnp.squeeze(norm, dims)
+
+
+def _sum_then_extreme(ord, dims: tuple) -> tuple:
+    """The dim summed over and the dim the extreme is taken along: the largest column sum
+    for ±1, the largest row sum for ±inf."""
+    return dims if abs(ord) == 1 else dims[::-1]
+
+
+def _check_extreme_of_nothing(A: Tensor, ord, dims: tuple, keepdim: bool) -> None:
+    """PyTorch's error for the smallest of no values (the largest of none is 0), which
+    names the dim of the intermediate result it reduces."""
+    if ord == "nuc" or ord > 0:
+        return
+    if abs(ord) == 2:  # the singular values, last
+        empty, position = min(A.shape[d] for d in dims) == 0, -1
+    else:
+        summed, across = _sum_then_extreme(ord, dims)
+        empty, position = A.shape[across] == 0, across - (summed < across and not keepdim)
+    if empty:
+        raise IndexError(f"amin(): Expected reduction dim {position} to have non-zero size.")
 
 
 _MATRIX_NORM = Op("linalg_matrix_norm", _matrix_norm_fn)
@@ -121,6 +146,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     result = _floating(A, "linalg.matrix_norm", dtype)
     ord = ord if ord == "nuc" else float(ord)
+    _check_extreme_of_nothing(A, ord, dims, keepdim)
     return record(_MATRIX_NORM, (A,), _kept(A.shape, dims, keepdim), result.numpy, _MATRIX_NORM_NODES[ord],
                   (("ord", ord), ("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)))
 
