@@ -34,6 +34,7 @@ _MODULES = {
     "torch.utils": "nablax.stateful.utils",
     "torch.utils.data": "nablax.stateful.utils.data",
     "torch.func": "nablax.stateful.func",
+    "torch.linalg": "nablax.stateful.linalg",
 }
 
 

@@ -11,7 +11,7 @@ import weakref
 import jax.numpy as jnp
 
 from .. import engine
-from ..grad_fn import NOT_DIFFERENTIABLE
+from ..grad_fn import NO_DERIVATIVE, NOT_DIFFERENTIABLE
 from ..ops.creation import tensor as make_tensor
 from ..tensor import Tensor
 
@@ -31,6 +31,9 @@ def _planned(root: engine.Expr, cotangent, probes=(), create_graph: bool = False
             raise RuntimeError(_FREED)
         if expr.grad_name == NOT_DIFFERENTIABLE:
             raise RuntimeError(f"derivative for aten::{expr.op.name} is not implemented")
+        if expr.grad_name in NO_DERIVATIVE:
+            error, message = NO_DERIVATIVE[expr.grad_name]
+            raise error(message)
     return backward
 
 
