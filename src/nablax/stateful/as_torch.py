@@ -11,6 +11,7 @@ It refuses when the real PyTorch is already imported, so the two cannot be mixed
 from __future__ import annotations
 
 import importlib
+import os
 import runpy
 import sys
 
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("usage: python -m nablax.stateful.as_torch script.py [args...]")
     install()
     sys.argv = argv
+    # As `python script.py` does: the script's folder, not the working directory, comes first
+    # on the path, so the script imports the modules beside it.
+    sys.path[0] = os.path.dirname(os.path.abspath(argv[0]))
     runpy.run_path(argv[0], run_name="__main__")
 
 
