@@ -284,6 +284,23 @@ def test_bincount_errors(torch, name):
     check_raises(torch, BINCOUNT_ERRORS[name])
 
 
+def test_histogram_and_histc(torch):
+    data = np.random.default_rng(3).standard_normal(500).astype(np.float32)
+
+    def case(T):
+        x = T.tensor(data, requires_grad=True)
+        return (T.histogram(x, density=True), T.histogram(x, 5, range=(-1.0, 1.0)), x.histogram(T.tensor([-2.0, 0.0, 0.5, 3.0])),
+                T.histogram(x, 4, weight=T.ones(500) * 2), T.histc(x, 6), x.histc(5, min=-1, max=1))
+
+    check(torch, case)
+
+
+@pytest.mark.parametrize("case", [lambda T: T.histogram(T.tensor([1, 2])), lambda T: T.histc(T.tensor([1, 2])),
+                                  lambda T: T.histogram(T.ones(3), 0)])
+def test_histogram_errors(torch, case):
+    check_raises(torch, case)
+
+
 def test_unique(torch):
     def case(T):
         values = T.tensor([3, 1, 2, 1, 3, 3])

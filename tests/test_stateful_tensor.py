@@ -460,6 +460,8 @@ DEVICES = {
                               T.accelerator.device_count(),
                               T.accelerator.current_accelerator().type if T.accelerator.is_available() else "cpu"),
     "accelerator_index": lambda T: T.accelerator.current_device_index(),
+    "default_device": lambda T: (T.set_default_device("cpu"), T.get_default_device(), T.zeros(1).device,
+                                 T.randn(2).device, T.set_default_device(None), T.get_default_device()),
 }
 
 

@@ -52,6 +52,8 @@ from .ops.creation import tensor as tensor  # noqa: E402
 from .ops.creation import zeros as zeros  # noqa: E402
 from .ops.creation import zeros_like as zeros_like  # noqa: E402
 from .device import device as device  # noqa: E402
+from .device import get_default_device as get_default_device  # noqa: E402
+from .device import set_default_device as set_default_device  # noqa: E402
 from .dtypes import dtype as dtype  # noqa: E402
 from .dtypes import get_default_dtype as get_default_dtype  # noqa: E402
 from .dtypes import promote_types as promote_types  # noqa: E402

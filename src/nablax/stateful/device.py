@@ -109,3 +109,23 @@ DEVICES_IN_USE = [False]
 def note_device(target: device) -> None:
     if target.type != "cpu":
         DEVICES_IN_USE[0] = True
+
+
+# Where factories (`tensor`, `zeros`, `randn`, ...) put a tensor given no `device=`.
+_DEFAULT_DEVICE = [CPU]
+
+
+def set_default_device(target) -> None:
+    """`torch.set_default_device`: the device factories use when given none (None: the CPU).
+
+        >>> import nablax.stateful as torch
+        >>> torch.set_default_device("cpu")
+        >>> torch.zeros(2).device, torch.get_default_device()
+        (device(type='cpu'), device(type='cpu'))
+    """
+    # (A missing GPU is reported when a factory first needs it, as in PyTorch.)
+    _DEFAULT_DEVICE[0] = CPU if target is None else as_device(target)
+
+
+def get_default_device() -> device:
+    return _DEFAULT_DEVICE[0]

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import dtypes as dt
 from .. import engine
-from ..device import as_device, of_jax, to_jax
+from ..device import as_device, get_default_device, of_jax, to_jax
 from ..engine import Op
 from ..recording import record
 from ..storage import Storage
@@ -21,9 +21,11 @@ from .common import named
 
 
 def finish(tensor, device=None, requires_grad: bool = False):
-    """Moves a new tensor to `device` and marks it as requiring grad, as factories do."""
-    if device is not None and as_device(device).type != "cpu":
-        target = to_jax(as_device(device))
+    """Moves a new tensor to `device` (default: `get_default_device()`) and marks it as
+    requiring grad, as factories do."""
+    device = as_device(device) if device is not None else get_default_device()
+    if device.type != "cpu":
+        target = to_jax(device)
         tensor = type(tensor)._from_expr(engine.source(jax.device_put(tensor._value(), target)), of_jax(target))
     if requires_grad:
         if not (tensor.dtype.is_floating_point or tensor.dtype.is_complex):
