@@ -93,3 +93,20 @@ def test_step_overhead_times_every_version_of_the_step(suite, capsys):
     assert rows[0][4] == "1.000" and all(float(row[2]) > 0 for row in rows)
     with pytest.raises(SystemExit):
         step_overhead.main(["--workloads", "cnn"])
+
+
+def test_scripts_times_a_script_under_both_frameworks(suite, capsys):
+    """One notes script, one round: timed under both frameworks, nablax's time broken down,
+    and the persistent compilation cache hit on the second run."""
+    from benchmarks import scripts
+
+    scripts.main(["--scripts", "gradient_accumulation.py", "--rounds", "1"])
+    text = capsys.readouterr().out
+    timing, breakdown, cache = (report_rows(part) for part in text.split("\n\n") if part.startswith("|"))
+    assert timing[2][0] == "gradient_accumulation.py" and all(float(cell) > 0 for cell in timing[2][1:6:2]), timing
+    assert "median nablax/PyTorch ratio over 1 scripts" in text
+    name, wall, imported, compiled, _, compiles, rest = breakdown[2]
+    assert float(wall) > float(imported) > 0 and float(compiled) > 0 and int(compiles) > 0, breakdown
+    assert int(cache[2][5]) > 0, cache  # the second run found programs in the cache
+    with pytest.raises(SystemExit):
+        scripts.main(["--scripts", "no_such_script.py"])

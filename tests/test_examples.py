@@ -8,8 +8,10 @@ import sys
 import pytest
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
-# examples/notes/ is PyTorch code: tests/test_notes.py runs it under PyTorch and nablax.
-SCRIPTS = sorted(p for p in EXAMPLES.rglob("*.py") if "notes" not in p.relative_to(EXAMPLES).parts)
+# examples/notes/ and examples/learners/ are PyTorch code: tests/test_notes.py and
+# tests/test_learners.py run them under PyTorch and nablax.
+PYTORCH_CODE = {"notes", "learners"}
+SCRIPTS = sorted(p for p in EXAMPLES.rglob("*.py") if not PYTORCH_CODE & set(p.relative_to(EXAMPLES).parts))
 
 
 def load(relative_path: str):

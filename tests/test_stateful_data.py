@@ -1,8 +1,9 @@
-"""`nablax.stateful.utils.data` against `torch.utils.data`: datasets, batching, shuffling
-and collation (shuffled orders differ from PyTorch's by design: only their properties are
-compared)."""
+"""`nablax.stateful.utils.data` against `torch.utils.data`: datasets (`TensorDataset`,
+`Subset`, `ConcatDataset`, `random_split`), batching, shuffling and collation (shuffled
+orders and splits differ from PyTorch's by design: only their properties are compared)."""
 
 import collections
+import warnings
 
 import numpy as np
 import pytest
@@ -146,3 +147,130 @@ def test_loader_options_and_errors_match_torch(torch):
     ]:
         theirs, ours = both(build)
         assert theirs[0] == "ok" and ours == theirs
+
+
+# -- random_split, Subset, ConcatDataset ------------------------------------------------------------
+
+
+def outcome_of(build):
+    """('ok', result) or (error type, message), for comparing the frameworks."""
+    try:
+        return "ok", build()
+    except Exception as error:  # noqa: BLE001 - compared across frameworks
+        return type(error).__name__, str(error)
+
+
+@pytest.mark.parametrize("lengths", [[7, 3], [0.7, 0.3], [0.5, 0.25, 0.25], [0.34, 0.33, 0.33], [1.0, 0.0], [10]],
+                         ids=["counts", "fractions", "three", "remainders", "empty-split", "whole"])
+def test_random_split_gives_torchs_sizes_of_disjoint_subsets_fixed_by_the_generator(torch, lengths):
+    def split(T, module, seed):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            parts = module.random_split(module.TensorDataset(*tensors(T)), lengths, generator=T.Generator().manual_seed(seed))
+        return parts, [str(w.message) for w in caught]
+
+    (theirs, their_warnings), (ours, our_warnings) = split(torch, torch.utils.data, 0), split(nxt, data, 0)
+    assert our_warnings == their_warnings
+    assert [len(part) for part in ours] == [len(part) for part in theirs]
+    assert all(type(part) is data.Subset for part in ours)
+    indices = [index for part in ours for index in part.indices]
+    assert sorted(indices) == list(range(N))  # disjoint, and together the whole dataset
+    assert [part.indices for part in split(nxt, data, 0)[0]] == [part.indices for part in ours]  # same seed, same split
+    if len(lengths) > 1 and min(lengths) > 0:
+        assert [part.indices for part in split(nxt, data, 1)[0]] != [part.indices for part in ours]
+    for part in ours:  # a subset's items are the dataset's items at its indices
+        for position, index in enumerate(part.indices):
+            assert part[position][1].item() == 10 * index
+
+
+def test_random_split_uses_the_global_stream_without_a_generator():
+    dataset = data.TensorDataset(*tensors(nxt))
+    nxt.manual_seed(3)
+    first = [part.indices for part in data.random_split(dataset, [5, 5])]
+    nxt.manual_seed(3)
+    assert [part.indices for part in data.random_split(dataset, [5, 5])] == first
+
+
+@pytest.mark.parametrize("lengths", [[3, 3], [0.5, 0.6], [1.5, -0.5], [11]], ids=["short", "over-one", "negative", "long"])
+def test_random_split_errors_match_torch(torch, lengths):
+    def split(T, module):
+        return outcome_of(lambda: module.random_split(module.TensorDataset(*tensors(T)), lengths))[0:2]
+
+    theirs, ours = split(torch, torch.utils.data), split(nxt, data)
+    assert theirs[0] != "ok" and ours == theirs
+
+
+def test_subsets_and_concatenations_index_and_load_like_torchs(torch):
+    def build(T, module):
+        dataset = module.TensorDataset(*tensors(T))
+        subset = module.Subset(dataset, [9, 2, 4, 4, 0])
+        both = module.ConcatDataset([subset, dataset])
+        added = subset + dataset
+        items = [subset[1], subset[[0, 3]], subset.__getitems__([1, 2]), both[4], both[5], both[-1], added[-15]]
+        return ([len(subset), len(both), len(added), both.cumulative_sizes, type(added).__name__],
+                [[repr(part) for part in item] if isinstance(item, (tuple, list)) else repr(item) for item in items],
+                [[repr(part) for part in batch] for batch in module.DataLoader(subset, batch_size=2)],
+                [[repr(part) for part in batch] for batch in module.DataLoader(both, batch_size=6)])
+
+    assert build(nxt, data) == build(torch, torch.utils.data)
+    for build_error in (lambda m, ds: m.ConcatDataset([]), lambda m, ds: m.ConcatDataset([ds])[-11]):
+        theirs = outcome_of(lambda: build_error(torch.utils.data, torch.utils.data.TensorDataset(*tensors(torch))))
+        assert theirs[0] != "ok"
+        assert outcome_of(lambda: build_error(data, data.TensorDataset(*tensors(nxt)))) == theirs
+
+
+def test_a_subset_class_overriding_getitem_alone_is_refused_like_torchs(torch):
+    def build(module):
+        class Doubled(module.Subset):
+            def __getitem__(self, index):
+                return 2 * super().__getitem__(index)
+
+        return outcome_of(lambda: Doubled([1, 2, 3], [0]))
+
+    assert build(data) == build(torch.utils.data) != "ok"
+
+
+# -- default collation: the types of batches ----------------------------------------------------------
+
+Named = collections.namedtuple("Named", "a b")
+
+
+def describe(value):
+    """A batch as nested (type name, contents), with tensors as their reprs."""
+    if hasattr(value, "grad_fn"):
+        return repr(value)
+    if isinstance(value, dict):
+        return type(value).__name__, [(key, describe(item)) for key, item in value.items()]
+    if isinstance(value, (list, tuple)):
+        return type(value).__name__, [describe(item) for item in value]
+    return type(value).__name__, repr(value)
+
+
+SAMPLES = {
+    "dict": lambda T, i: {"x": T.tensor([i, i + 0.5]), "y": i},
+    "ordered-dict": lambda T, i: collections.OrderedDict(b=float(i), a=np.int16(i)),
+    "default-dict": lambda T, i: collections.defaultdict(list, {"k": [i, i + 1]}),
+    "tuple": lambda T, i: (T.tensor(i), np.float32(i), i % 2 == 0),
+    "named-tuple": lambda T, i: Named(np.arange(2) * i, "label"),
+    "list": lambda T, i: [i, [float(i), 2.0]],
+    "strings": lambda T, i: ("text", b"bytes"),
+    "numpy-scalars": lambda T, i: (np.bool_(i % 2), np.float64(i)),
+}
+
+
+@pytest.mark.parametrize("kind", list(SAMPLES))
+def test_default_collation_gives_torchs_batch_types(torch, kind):
+    def batches(T, module, batch_size):
+        return [describe(batch) for batch in module.DataLoader([SAMPLES[kind](T, i) for i in range(3)],
+                                                               batch_size=batch_size)]
+
+    for batch_size in (2, None):  # batched (default_collate), and one by one (default_convert)
+        assert batches(nxt, data, batch_size) == batches(torch, torch.utils.data, batch_size)
+
+
+@pytest.mark.parametrize("samples", [[object(), object()], [np.array(["a"]), np.array(["b"])], [[1, 2], [3]]],
+                         ids=["objects", "string-arrays", "ragged"])
+def test_default_collation_errors_match_torch(torch, samples):
+    theirs = outcome_of(lambda: torch.utils.data.default_collate(samples))
+    assert theirs[0] != "ok"
+    assert outcome_of(lambda: data.default_collate(samples)) == theirs

@@ -66,6 +66,8 @@ FUNCTIONAL_CASES = {
     "batch_norm-without-statistics": (lambda T, x: F(T).batch_norm(x, None, None, training=True, eps=1e-3), SIGNALS),
     "layer_norm": (lambda T, x, w, b: F(T).layer_norm(x, (6, 6), w, b), IMAGES, PLANE_SCALE, PLANE_SCALE - 1),
     "layer_norm-plain": (lambda T, x: F(T).layer_norm(x, [9], eps=1e-3), SIGNALS),
+    "rms_norm": (lambda T, x, w: F(T).rms_norm(x, (6, 6), w), IMAGES, PLANE_SCALE),
+    "rms_norm-plain": (lambda T, x: F(T).rms_norm(x, [9], eps=1e-3), SIGNALS),
     "group_norm": (lambda T, x, w, b: F(T).group_norm(x, 2, w, b), IMAGES, SCALE4, SHIFT4),
     "group_norm-plain": (lambda T, x: F(T).group_norm(x, 4), SIGNALS),
     "embedding": (lambda T, w: F(T).embedding(T.tensor(INDICES), w), TABLE),
@@ -173,6 +175,11 @@ ERROR_CASES = {
     "layer_norm int shape": lambda T: F(T).layer_norm(T.zeros(2, 3, 4), 4),
     "layer_norm empty shape": lambda T: F(T).layer_norm(T.zeros(2, 3), ()),
     "layer_norm input dtype": lambda T: F(T).layer_norm(T.zeros(2, 3, dtype=T.float64), (3,), T.ones(3)),
+    "layer_norm float shape": lambda T: F(T).layer_norm(T.zeros(2, 3), [3.0]),
+    "rms_norm shape": lambda T: F(T).rms_norm(T.zeros(2, 3, 4), (2, 4)),
+    "rms_norm weight": lambda T: F(T).rms_norm(T.zeros(2, 3, 4), (4,), T.ones(2, 4)),
+    "rms_norm int shape": lambda T: F(T).rms_norm(T.zeros(2, 3, 4), 4),
+    "rms_norm integers": lambda T: F(T).rms_norm(T.ones(2, 3, dtype=T.long), (3,)),
     "group_norm groups": lambda T: F(T).group_norm(T.zeros(2, 6, 4), 4),
     "group_norm weight": lambda T: F(T).group_norm(T.zeros(2, 6, 4), 3, T.ones(5)),
     "group_norm rank": lambda T: F(T).group_norm(T.zeros(6), 3),
@@ -212,6 +219,8 @@ MODULE_CASES = {
     "LayerNorm": (lambda T: T.nn.LayerNorm((6, 6)), IMAGES),
     "LayerNorm-without-bias": (lambda T: T.nn.LayerNorm(9, bias=False), SIGNALS),
     "GroupNorm": (lambda T: T.nn.GroupNorm(2, 4), IMAGES),
+    "RMSNorm": (lambda T: T.nn.RMSNorm((6, 6)), IMAGES),
+    "RMSNorm-without-weight": (lambda T: T.nn.RMSNorm(9, eps=1e-3, elementwise_affine=False), SIGNALS),
     "Embedding": (lambda T: T.nn.Embedding(10, 3, padding_idx=-10), INDICES),
     "Identity": (lambda T: T.nn.Identity(54, unused=True), IMAGES),
     "LeakyReLU": (lambda T: T.nn.LeakyReLU(0.2), IMAGES),
@@ -263,7 +272,8 @@ def all_kinds_of_layers(T):
         nn.LayerNorm(4, bias=False), nn.GroupNorm(3, 6), nn.GroupNorm(2, 4, affine=False), nn.GroupNorm(1, 2, bias=False),
         nn.Embedding(10, 4), nn.Embedding(10, 4, padding_idx=-1), nn.Embedding(3, 2, norm_type=1.0), nn.Identity(3, x=4),
         nn.LeakyReLU(), nn.LeakyReLU(0.2, True), nn.ELU(), nn.ELU(2.0, True), nn.SiLU(), nn.SiLU(True), nn.Softplus(),
-        nn.Softplus(2, 10), nn.Conv2d(2, 2, 1, dtype=T.float64),
+        nn.Softplus(2, 10), nn.Conv2d(2, 2, 1, dtype=T.float64), nn.RMSNorm(8),
+        nn.RMSNorm([2, 3], eps=1e-4, elementwise_affine=False, dtype=T.float64),
     )
 
 
@@ -330,10 +340,7 @@ def test_module_errors_have_torchs_types_and_text(torch, name):
 
 
 def test_unsupported_options_raise_instead_of_computing_something_else():
-    for make in (lambda: nxt.nn.Conv2d(2, 2, 3, padding_mode="reflect"), lambda: nxt.nn.Embedding(3, 2, max_norm=1.0),
-                 lambda: nxt.nn.MaxPool2d(2, ceil_mode=True)(nxt.zeros(1, 4, 4)),
-                 lambda: nxt.nn.MaxPool2d(2, return_indices=True)(nxt.zeros(1, 4, 4)),
-                 lambda: nxt.nn.AvgPool2d(2, ceil_mode=True)(nxt.zeros(1, 4, 4))):
+    for make in (lambda: nxt.nn.Conv2d(2, 2, 3, padding_mode="reflect"), lambda: nxt.nn.Embedding(3, 2, max_norm=1.0)):
         with pytest.raises(NotImplementedError, match="not supported by nablax"):
             make()
 

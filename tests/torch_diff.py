@@ -106,3 +106,46 @@ def gradients(T, fn, *arrays, seed=0):
     cotangent = np.random.default_rng(seed).standard_normal(tuple(out.shape))
     (out * T.tensor(cotangent, dtype=out.dtype)).sum().backward()
     return out, [leaf.grad for leaf in leaves]
+
+
+def _tensor_leaves(value) -> list:
+    if isinstance(value, (tuple, list)):
+        return [leaf for item in value for leaf in _tensor_leaves(item)]
+    return [] if value is None else [value]
+
+
+def _tensors(T, value, requires_grad: bool):
+    """NumPy arrays (in nested tuples) as tensors, floating ones requiring grad when asked;
+    anything else (None, flags) as it is."""
+    if isinstance(value, tuple):
+        return tuple(_tensors(T, item, requires_grad) for item in value)
+    if not isinstance(value, np.ndarray):
+        return value
+    return T.tensor(value.copy(), requires_grad=requires_grad and value.dtype.kind == "f")
+
+
+def module_gradients(T, module, args, kwargs=None, call=None, seed=0):
+    """`call(module, *args, **kwargs)` (by default `module(*args, **kwargs)`), the floating
+    arrays of `args` (nested tuples too, such as an LSTM's `(h_0, c_0)`) as tensors that
+    require grad and those of `kwargs` (masks) as constants, and the gradients of
+    `sum(output * cotangent)` over every output that requires grad: returns the outputs, the
+    inputs' gradients and the parameters' `(name, gradient)`."""
+    inputs = [_tensors(T, arg, True) for arg in args]
+    kwargs = {name: _tensors(T, value, False) for name, value in (kwargs or {}).items()}
+    out = call(module, *inputs, **kwargs) if call else module(*inputs, **kwargs)
+    rng = np.random.default_rng(seed)
+    outputs = [o for o in _tensor_leaves(out) if o.requires_grad]
+    sum((o * T.tensor(rng.standard_normal(tuple(o.shape)), dtype=o.dtype)).sum() for o in outputs).backward()
+    leaves = [t for t in _tensor_leaves(inputs) if t.requires_grad]
+    return out, [t.grad for t in leaves], [(name, p.grad) for name, p in module.named_parameters()]
+
+
+def torch_twins(torch, make):
+    """`make(torch)` and `make(nablax.stateful)` with the same repr and state dict layout,
+    ours holding PyTorch's weights: (theirs, ours)."""
+    theirs, ours = make(torch), make(nxt)
+    assert same_repr(repr(ours), repr(theirs)), f"reprs differ:\n{ours!r}\n{theirs!r}"
+    assert [(n, tuple(v.shape), str(v.dtype)) for n, v in ours.state_dict().items()] == [
+        (n, tuple(v.shape), str(v.dtype)) for n, v in theirs.state_dict().items()]
+    ours.load_state_dict(theirs.state_dict())
+    return theirs, ours

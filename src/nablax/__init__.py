@@ -10,6 +10,7 @@ The PyTorch-style face lives in `nablax.stateful`.
 
 from . import callbacks as callbacks
 from . import checkpoint as checkpoint
+from . import clipping as clipping
 from . import data as data
 from . import losses as losses
 from . import metrics as metrics

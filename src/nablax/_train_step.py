@@ -14,7 +14,8 @@ like it that follow:
   same arithmetic traced into it.
 
 Each path first checks, in a few attribute reads, that it can run the state (the general
-path runs any state on the host), and hands any other back to `choose`. The fast paths save
+path runs any state on the host, subclasses of `TrainState` too), and hands any other back
+to `choose`. The fast paths save
 only microseconds a step, which is all a small model's step costs; `tests/test_train.py`
 counts what each one leaves out.
 """
@@ -113,7 +114,7 @@ class TrainStep:
         return self.run(state, batch)
 
     def _path_for(self, state: TrainState) -> Path:
-        if state.key is not None or not self.plain_states_only:
+        if state.__class__ is not TrainState or state.key is not None or not self.plain_states_only:
             return self.general
         program = self._program_without_opt_state(state.opt_state, state.params)
         if program is None:
@@ -138,7 +139,7 @@ class TrainStep:
     def plain(self, state: TrainState, batch: Data) -> tuple[TrainState, Metrics]:
         """No key, no model state, one device: the program takes only the parameters, the
         optimizer state and the batch, as a hand-written step does."""
-        if not isinstance(state, TrainState) or state.key is not None or type(state.step) is not int:
+        if state.__class__ is not TrainState or state.key is not None or state.step.__class__ is not int:
             return self.choose(state, batch)
         params, opt_state, metrics = self.plain_program(state.params, state.opt_state, batch)
         return next_state(state, params, opt_state, state.model_state, state.ema_params, state.loss_scale), metrics
@@ -162,8 +163,8 @@ class TrainStep:
         """The plain path for states holding the optimizer state `empty`, run by `program`."""
 
         def without_opt_state(state: TrainState, batch: Data) -> tuple[TrainState, Metrics]:
-            if not isinstance(state, TrainState) or state.opt_state is not empty or state.key is not None \
-                    or type(state.step) is not int:
+            if state.__class__ is not TrainState or state.opt_state is not empty or state.key is not None \
+                    or state.step.__class__ is not int:
                 return self.choose(state, batch)
             params, metrics = program(state.params, batch)
             return next_state(state, params, empty, state.model_state, state.ema_params, state.loss_scale), metrics

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import jax.scipy.special
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -52,6 +53,69 @@ def l1(input: jax.Array, target: jax.Array, reduction: str = "mean") -> jax.Arra
     _check_reduction("l1", reduction)
     _check_same_shape("l1", input, target)
     return _reduce(jnp.abs(input - target), reduction)
+
+
+def smooth_l1(input: jax.Array, target: jax.Array, reduction: str = "mean", beta: float = 1.0) -> jax.Array:
+    """0.5 * d**2 / beta where |d| < beta, else |d| - 0.5 * beta, for d = input - target;
+    `torch.nn.functional.smooth_l1_loss`. `beta=0` is the L1 loss.
+
+        >>> import jax.numpy as jnp
+        >>> smooth_l1(jnp.array([0.5, 3.0]), jnp.zeros(2), reduction="none").tolist()
+        [0.125, 2.5]
+    """
+    _check_reduction("smooth_l1", reduction)
+    _check_same_shape("smooth_l1", input, target)
+    if beta < 0:
+        raise ValueError(f"smooth_l1: beta must be non-negative, got {beta}")
+    distance = jnp.abs(input - target)
+    if beta == 0:
+        return _reduce(distance, reduction)
+    return _reduce(jnp.where(distance < beta, 0.5 * jnp.square(input - target) / beta, distance - 0.5 * beta), reduction)
+
+
+def huber(input: jax.Array, target: jax.Array, reduction: str = "mean", delta: float = 1.0,
+          weight: jax.Array | None = None) -> jax.Array:
+    """0.5 * d**2 where |d| <= delta, else delta * (|d| - 0.5 * delta), for d = input - target,
+    times `weight` if given; `torch.nn.functional.huber_loss`. It is `delta * smooth_l1(..., beta=delta)`.
+
+        >>> import jax.numpy as jnp
+        >>> huber(jnp.array([0.5, 3.0]), jnp.zeros(2), reduction="none", delta=2.0).tolist()
+        [0.125, 4.0]
+    """
+    _check_reduction("huber", reduction)
+    _check_same_shape("huber", input, target)
+    if delta <= 0:
+        raise ValueError(f"huber: delta must be positive, got {delta}")
+    distance = jnp.abs(input - target)
+    loss = jnp.where(distance <= delta, 0.5 * jnp.square(input - target), delta * (distance - 0.5 * delta))
+    if weight is not None:
+        _check_same_shape("huber (weight)", input, weight)
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(input: jax.Array, target: jax.Array, reduction: str = "mean", log_target: bool = False) -> jax.Array:
+    """The Kullback-Leibler divergence of `target` from the distribution whose log-probabilities
+    are `input`: `target * (log(target) - input)` pointwise (0 where target is 0), or with
+    `log_target=True` a target given as log-probabilities; `torch.nn.functional.kl_div`.
+    `reduction='batchmean'` divides the sum by the batch size (axis 0), which is the KL
+    divergence per sample; `'mean'` divides by the number of elements, as PyTorch does.
+
+        >>> import jax, jax.numpy as jnp
+        >>> p = jnp.array([[0.5, 0.5]])
+        >>> float(kl_div(jnp.log(p), p, reduction="batchmean"))
+        0.0
+    """
+    if reduction not in _REDUCTIONS + ("batchmean",):
+        raise ValueError(f"kl_div: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}")
+    _check_same_shape("kl_div", input, target)
+    if log_target:
+        pointwise = jnp.exp(target) * (target - input)
+    else:
+        pointwise = jax.scipy.special.xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        return jnp.sum(pointwise) / (jnp.shape(input)[0] if jnp.ndim(input) else 1)
+    return _reduce(pointwise, reduction)
 
 
 def _class_axis(loss: str, input: jax.Array) -> int:

@@ -1,14 +1,18 @@
-"""Activations, each as a plain function and as a parameter-free layer, computing what
-`torch.nn.functional` computes (GELU is exact by default, as in PyTorch)."""
+"""Activations, each as a plain function and as a layer, computing what `torch.nn.functional`
+computes, gradients at the kinks included (GELU is exact by default, as in PyTorch). Only
+PReLU has parameters: its learned slopes."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from .layer import Layer, Params
+from ._spatial import check_positive_int
+from .layer import Layer, Params, check_params
 
 
 def relu(x: jax.Array) -> jax.Array:
@@ -85,111 +89,203 @@ def log_softmax(x: jax.Array, dim: int = -1) -> jax.Array:
     return jax.nn.log_softmax(x, axis=dim)
 
 
-class _Activation(Layer):
-    """A parameter-free layer that applies one elementwise function."""
+def _constant(value, like: jax.Array) -> np.ndarray:
+    """`value` in `like`'s dtype (an integer input keeps integer bounds, as in PyTorch)."""
+    return np.array(value, like.dtype)
 
-    def _fn(self, x):
-        raise NotImplementedError
+
+def hardtanh(x: jax.Array, min_val: float = -1.0, max_val: float = 1.0) -> jax.Array:
+    """x clipped to [min_val, max_val]; its gradient is 0 at the bounds, as in PyTorch (a
+    clip's gradient there would be 1/2 in JAX).
+
+        >>> import jax, jax.numpy as jnp
+        >>> hardtanh(jnp.array([-2.0, 0.5, 3.0])).tolist(), float(jax.grad(hardtanh)(1.0))
+        ([-1.0, 0.5, 1.0], 0.0)
+    """
+    low, high = _constant(min_val, x), _constant(max_val, x)
+    return jnp.where(x <= low, low, jnp.where(x >= high, high, x))
+
+
+def relu6(x: jax.Array) -> jax.Array:
+    """min(max(x, 0), 6): `hardtanh(x, 0, 6)`."""
+    return hardtanh(x, 0.0, 6.0)
+
+
+def softsign(x: jax.Array) -> jax.Array:
+    """x / (1 + |x|)."""
+    return x / (1 + jnp.abs(x))
+
+
+def hardsigmoid(x: jax.Array) -> jax.Array:
+    """relu6(x + 3) / 6, whose gradient is 1/6 strictly between -3 and 3 and 0 elsewhere."""
+    return jnp.where(x <= -3, jnp.zeros_like(x), jnp.where(x >= 3, jnp.ones_like(x), (x + 3) / 6))
+
+
+def hardswish(x: jax.Array) -> jax.Array:
+    """x * relu6(x + 3) / 6; its gradient is 0 at -3 and 1 at 3, as in PyTorch."""
+    return jnp.where(x <= -3, jnp.zeros_like(x), jnp.where(x < 3, x * (x + 3) / 6, x))
+
+
+def mish(x: jax.Array) -> jax.Array:
+    """x * tanh(softplus(x))."""
+    return x * jnp.tanh(jax.nn.softplus(x))
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(x: jax.Array) -> jax.Array:
+    """scale * elu(x, alpha) with the self-normalising constants `SELU_SCALE` and `SELU_ALPHA`."""
+    return SELU_SCALE * elu(x, SELU_ALPHA)
+
+
+def celu(x: jax.Array, alpha: float = 1.0) -> jax.Array:
+    """x where x > 0, else alpha * (exp(x / alpha) - 1); its gradient at 0 is 1."""
+    if alpha == 0:
+        raise ValueError("celu: alpha cannot be 0")
+    return jnp.where(x > 0, x, alpha * jnp.expm1(jnp.where(x > 0, jnp.zeros_like(x), x) / alpha))
+
+
+def logsigmoid(x: jax.Array) -> jax.Array:
+    """log(sigmoid(x)), computed stably."""
+    return jax.nn.log_sigmoid(x)
+
+
+def threshold(x: jax.Array, threshold: float, value: float) -> jax.Array:
+    """x where x > threshold, else value.
+
+        >>> import jax.numpy as jnp
+        >>> threshold(jnp.array([0.5, 2.0]), 1.0, -5.0).tolist()
+        [-5.0, 2.0]
+    """
+    return jnp.where(x > _constant(threshold, x), x, _constant(value, x))
+
+
+def softmin(x: jax.Array, dim: int = -1) -> jax.Array:
+    """softmax(-x) along `dim`."""
+    return jax.nn.softmax(-x, axis=dim)
+
+
+def prelu(x: jax.Array, weight: jax.Array) -> jax.Array:
+    """x where x > 0, else weight * x, with one learned slope (`weight` of shape [1]) or one
+    per channel (axis 1 of the input; [C]).
+
+        >>> import jax.numpy as jnp
+        >>> prelu(jnp.array([[-2.0, 3.0]]), jnp.array([0.25])).tolist()
+        [[-0.5, 3.0]]
+    """
+    weight = jnp.asarray(weight)
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    if weight.ndim > 1 or weight.size not in (1, channels):
+        raise ValueError(
+            f"prelu: weight must hold 1 slope or one per channel ({channels}, along axis 1 of the input), got a weight "
+            f"of shape {weight.shape} for an input of shape {x.shape}"
+        )
+    if weight.size > 1:
+        weight = weight.reshape((-1,) + (1,) * (x.ndim - 2))
+    else:
+        weight = weight.reshape(())
+    return jnp.where(x > 0, x, weight * x)
+
+
+class _Activation(Layer):
+    """A parameter-free layer that applies one elementwise function, called with the
+    layer's fields as keyword arguments."""
+
+    _function = None
 
     def apply(self, params: Params, x: jax.Array, *, key=None, train: bool = False) -> jax.Array:
-        return self._fn(x)
+        fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        return type(self)._function(x, **fields)
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class ReLU(_Activation):
-    """`torch.nn.ReLU`."""
-
-    def _fn(self, x):
-        return relu(x)
+REQUIRED = dataclasses.MISSING  # a field without a default
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class Sigmoid(_Activation):
-    """`torch.nn.Sigmoid`."""
-
-    def _fn(self, x):
-        return sigmoid(x)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class Tanh(_Activation):
-    """`torch.nn.Tanh`."""
-
-    def _fn(self, x):
-        return tanh(x)
+def _activation(name: str, function, doc: str, check=None, **fields) -> type:
+    """A frozen layer class `name` (an `_Activation`) applying `function`; `fields` maps each
+    of its fields, in order, to a default (or `REQUIRED`), and `check(layer)` validates a new
+    layer."""
+    namespace = {"_function": staticmethod(function), "__doc__": doc, "__module__": __name__}
+    if check is not None:
+        namespace["__post_init__"] = check
+    spec = [(field, Any, dataclasses.field(default=default)) for field, default in fields.items()]
+    return dataclasses.make_dataclass(name, spec, bases=(_Activation,), namespace=namespace, frozen=True, repr=False)
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class LeakyReLU(_Activation):
-    """`torch.nn.LeakyReLU(negative_slope=0.01)`."""
-
-    negative_slope: float = 0.01
-
-    def _fn(self, x):
-        return leaky_relu(x, self.negative_slope)
+def _check_gelu(layer) -> None:
+    _check_approximate(layer.approximate)
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class ELU(_Activation):
-    """`torch.nn.ELU(alpha=1.0)`."""
-
-    alpha: float = 1.0
-
-    def _fn(self, x):
-        return elu(x, self.alpha)
+def _check_hardtanh(layer) -> None:
+    if layer.max_val <= layer.min_val:
+        raise ValueError(f"Hardtanh: max_val ({layer.max_val}) must be greater than min_val ({layer.min_val})")
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class SiLU(_Activation):
-    """`torch.nn.SiLU`."""
-
-    def _fn(self, x):
-        return silu(x)
+def _check_celu(layer) -> None:
+    if layer.alpha == 0:
+        raise ValueError("CELU: alpha cannot be 0")
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class Softplus(_Activation):
-    """`torch.nn.Softplus(beta=1.0, threshold=20.0)`.
+# One row a layer: its name (PyTorch's), its function, its doc and its fields with PyTorch's defaults.
+ReLU = _activation("ReLU", relu, "`torch.nn.ReLU`.")
+Sigmoid = _activation("Sigmoid", sigmoid, "`torch.nn.Sigmoid`.")
+Tanh = _activation("Tanh", tanh, "`torch.nn.Tanh`.")
+LeakyReLU = _activation("LeakyReLU", leaky_relu, "`torch.nn.LeakyReLU(negative_slope=0.01)`.", negative_slope=0.01)
+ELU = _activation("ELU", elu, "`torch.nn.ELU(alpha=1.0)`.", alpha=1.0)
+SiLU = _activation("SiLU", silu, "`torch.nn.SiLU`.")
+Softplus = _activation("Softplus", softplus, """`torch.nn.Softplus(beta=1.0, threshold=20.0)`.
 
         >>> Softplus(beta=2.0)
         Softplus(beta=2.0, threshold=20.0)
+    """, beta=1.0, threshold=20.0)
+GELU = _activation("GELU", gelu, "`torch.nn.GELU(approximate='none')`.", _check_gelu, approximate="none")
+Softmax = _activation("Softmax", softmax, "`torch.nn.Softmax(dim)`; `dim` defaults to the last axis.", dim=-1)
+LogSoftmax = _activation("LogSoftmax", log_softmax, "`torch.nn.LogSoftmax(dim)`; `dim` defaults to the last axis.",
+                         dim=-1)
+Hardtanh = _activation("Hardtanh", hardtanh, """`torch.nn.Hardtanh(min_val=-1.0, max_val=1.0)`.
+
+        >>> Hardtanh(-2.0, 2.0)
+        Hardtanh(min_val=-2.0, max_val=2.0)
+    """, _check_hardtanh, min_val=-1.0, max_val=1.0)
+ReLU6 = _activation("ReLU6", relu6, "`torch.nn.ReLU6`: `Hardtanh(0, 6)`.")
+Softsign = _activation("Softsign", softsign, "`torch.nn.Softsign`.")
+Hardsigmoid = _activation("Hardsigmoid", hardsigmoid, "`torch.nn.Hardsigmoid`.")
+Hardswish = _activation("Hardswish", hardswish, "`torch.nn.Hardswish`.")
+Mish = _activation("Mish", mish, "`torch.nn.Mish`.")
+SELU = _activation("SELU", selu, "`torch.nn.SELU`.")
+CELU = _activation("CELU", celu, "`torch.nn.CELU(alpha=1.0)`.", _check_celu, alpha=1.0)
+LogSigmoid = _activation("LogSigmoid", logsigmoid, "`torch.nn.LogSigmoid`.")
+Threshold = _activation("Threshold", threshold, "`torch.nn.Threshold(threshold, value)`: x where x > threshold, else "
+                        "value.", threshold=REQUIRED, value=REQUIRED)
+Softmin = _activation("Softmin", softmin, "`torch.nn.Softmin(dim)`; `dim` defaults to the last axis.", dim=-1)
+
+
+@dataclasses.dataclass(frozen=True, repr=False, init=False)
+class PReLU(Layer):
+    """`torch.nn.PReLU(num_parameters=1, init=0.25)`: leaky ReLU with learned slopes, one
+    shared or one per channel; its `weight` starts at `init` everywhere.
+
+        >>> layer = PReLU(3)
+        >>> layer, layer.init(0)["weight"].tolist()
+        (PReLU(num_parameters=3), [0.25, 0.25, 0.25])
     """
 
-    beta: float = 1.0
-    threshold: float = 20.0
+    num_parameters: int = 1
+    init_value: float = dataclasses.field(default=0.25, repr=False)
+    dtype: Any = dataclasses.field(default=jnp.float32, repr=False)
 
-    def _fn(self, x):
-        return softplus(x, self.beta, self.threshold)
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=jnp.float32):
+        # PyTorch's argument is named `init`, which is the layer protocol's method here.
+        check_positive_int(num_parameters, "num_parameters", "PReLU")
+        for name, value in (("num_parameters", num_parameters), ("init_value", init), ("dtype", dtype)):
+            object.__setattr__(self, name, value)
 
+    def init(self, key) -> Params:
+        del key  # a constant start, as in PyTorch
+        return {"weight": jnp.full((self.num_parameters,), self.init_value, self.dtype)}
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class GELU(_Activation):
-    """`torch.nn.GELU(approximate='none')`."""
-
-    approximate: str = "none"
-
-    def __post_init__(self):
-        _check_approximate(self.approximate)
-
-    def _fn(self, x):
-        return gelu(x, self.approximate)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class Softmax(_Activation):
-    """`torch.nn.Softmax(dim)`; `dim` defaults to the last axis."""
-
-    dim: int = -1
-
-    def _fn(self, x):
-        return softmax(x, self.dim)
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class LogSoftmax(_Activation):
-    """`torch.nn.LogSoftmax(dim)`; `dim` defaults to the last axis."""
-
-    dim: int = -1
-
-    def _fn(self, x):
-        return log_softmax(x, self.dim)
+    def apply(self, params: Params, x: jax.Array, *, key=None, train: bool = False) -> jax.Array:
+        check_params(self, params, {"weight": (self.num_parameters,)})
+        return prelu(x, params["weight"])

@@ -1,5 +1,6 @@
 """Embedding lookup: row `i` of a `[num_embeddings, embedding_dim]` table for each index `i`,
-with PyTorch's `padding_idx` (a row that is looked up but never receives gradient)."""
+with PyTorch's `padding_idx` (a row that is looked up but never receives gradient); and
+`one_hot`, the lookup in an identity table."""
 
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ def _normalised_padding_idx(padding_idx: int | None, num_embeddings: int, who: s
     return int(padding_idx) % num_embeddings
 
 
-def _check_indices(indices: jax.Array, num_embeddings: int, who: str) -> None:
-    """Raises for non-integer indices and, when their values are known, out-of-range ones."""
+def _check_indices(indices: jax.Array, num_embeddings: int, who: str, size_name: str = "num_embeddings") -> None:
+    """Raises for non-integer indices and, when their values are known, ones outside
+    [0, num_embeddings) (`size_name` is what the message calls that size)."""
     if not jnp.issubdtype(indices.dtype, jnp.integer):
         raise TypeError(f"{who}: indices must be integers, got an array of dtype {indices.dtype}")
     if isinstance(indices, jax.core.Tracer) or indices.size == 0:
@@ -38,7 +40,7 @@ def _check_indices(indices: jax.Array, num_embeddings: int, who: str) -> None:
     if low < 0 or high >= num_embeddings:
         bad = low if low < 0 else high
         raise IndexError(
-            f"{who}: index {bad} is out of range for num_embeddings={num_embeddings} (0 to {num_embeddings - 1})"
+            f"{who}: index {bad} is out of range for {size_name}={num_embeddings} (0 to {num_embeddings - 1})"
         )
 
 
@@ -67,6 +69,28 @@ def embedding(indices, weight, padding_idx: int | None = None) -> jax.Array:
         [[[0.0, 1.0], [4.0, 5.0]]]
     """
     return _embedding(indices, weight, padding_idx, "embedding")
+
+
+def one_hot(indices, num_classes: int = -1) -> jax.Array:
+    """`torch.nn.functional.one_hot`: a 1 at each index along a new last axis of size
+    `num_classes`, in the indices' integer dtype. `num_classes=-1` takes the largest index
+    plus one, which needs known values: pass `num_classes` under `jit`.
+
+        >>> import jax.numpy as jnp
+        >>> one_hot(jnp.array([2, 0])).tolist()
+        [[0, 0, 1], [1, 0, 0]]
+    """
+    indices = jnp.asarray(indices)
+    if num_classes == -1:
+        if isinstance(indices, jax.core.Tracer):
+            raise ValueError("one_hot: num_classes=-1 infers the number of classes from the values, which are unknown "
+                             "under jit; pass num_classes")
+        if not indices.size:
+            raise ValueError("one_hot: cannot infer num_classes from empty indices; pass num_classes")
+        num_classes = int(np.asarray(indices).max()) + 1
+    check_positive_int(num_classes, "num_classes", "one_hot")
+    _check_indices(indices, num_classes, "one_hot", "num_classes")
+    return (indices[..., None] == jnp.arange(num_classes, dtype=indices.dtype)).astype(indices.dtype)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

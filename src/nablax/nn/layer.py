@@ -264,13 +264,15 @@ def _child_reprs(sublayers: list[tuple[Path, Layer]]) -> list[tuple[str, str]]:
         if members[0][0] == ():
             children.append((name, repr(members[0][1])))
         elif all(rest[0].isdigit() for rest, _ in members):
-            children.append((name, _list_repr([layer for _, layer in members])))
+            children.append((name, list_repr([layer for _, layer in members])))
         else:
             children.append((name, tree_repr("ModuleDict", "", [(rest[0], repr(layer)) for rest, layer in members])))
     return children
 
 
-def _list_repr(layers: list[Layer]) -> str:
+def list_repr(layers: list) -> str:
+    """PyTorch's `ModuleList` repr of `layers` (anything with a repr: the stateful face's
+    modules too), runs of equal items folded: `(0-3): 4 x Block(...)`."""
     runs: list[list] = []  # [first index, last index, repr]
     for index, layer in enumerate(layers):
         text = repr(layer)

@@ -110,8 +110,9 @@ def _draw(key, shapes: dict, hidden_size: int, dtype) -> Params:
     return {name: uniform(k, shape, bound, dtype) for k, (name, shape) in zip(keys, shapes.items())}
 
 
-def _extra_repr(layer, optional: tuple[tuple[str, Any], ...]) -> str:
-    """PyTorch's recurrent repr: the two sizes, then each option that differs from its default."""
+def recurrent_repr(layer, optional: tuple[tuple[str, Any], ...]) -> str:
+    """PyTorch's recurrent repr of `layer` (or of anything with its attributes, such as the
+    stateful face's modules): the two sizes, then each option that differs from its default."""
     text = f"{layer.input_size}, {layer.hidden_size}"
     return text + "".join(f", {name}={getattr(layer, name)}" for name, default in optional
                           if getattr(layer, name) != default)
@@ -222,9 +223,12 @@ class _Recurrent(Layer):
             output = jnp.swapaxes(output, 0, 1)
         return output, (states if cell.paired else states[0])
 
+    # The options the repr shows when they differ from these defaults, in PyTorch's order.
+    _repr_options: tuple = (("num_layers", 1), ("bias", True), ("batch_first", False), ("dropout", 0.0),
+                            ("bidirectional", False))
+
     def extra_repr(self) -> str:
-        return _extra_repr(self, (("num_layers", 1), ("bias", True), ("batch_first", False), ("dropout", 0.0),
-                                  ("bidirectional", False)))
+        return recurrent_repr(self, self._repr_options)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -332,7 +336,7 @@ class _RecurrentCell(Layer):
     _repr_options: tuple = (("bias", True),)
 
     def extra_repr(self) -> str:
-        return _extra_repr(self, self._repr_options)
+        return recurrent_repr(self, self._repr_options)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

@@ -65,6 +65,10 @@ from .ops.random import randint as randint  # noqa: E402
 from .ops.random import randn as randn  # noqa: E402
 from .ops.random import randn_like as randn_like  # noqa: E402
 from .ops.random import randperm as randperm  # noqa: E402
+from .ops.random import randint_like as randint_like  # noqa: E402
+from .ops.random import default_generator as default_generator  # noqa: E402
+from .ops.random import get_rng_state as get_rng_state  # noqa: E402
+from .ops.random import set_rng_state as set_rng_state  # noqa: E402
 from .ops.random import seed as seed  # noqa: E402
 from .serialization import load as load  # noqa: E402
 from .serialization import save as save  # noqa: E402
@@ -82,6 +86,7 @@ from . import nn as nn  # noqa: E402
 from . import optim as optim  # noqa: E402
 from . import utils as utils  # noqa: E402
 from . import func as func  # noqa: E402
+from . import linalg as linalg  # noqa: E402
 
 _use_persistent_cache()
 

@@ -11,6 +11,7 @@ It refuses when the real PyTorch is already imported, so the two cannot be mixed
 from __future__ import annotations
 
 import importlib
+import os
 import runpy
 import sys
 
@@ -22,6 +23,9 @@ _MODULES = {
     "torch.nn.functional": "nablax.stateful.nn.functional",
     "torch.nn.init": "nablax.stateful.nn.init",
     "torch.nn.parameter": "nablax.stateful.nn.parameter",
+    "torch.nn.utils": "nablax.stateful.nn.utils",
+    "torch.nn.utils.clip_grad": "nablax.stateful.nn.utils.clip_grad",
+    "torch.nn.utils.convert_parameters": "nablax.stateful.nn.utils.convert_parameters",
     "torch.optim": "nablax.stateful.optim",
     "torch.optim.optimizer": "nablax.stateful.optim.optimizer",
     "torch.optim.lr_scheduler": "nablax.stateful.optim.lr_scheduler",
@@ -31,6 +35,7 @@ _MODULES = {
     "torch.utils": "nablax.stateful.utils",
     "torch.utils.data": "nablax.stateful.utils.data",
     "torch.func": "nablax.stateful.func",
+    "torch.linalg": "nablax.stateful.linalg",
 }
 
 
@@ -49,6 +54,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("usage: python -m nablax.stateful.as_torch script.py [args...]")
     install()
     sys.argv = argv
+    # As `python script.py` does: the script's folder, not the working directory, comes first
+    # on the path, so the script imports the modules beside it.
+    sys.path[0] = os.path.dirname(os.path.abspath(argv[0]))
     runpy.run_path(argv[0], run_name="__main__")
 
 

@@ -5,8 +5,7 @@ keeping compiled programs across runs (JAX's persistent compilation cache).
     >>> x = torch.tensor([1.0, 2.0])
     >>> lines = []
     >>> with torch.explain_compiles(report=lines.append):
-    ...     for scale in (2.0, 3.0):
-    ...         (x * scale).exp().sum().item()     # a number is an argument: one program
+    ...     totals = [(x * scale).exp().sum().item() for scale in (2.0, 3.0)]   # a number is an argument
     >>> len(lines)
     1
     >>> torch.compile_stats()["programs_built"] >= 1

@@ -1,29 +1,41 @@
-"""The `torch.*` functions that mirror tensor methods: `torch.add(x, y)`, `torch.cat(...)`, ..."""
+"""The `torch.*` functions that mirror tensor methods: `torch.add(x, y)`, `torch.cat(...)`, ...
+The math functions take `out=` (ops/outputs.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .ops import arithmetic as A
-from .ops import copies, elementwise, matmul, reductions, shape
+from .ops import copies, elementwise, gathering, linalg, matmul, pointwise, rearranging, reductions, sampling, scans, shape, sorting, value_shaped
+from .ops.outputs import with_out
 from .tensor import Tensor
 
 FUNCTIONS = {
-    **elementwise.FUNCTIONS,
-    "negative": elementwise.neg,
+    **elementwise.FUNCTIONS, **pointwise.FUNCTIONS, **sampling.FUNCTIONS, **scans.FUNCTIONS, **sorting.FUNCTIONS,
+    **gathering.FUNCTIONS, **rearranging.FUNCTIONS, **linalg.FUNCTIONS,
     "add": A.add, "sub": A.sub, "subtract": A.sub, "mul": A.mul, "multiply": A.mul, "div": A.div, "divide": A.div,
-    "true_divide": A.div, "pow": A.pow, "clamp": A.clamp, "clip": A.clamp, "maximum": A.maximum,
-    "minimum": A.minimum, "where": A.where,
+    "true_divide": A.div, "pow": A.pow, "clamp": A.clamp, "clip": A.clamp,
     **{name: A.comparison(name) for name in ("eq", "ne", "lt", "le", "gt", "ge")},
     "matmul": matmul.matmul, "mm": matmul.mm, "dot": matmul.dot,
     "sum": reductions.sum, "mean": reductions.mean, "prod": reductions.prod, "max": reductions.max,
     "min": reductions.min, "argmax": reductions.argmax, "argmin": reductions.argmin, "softmax": reductions.softmax,
     "log_softmax": reductions.log_softmax, "var": reductions.var, "std": reductions.std, "all": reductions.all,
-    "any": reductions.any,
+    "any": reductions.any, "amax": reductions.amax, "amin": reductions.amin, "logsumexp": reductions.logsumexp,
+    "count_nonzero": reductions.count_nonzero,
     "cat": copies.cat, "concat": copies.cat, "concatenate": copies.cat, "stack": copies.stack, "clone": copies.clone,
     "reshape": shape.reshape, "flatten": shape.flatten, "transpose": shape.transpose, "permute": shape.permute,
     "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze, "t": shape.t,
+    **value_shaped.FUNCTIONS,
 }
+
+# Functions without PyTorch's `out=`: views, copies, and those of several or data-dependent results.
+_WITHOUT_OUT = {"clone", "reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "t", "positive",
+                "fliplr", "flipud", "meshgrid", "einsum", "unique", "argwhere", "bincount", "masked_fill", "isfinite",
+                "count_nonzero"}
+_COMPUTES_IN_OUT_DTYPE = {"sum", "prod", "cumsum", "cumprod"}
+FUNCTIONS = {name: function if name in _WITHOUT_OUT else
+             with_out(function, computes_in_out_dtype=name in _COMPUTES_IN_OUT_DTYPE)
+             for name, function in FUNCTIONS.items()}
 
 
 def numel(input: Tensor) -> int:

@@ -19,6 +19,13 @@ from .engine import Expr
 # requires grad, and a backward pass through it raises.
 NOT_DIFFERENTIABLE = "NotImplemented"
 
+# Nodes PyTorch names but has no derivative for: the error a backward pass through one
+# raises (for NOT_DIFFERENTIABLE, "derivative for aten::<op> is not implemented").
+NO_DERIVATIVE = {
+    "Unique2Backward0": (NotImplementedError, "the derivative for '_unique2' is not implemented."),
+    "UniqueDimBackward0": (NotImplementedError, "the derivative for 'unique_dim' is not implemented."),
+}
+
 
 class Node:
     """A node of the backward graph, viewed from Python."""

@@ -15,7 +15,8 @@ import numpy as np
 from . import dtypes as dt
 from .autograd.backward import backward, retain_grad, retains_grad
 from .ops import arithmetic as A
-from .ops import copies, creation, elementwise, indexing, inplace, matmul, reductions, shape
+from .ops import (copies, creation, elementwise, gathering, indexing, inplace, inplace_forms, linalg, matmul, pointwise,
+                  rearranging, reductions, sampling, scans, shape, sorting, value_shaped)
 from .ops.common import SCALARS
 from .tensor import Tensor
 
@@ -48,12 +49,6 @@ def _matmul_method(self, other):
     return matmul.matmul(self, other)
 
 
-def _pos(self):
-    if self.dtype is dt.bool_:
-        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
-    return self
-
-
 def _equal(self, other) -> bool:
     return self.shape == other.shape and bool(reductions.all(self == other))
 
@@ -61,15 +56,17 @@ def _equal(self, other) -> bool:
 _COMPARISONS = {name: A.comparison(name) for name in ("eq", "ne", "lt", "le", "gt", "ge")}
 
 METHODS = {
-    **elementwise.FUNCTIONS, **inplace.FUNCTIONS, **copies.CONVERSIONS, **_COMPARISONS,
+    **elementwise.FUNCTIONS, **pointwise.METHODS, **inplace_forms.METHODS, **inplace.FUNCTIONS, **sampling.METHODS,
+    **scans.FUNCTIONS, **sorting.FUNCTIONS, **gathering.METHODS, **rearranging.METHODS, **linalg.METHODS,
+    **value_shaped.METHODS, **copies.CONVERSIONS, **_COMPARISONS,
     # arithmetic
     "add": A.add, "sub": A.sub, "mul": A.mul, "div": A.div, "pow": A.pow, "clamp": A.clamp, "clip": A.clamp,
-    "maximum": A.maximum, "minimum": A.minimum,
     # reductions
     "sum": reductions.sum, "mean": reductions.mean, "prod": reductions.prod, "softmax": reductions.softmax,
     "log_softmax": reductions.log_softmax, "max": reductions.max, "min": reductions.min, "argmax": reductions.argmax,
     "argmin": reductions.argmin, "var": reductions.var, "std": reductions.std, "all": reductions.all,
-    "any": reductions.any, "equal": _equal,
+    "any": reductions.any, "amax": reductions.amax, "amin": reductions.amin, "logsumexp": reductions.logsumexp, "count_nonzero": reductions.count_nonzero, "equal": _equal,
+    "where": lambda self, condition, other: A.where(condition, self, other),
     # matrices
     "mm": matmul.mm, "dot": matmul.dot, "matmul": _matmul_method,
     # shapes, indexing and copies
@@ -92,7 +89,7 @@ METHODS = {
     "__pow__": _operator(A.pow), "__rpow__": _operator(A.rpow),
     "__matmul__": _operator(matmul.matmul, operands=Tensor),
     "__rmatmul__": _operator(matmul.matmul, reflected=True, operands=Tensor),
-    "__neg__": elementwise.neg, "__abs__": elementwise.FUNCTIONS["abs"], "__pos__": _pos,
+    "__neg__": elementwise.neg, "__abs__": elementwise.FUNCTIONS["abs"], "__pos__": elementwise.positive,
     "__invert__": elementwise.bitwise_not,
     "__eq__": _COMPARISONS["eq"], "__ne__": _COMPARISONS["ne"], "__lt__": _COMPARISONS["lt"],
     "__le__": _COMPARISONS["le"], "__gt__": _COMPARISONS["gt"], "__ge__": _COMPARISONS["ge"],
@@ -100,6 +97,8 @@ METHODS = {
     "__or__": _operator(functools.partial(A.logical, "or")), "__ror__": _operator(functools.partial(A.logical, "or")),
     "__xor__": _operator(functools.partial(A.logical, "xor")), "__rxor__": _operator(functools.partial(A.logical, "xor")),
     "__iadd__": inplace.add_, "__isub__": inplace.sub_, "__imul__": inplace.mul_, "__itruediv__": inplace.div_,
+    "clip_": inplace.clamp_, "divide": A.div, "divide_": inplace.div_, "true_divide": A.div, "true_divide_": inplace.div_,
+    "multiply": A.mul, "multiply_": inplace.mul_, "subtract": A.sub, "subtract_": inplace.sub_,
     "__new__": staticmethod(_legacy_new),
 }
 

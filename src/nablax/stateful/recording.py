@@ -16,7 +16,7 @@ from . import dtypes as dt
 from . import engine
 from .device import CPU, DEVICES_IN_USE
 from .device import device as Device
-from .engine import MODE, Expr, Op
+from .engine import MODE, SELECT, Expr, Op
 from .tensor import Tensor
 
 
@@ -99,6 +99,12 @@ def promote(kind_a, kind_b):
 def reset_promotions() -> None:
     """Forgets cached promotions (the default float dtype changed)."""
     _PROMOTIONS.clear()
+
+
+def output(node: Expr, index: int, shape, dtype, grad: bool, grad_name: str | None) -> Expr:
+    """Output `index` of the multi-output node `node` recorded by `record_expr` (with a
+    gradient edge where `grad`)."""
+    return Expr(SELECT, (("index", index),), (node,), (grad,), tuple(shape), dtype, grad, grad_name)
 
 
 def record_binary(op: Op, a, b, grad_name, result=None, compute=None, broadcast=None) -> Tensor:

@@ -194,9 +194,10 @@ def _taken_out(component, found: list):
 def _index(array, components, positions):
     """`array[components]`, with each SELECTED or DynamicSlice at the next of `positions`."""
     if isinstance(array, np.ndarray) or not any(c is SELECTED or isinstance(c, DynamicSlice) for c in components):
+        # (a trailing `...` keeps NumPy's result a 0-d view of one element, not a copied scalar)
         if all(type(c) is int for c in components):  # one element, as loops over elements read them
-            return array[components]
-        return array[tuple(_concrete(c, positions) for c in components)]
+            return array[components + (...,)]
+        return array[(*(_concrete(c, positions) for c in components), ...)]
     axis = 0
     for component in components:
         if component is None:

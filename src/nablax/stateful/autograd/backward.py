@@ -11,7 +11,7 @@ import weakref
 import jax.numpy as jnp
 
 from .. import engine
-from ..grad_fn import NOT_DIFFERENTIABLE
+from ..grad_fn import NO_DERIVATIVE, NOT_DIFFERENTIABLE
 from ..ops.creation import tensor as make_tensor
 from ..tensor import Tensor
 
@@ -23,14 +23,17 @@ _FREED = (
 )
 
 
-def _planned(root: engine.Expr, cotangent, probes=()) -> engine.BackwardPass:
+def _planned(root: engine.Expr, cotangent, probes=(), create_graph: bool = False) -> engine.BackwardPass:
     """The backward pass of `root`, refused where PyTorch refuses it."""
-    backward = engine.BackwardPass(root, cotangent, probes)
+    backward = engine.BackwardPass(root, cotangent, probes, recorded=create_graph)
     for expr in backward.nodes:
         if expr.freed and expr.op.saves:
             raise RuntimeError(_FREED)
         if expr.grad_name == NOT_DIFFERENTIABLE:
             raise RuntimeError(f"derivative for aten::{expr.op.name} is not implemented")
+        if expr.grad_name in NO_DERIVATIVE:
+            error, message = NO_DERIVATIVE[expr.grad_name]
+            raise error(message)
     return backward
 
 
@@ -84,7 +87,7 @@ def backward(output: Tensor, gradient=None, retain_graph=None, create_graph=Fals
                 _accumulate(leaf, value._current_expr() if create_graph else engine.source(value._value()), add=True)
         return
     retaining = [tensor for tensor in list(_RETAINING.values()) if not tensor.is_leaf] if _RETAINING else []
-    backward_pass = _planned(root, cotangent, [tensor._current_expr() for tensor in retaining])
+    backward_pass = _planned(root, cotangent, [tensor._current_expr() for tensor in retaining], create_graph)
     leaves, groups = backward_pass.leaves()
     for tensor in retaining:  # non-leaf tensors that keep their gradient, where the pass reaches them
         index = backward_pass.probe_variable(tensor._current_expr())
@@ -171,7 +174,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not tensor.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     probes = [tensor._current_expr() for tensor in inputs if not tensor.is_leaf]
-    backward_pass = _planned(root, cotangent, probes)
+    backward_pass = _planned(root, cotangent, probes, create_graph)
     groups = [_variables_of(backward_pass, tensor) for tensor in inputs]
     found = iter(_gradients(backward_pass, [group for group in groups if group], None, create_graph))
     _release(backward_pass, retain_graph)

@@ -32,7 +32,7 @@ import jax.numpy as jnp
 
 from .. import engine
 from ..engine import Op, no_grad
-from ..recording import record_expr
+from ..recording import output, record_expr
 from ..tensor import Tensor
 
 
@@ -189,13 +189,9 @@ class Function:
         outputs, differentiable = signature(tuple(jax.ShapeDtypeStruct(tuple(t.shape), t.dtype.numpy) for t in tensors))
         node, device = record_expr(op, tensors, tuple(o.shape for o in outputs), None, f"{cls.__name__}Backward",
                                    differentiable=differentiable)
-        results = tuple(Tensor._from_expr(_select(node, index, output), device) for index, output in enumerate(outputs))
+        results = tuple(Tensor._from_expr(output(node, index, out.shape, out.dtype, node.requires_grad, node.grad_name), device)
+                        for index, out in enumerate(outputs))
         return results if len(results) > 1 else results[0]
-
-
-def _select(node: engine.Expr, index: int, output) -> engine.Expr:
-    return engine.Expr(engine.SELECT, (("index", index),), (node,), (node.requires_grad,), tuple(output.shape),
-                       output.dtype, node.requires_grad, node.grad_name)
 
 
 def _static(value):

@@ -31,11 +31,11 @@ class BackwardPass:
         [6.0]
     """
 
-    def __init__(self, root: Expr, cotangent: Expr | None = None, probes=()):
+    def __init__(self, root: Expr, cotangent: Expr | None = None, probes=(), recorded: bool = False):
         self.root = root
         self.cotangent = cotangent
         self.probes = list(probes)
-        self._builder = PlanBuilder(probes)
+        self._builder = PlanBuilder(probes, keep_inputs=recorded)  # (`gradient_exprs` needs the inputs' exprs)
         self._root_ref = self._builder.number_root(root)
 
     @functools.cached_property

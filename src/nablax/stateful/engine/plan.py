@@ -124,9 +124,9 @@ class PlanBuilder:
 
     __slots__ = ("args", "arg_exprs", "prelude", "body", "variables", "probes", "selections")
 
-    def __init__(self, probes=()):
+    def __init__(self, probes=(), keep_inputs: bool = False):
         self.args: list[Any] = []  # the known values the program is called with
-        self.arg_exprs: list[Expr] = []  # whose values they are
+        self.arg_exprs: list[Expr] | None = [] if keep_inputs else None  # whose values they are, where asked
         self.prelude = _Section(Kind.PRELUDE)
         self.body = _Section(Kind.BODY)
         self.variables: list[Expr] = []  # leaf variables (VAR nodes) and probes, as the body reaches them
@@ -140,34 +140,50 @@ class PlanBuilder:
         any pending graph deeper than MAX_PENDING_DEPTH, and known values end the walk;
         `number_root` takes care of deep bodies.)"""
         section = self.body if differentiate else self.prelude
-        ref = section.refs.get(id(expr))
+        refs, key = section.refs, id(expr)
+        ref = refs.get(key)
         if ref is not None:
             return ref
         op = expr.op
         if differentiate:
             if op is VAR:  # a leaf: a variable of the differentiated function
                 return self._variable(expr)
-        elif expr.value is not None or (op is SELECT and is_computed_output(expr)):
+        elif expr.value is not None:
+            return self._argument(expr)
+        elif op is SELECT and is_computed_output(expr):  # known, not settled yet
+            settle_output(expr)
             return self._argument(expr)
         elif op is VAR or op is DETACH:  # identities outside differentiation
-            ref = section.refs[id(expr)] = self.number(expr.inputs[0])
+            ref = refs[key] = self.number(expr.inputs[0])
             return ref
-        prelude_refs, body_refs = self.prelude.refs, self.body.refs
-        inputs = []
-        for source, edge in zip(expr.inputs, expr.grad_edges):  # (inline: this runs for every input of every node)
-            into_body = differentiate and edge
-            source_ref = (body_refs if into_body else prelude_refs).get(id(source))
-            if source_ref is None:
-                source_ref = self._argument(source) if source.value is not None and not into_body else \
-                    self.number(source, into_body)
-            inputs.append(source_ref)
-        index = len(section.nodes)
-        ref = section.refs[id(expr)] = section.interned[index] if index < _MADE_AT_ONCE else Ref.of(section.kind, index)
-        section.nodes.append((op, expr.static, tuple(inputs)))
+        inputs = self._number_inputs(expr, differentiate)
+        nodes = section.nodes
+        index = len(nodes)
+        ref = refs[key] = section.interned[index] if index < _MADE_AT_ONCE else Ref.of(section.kind, index)
+        nodes.append((op, expr.static, inputs))
         section.exprs.append(expr)
-        if differentiate and id(expr) in self.probes:  # d root / d expr: a zero variable added to the node
-            ref = section.refs[id(expr)] = section.add(_ADD, (), (ref, self._new_variable(expr)), None)
+        if differentiate and self.probes and key in self.probes:  # d root / d expr: a zero variable added to the node
+            ref = refs[key] = section.add(_ADD, (), (ref, self._new_variable(expr)), None)
         return ref
+
+    def _number_inputs(self, expr: Expr, differentiate: bool) -> tuple[Ref, ...]:
+        """The refs of a node's inputs, numbering those not numbered yet. (A loop per section,
+        written out: this runs for every input of every node of every program.)"""
+        prelude_refs, inputs = self.prelude.refs, []
+        if differentiate:
+            body_refs = self.body.refs
+            for source, edge in zip(expr.inputs, expr.grad_edges):
+                source_ref = (body_refs if edge else prelude_refs).get(id(source))
+                if source_ref is None:
+                    source_ref = self.number(source, edge) if edge or source.value is None else self._argument(source)
+                inputs.append(source_ref)
+        else:
+            for source in expr.inputs:
+                source_ref = prelude_refs.get(id(source))
+                if source_ref is None:
+                    source_ref = self.number(source) if source.value is None else self._argument(source)
+                inputs.append(source_ref)
+        return tuple(inputs)
 
     def number_root(self, root: Expr) -> Ref:
         """`number(root, differentiate=True)`, for graphs of any depth: a graph too deep to
@@ -182,13 +198,13 @@ class PlanBuilder:
 
     def _argument(self, expr: Expr) -> Ref:
         """The ref of a known value: the program's next argument."""
-        if expr.value is None:  # an output of a computed multi-output op: known, not settled yet
-            settle_output(expr)
-        index = len(self.args)
+        args = self.args
+        index = len(args)
         ref = self.prelude.refs[id(expr)] = _ARGS[index] if index < _MADE_AT_ONCE else Ref.of(Kind.ARG, index)
         value = expr.value
-        self.args.append(as_argument(value) if type(value) in _NUMBERS else value)
-        self.arg_exprs.append(expr)
+        args.append(as_argument(value) if type(value) in _NUMBERS else value)
+        if self.arg_exprs is not None:
+            self.arg_exprs.append(expr)
         return ref
 
     def input(self, expr: Expr) -> Ref:

@@ -1,16 +1,28 @@
 """Helpers shared by the layers of `nn.functional`: PyTorch's wording of sizes and dtypes in
-messages, its dtype checks, and the calling of a pure function with optional operands."""
+messages, its dtype checks, values already known (for PyTorch's checks of indices), the
+calling of a pure function with optional operands, and the outputs of multi-output ops
+(a pool with its indices)."""
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 
+from .. import engine
+from ..recording import output, record, record_expr
 from ..tensor import Tensor
 
 
 def is_int(value) -> bool:
     """True for Python and NumPy ints, but not for bools."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def known_value(tensor: Tensor):
+    """The tensor's value if it is already computed and concrete, else None: pending, or a
+    tracer (the module runs inside `jax.jit`, through `to_functional`)."""
+    value = engine.strip(tensor._current_expr()).value
+    return None if value is None or isinstance(value, jax.core.Tracer) else value
 
 
 def sizes(shape) -> str:
@@ -74,3 +86,17 @@ def with_optional(fn, required: int):
 
     call.__name__ = getattr(fn, "__name__", "call")
     return call
+
+
+def record_pool(op: engine.Op, input: Tensor, shape: tuple, grad_name: str, static, return_indices: bool = False):
+    """Records the pooling `op` over `input`. With `return_indices`, its function returns
+    (values, int64 indices) of the same `shape`, returned as two tensors: the values with
+    the input's dtype and gradient edges, the indices without."""
+    shape = tuple(shape)
+    if not return_indices:
+        return record(op, (input,), shape, input.dtype.numpy, grad_name, static)
+    static = static + (("return_indices", True),)
+    expr, device = record_expr(op, (input,), (shape, shape), None, grad_name, static)
+    values = output(expr, 0, shape, input.dtype.numpy, expr.requires_grad, grad_name)
+    indices = output(expr, 1, shape, np.dtype(np.int64), False, None)
+    return Tensor._from_expr(values, device), Tensor._from_expr(indices, device)

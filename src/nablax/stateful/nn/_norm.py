@@ -1,5 +1,5 @@
-"""`nn.functional.batch_norm`, `layer_norm` and `group_norm`: PyTorch's checks and messages,
-recorded as one op whose math is `nablax.nn.batch_norm`/`layer_norm`/`group_norm`.
+"""`nn.functional.batch_norm`, `layer_norm`, `rms_norm` and `group_norm`: PyTorch's checks and
+messages, recorded as one op whose math is `nablax.nn.batch_norm`/`layer_norm`/`rms_norm`/`group_norm`.
 
 Batch normalisation in training updates the running statistics in place, as PyTorch does.
 The output and the new statistics come from one multi-output op; the output is returned
@@ -12,9 +12,8 @@ import math
 import weakref
 
 from ... import nn as pure
-from .. import engine
 from ..engine import Op, no_grad
-from ..recording import record, record_expr
+from ..recording import output, record, record_expr
 from ..tensor import Tensor
 from ._checks import check_parameter_dtypes, is_int, optional_operands, require_floating, sizes, with_optional
 
@@ -97,38 +96,61 @@ def tracked_batch_norm(input: Tensor, running_mean, running_var, weight, bias, t
     with no_grad():
         for index, tensor in enumerate(statistics, start=1):
             if tensor is not None:
-                tensor._write(_select(expr, index, tensor.shape, tensor.dtype.numpy, grad=False))
-    output = _select(expr, 0, input.shape, input.dtype.numpy, grad=expr.requires_grad)
-    return Tensor._from_expr(output, device)
+                tensor._write(output(expr, index, tensor.shape, tensor.dtype.numpy, False, "NativeBatchNormBackward0"))
+    return Tensor._from_expr(output(expr, 0, input.shape, input.dtype.numpy, expr.requires_grad, "NativeBatchNormBackward0"),
+                             device)
 
 
-def _select(expr: engine.Expr, index: int, shape, dtype, *, grad: bool) -> engine.Expr:
-    """Output `index` of the multi-output op `expr`."""
-    return engine.Expr(engine.SELECT, (("index", index),), (expr,), (grad,), tuple(shape), dtype, grad,
-                     "NativeBatchNormBackward0")
-
-
-def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
-    """Normalises over the last `len(normalized_shape)` dimensions (`nablax.nn.layer_norm`)."""
-    if not isinstance(normalized_shape, (tuple, list)) or not all(is_int(size) for size in normalized_shape):
-        raise TypeError("layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
+def _normalized_shape(function: str, input: Tensor, normalized_shape, star: str, **parameters) -> tuple:
+    """PyTorch's checks of `normalized_shape`, of the parameters' shapes and of the input's
+    trailing dimensions (its layer_norm writes the expected shape `[*, 4]`, rms_norm `[*4]`)."""
+    if not isinstance(normalized_shape, (tuple, list)):
+        raise TypeError(f"{function}(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
                         f"{type(normalized_shape).__name__}")
+    for position, size in enumerate(normalized_shape):
+        if not is_int(size):
+            raise TypeError(f"{function}(): argument 'normalized_shape' (position 2) must be tuple of ints, but found "
+                            f"element of type {type(size).__name__} at pos {position}")
     shape = tuple(int(size) for size in normalized_shape)
     if not shape:
         raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one "
                            "element, but got normalized_shape = []")
-    for name, tensor in (("weight", weight), ("bias", bias)):
+    for name, tensor in parameters.items():
         if tensor is not None and tuple(tensor.shape) != shape:
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
                                f"{sizes(tensor.shape)} and normalized_shape = {sizes(shape)}")
     if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape):]) != shape:
-        raise RuntimeError(f"Given normalized_shape={sizes(shape)}, expected input with shape [*, "
+        raise RuntimeError(f"Given normalized_shape={sizes(shape)}, expected input with shape [*{star}"
                            f"{', '.join(map(str, shape))}], but got input of size{sizes(input.shape)}")
+    return shape
+
+
+def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+    """Normalises over the last `len(normalized_shape)` dimensions (`nablax.nn.layer_norm`)."""
+    shape = _normalized_shape("layer_norm", input, normalized_shape, ", ", weight=weight, bias=bias)
     require_floating("LayerNormKernelImpl", input)
     check_parameter_dtypes(input, weight, bias)
     operands, present = optional_operands(weight=weight, bias=bias)
     static = (("normalized_shape", shape), ("eps", float(eps)), ("present", present))
     return record(LAYER_NORM, (input, *operands), input.shape, input.dtype.numpy, "NativeLayerNormBackward0", static)
+
+
+def _rms_norm(x, weight=None, *, normalized_shape, eps):
+    # PyTorch's result has the input's dtype, whatever the weight's.
+    return pure.rms_norm(x, normalized_shape, None if weight is None else weight.astype(x.dtype), eps)
+
+
+RMS_NORM = Op("rms_norm", with_optional(_rms_norm, required=1))
+
+
+def rms_norm(input: Tensor, normalized_shape, weight=None, eps: float | None = None):
+    """x / sqrt(mean(x^2) + eps) over the last `len(normalized_shape)` dimensions, times
+    `weight`; `eps` defaults to the input dtype's machine epsilon (`nablax.nn.rms_norm`)."""
+    shape = _normalized_shape("rms_norm", input, normalized_shape, "", weight=weight)
+    require_floating("rms_norm", input)
+    operands, present = optional_operands(weight=weight)
+    static = (("normalized_shape", shape), ("eps", None if eps is None else float(eps)), ("present", present))
+    return record(RMS_NORM, (input, *operands), input.shape, input.dtype.numpy, "MulBackward0", static)
 
 
 def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: float = 1e-5):

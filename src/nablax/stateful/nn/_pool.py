@@ -1,34 +1,28 @@
-"""`nn.functional.max_pool2d`, `avg_pool2d` and `adaptive_avg_pool2d`: PyTorch's argument
+"""`nn.functional.max_pool1d`/`max_pool2d` and `avg_pool1d`/`avg_pool2d`: PyTorch's argument
 checks and messages, recorded as one op whose math is the function of `nablax.nn` of the
-same name."""
+same name (`ceil_mode`, `dilation`, `return_indices`, `count_include_pad` and
+`divisor_override` included).
+
+PyTorch computes most 1-D pools as 2-D ones over a height of 1, which words their errors:
+they are checked here the same way.
+"""
 
 from __future__ import annotations
 
-import jax.numpy as jnp
+import math
 
 from ... import nn as pure
+import numpy as np
+
 from ..engine import Op
 from ..recording import record
 from ..tensor import Tensor
-from ._checks import is_int, not_implemented, reject_unsupported, sizes
+from ._checks import is_int, known_value, not_implemented, record_pool, sizes
 
+MAX_POOL1D = Op("max_pool1d", pure.max_pool1d)
 MAX_POOL2D = Op("max_pool2d", pure.max_pool2d)
-ADAPTIVE_AVG_POOL2D = Op("adaptive_avg_pool2d", pure.adaptive_avg_pool2d)
-
-
-def _avg_pool2d(x, *, kernel_size, stride, padding, count_include_pad, divisor):
-    """`nablax.nn.avg_pool2d`, or the window sums divided by `divisor` (PyTorch's
-    `divisor_override`), in the input's dtype: integers are averaged with truncating
-    division, as in PyTorch."""
-    if divisor is None:
-        return pure.avg_pool2d(x, kernel_size, stride, padding, count_include_pad).astype(x.dtype)
-    sums = pure.avg_pool2d(x, kernel_size, stride, padding, True) * (kernel_size[0] * kernel_size[1])
-    if not jnp.issubdtype(x.dtype, jnp.inexact):
-        sums = jnp.round(sums)  # integer sums, exactly, before the truncating division
-    return (sums / divisor).astype(x.dtype)
-
-
-AVG_POOL2D = Op("avg_pool2d", _avg_pool2d)
+AVG_POOL1D = Op("avg_pool1d", pure.avg_pool1d)
+AVG_POOL2D = Op("avg_pool2d", pure.avg_pool2d)
 
 
 def _pair(value, name: str, who: str, *, may_omit: bool = False) -> tuple[int, int]:
@@ -42,114 +36,253 @@ def _pair(value, name: str, who: str, *, may_omit: bool = False) -> tuple[int, i
     return (int(values[0]), int(values[-1]))
 
 
+def _omitted(stride) -> bool:
+    return stride is None or (isinstance(stride, (tuple, list)) and not stride)
+
+
 def _window(kernel_size, stride, padding, who: str):
     kernel = _pair(kernel_size, "kernel_size", who)
-    omitted = stride is None or (isinstance(stride, (tuple, list)) and not stride)
-    stride = kernel if omitted else _pair(stride, "stride", who, may_omit=True)
+    stride = kernel if _omitted(stride) else _pair(stride, "stride", who, may_omit=True)
     return kernel, stride, _pair(padding, "padding", who)
 
 
-def _check_window(input: Tensor, kernel, stride, padding) -> tuple[int, int]:
-    """PyTorch's `pool2d_shape_check`; returns the output's (height, width)."""
+def _single(value, name: str, who: str) -> int:
+    """An int or a one-int sequence, with the message of PyTorch's argument parser."""
+    values = (value,) if is_int(value) else tuple(value)
+    if len(values) != 1:
+        raise RuntimeError(f"{who}() argument '{name}' should contain one int (got {len(values)})")
+    return int(values[0])
+
+
+def _check_dims_range(input: Tensor, who: str) -> None:
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor for argument #1 "
+                           f"'self' (while checking arguments for {who})")
+
+
+def _output_size(size: int, kernel: int, padding: int, stride: int, dilation: int, ceil_mode: bool) -> int:
+    """PyTorch's `pooling_output_shape`, checks included."""
+    if stride == 0:
+        raise RuntimeError("stride should not be zero")
+    if padding < 0:
+        raise RuntimeError(f"pad must be non-negative, but got pad: {padding}")
+    if padding > math.trunc(((kernel - 1) * dilation + 1) / 2):  # C++'s division
+        raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={padding}, "
+                           f"kernel_size={kernel} and dilation={dilation}")
+    out = (size + 2 * padding - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1  # the last window must start inside the input
+    return out
+
+
+def _check_pool2d(shape: tuple, kernel, stride, padding, dilation, ceil_mode: bool) -> tuple[int, int]:
+    """PyTorch's output sizes and `pool2d_shape_check` for an input of `shape`; returns the
+    output's (height, width)."""
+    height, width = (_output_size(*args, ceil_mode) for args in zip(shape[-2:], kernel, padding, stride, dilation))
     if kernel[0] <= 0 or kernel[1] <= 0:
         raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kernel[0]} kW: {kernel[1]}")
     if stride[0] <= 0 or stride[1] <= 0:
         raise RuntimeError(f"stride should be greater than zero, but got dH: {stride[0]} dW: {stride[1]}")
-    for pad in padding:
-        if pad < 0:
-            raise RuntimeError(f"pad must be non-negative, but got pad: {pad}")
-    for pad, size in zip(padding, kernel):
-        if pad > size // 2:
-            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pad}, "
-                               f"kernel_size={size} and dilation=1")
-    height, width = ((size + 2 * p - k) // s + 1 for size, k, s, p in zip(input.shape[-2:], kernel, stride, padding))
+    if dilation[0] <= 0 or dilation[1] <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {dilation[0]} "
+                           f"dilationW: {dilation[1]}")
+    if len(shape) not in (3, 4) or 0 in shape[1:]:
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got:"
+                           f"{sizes(shape)}")
+    if kernel[1] // 2 < padding[1] or kernel[0] // 2 < padding[0]:
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got padW = {padding[1]}, "
+                           f"padH = {padding[0]}, kW = {kernel[1]}, kH = {kernel[0]}")
     if height < 1 or width < 1:
-        channels, in_height, in_width = input.shape[-3:]
+        channels, in_height, in_width = shape[-3:]
         raise RuntimeError(f"Given input size: ({channels}x{in_height}x{in_width}). Calculated output size: "
                            f"({channels}x{height}x{width}). Output size is too small")
     return height, width
 
 
+def _require_max_pool_dtype(kernel: str, input: Tensor) -> None:
+    if input.dtype.name == "bool" or input.dtype.is_complex:
+        raise not_implemented(kernel, input)
+
+
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False):
-    """The maximum of each window over (N, C, H, W) or (C, H, W) (`nablax.nn.max_pool2d`)."""
+    """The maximum of each window over (N, C, H, W) or (C, H, W), and with `return_indices`
+    its position `h * W + w` (`nablax.nn.max_pool2d`)."""
     who = "max_pool2d"
     kernel, stride, padding = _window(kernel_size, stride, padding, who)
     dilation = _pair(dilation, "dilation", who)
     if input.ndim not in (3, 4):
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
-    if stride[0] == 0 or stride[1] == 0:
-        raise RuntimeError("stride should not be zero")
-    reject_unsupported(who, dilation=(dilation, (1, 1)), ceil_mode=(bool(ceil_mode), False),
-                 return_indices=(bool(return_indices), False))
-    height, width = _check_window(input, kernel, stride, padding)
-    static = (("kernel_size", kernel), ("stride", stride), ("padding", padding))
-    return record(MAX_POOL2D, (input,), (*input.shape[:-2], height, width), input.dtype.numpy,
-                  "MaxPool2DWithIndicesBackward0", static)
+    height, width = _check_pool2d(input.shape, kernel, stride, padding, dilation, ceil_mode)
+    _require_max_pool_dtype("max_pool2d", input)
+    static = (("kernel_size", kernel), ("stride", stride), ("padding", padding), ("dilation", dilation),
+              ("ceil_mode", bool(ceil_mode)))
+    return record_pool(MAX_POOL2D, input, (*input.shape[:-2], height, width), "MaxPool2DWithIndicesBackward0", static,
+                   return_indices)
 
 
-def _check_avg_pool_rank(input: Tensor) -> None:
+def _max_pool1d_argument(value, name: str, article: str = "an int, list of ints") -> int:
+    """One of max_pool1d's arguments, with its own messages (it is not computed as a 2-D pool)."""
+    values = (value,) if is_int(value) else tuple(value)
+    if len(values) != 1:
+        raise RuntimeError(f"max_pool1d() {name} must be {article} or tuple of ints of size 1 but got size "
+                           f"{len(values)}")
+    return int(values[0])
+
+
+def _check_max_pool1d(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool) -> tuple:
+    """PyTorch's `check_max_pool1d`; returns (kernel, stride, padding, dilation, output length)."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError("max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, "
+                           f"but got:{sizes(input.shape)}")
+    kernel = _max_pool1d_argument(kernel_size, "kernel_size")
+    stride = kernel if _omitted(stride) else _max_pool1d_argument(stride, "stride", "None, an int, list of ints,")
+    padding = _max_pool1d_argument(padding, "padding", "an int, list of ints,")
+    dilation = _max_pool1d_argument(dilation, "dilation")
+    for name, value, minimum, kind in (("kernel_size", kernel, 1, "greater than zero"),
+                                       ("stride", stride, 1, "greater than zero"),
+                                       ("padding", padding, 0, "non-negative")):
+        if value < minimum:
+            raise RuntimeError(f"max_pool1d() {name} must be {kind}, but got {value}")
+    if padding > kernel // 2:
+        raise RuntimeError(f"max_pool1d() padding should be at most half of kernel size, but got padding={padding} and "
+                           f"kernel_size={kernel}")
+    if dilation <= 0:
+        raise RuntimeError(f"max_pool1d() dilation must be greater than zero, but got {dilation}")
+    length = _output_size(input.shape[-1], kernel, padding, stride, dilation, ceil_mode)
+    if length <= 0:
+        raise RuntimeError(f"max_pool1d() Invalid computed output size: {length}")
+    return kernel, stride, padding, dilation, length
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """The maximum of each window over (N, C, L) or (C, L), and with `return_indices` its
+    position along L (`nablax.nn.max_pool1d`)."""
+    if return_indices:  # PyTorch pools a height of 1 with max_pool2d here
+        who = "max_pool1d"
+        kernel, stride = _single(kernel_size, "kernel_size", who), None if _omitted(stride) else _single(stride, "stride", who)
+        padding, dilation = _single(padding, "padding", who), _single(dilation, "dilation", who)
+        _check_dims_range(input, who)
+        stride = kernel if stride is None else stride
+        _, length = _check_pool2d((*input.shape[:-1], 1, input.shape[-1]), (1, kernel), (1, stride), (0, padding),
+                                  (1, dilation), ceil_mode)
+        _require_max_pool_dtype("max_pool2d", input)
+    else:
+        kernel, stride, padding, dilation, length = _check_max_pool1d(input, kernel_size, stride, padding, dilation,
+                                                                      ceil_mode)
+        if not input.dtype.is_floating_point:
+            raise not_implemented("max_pool1d_impl", input)
+    static = (("kernel_size", kernel), ("stride", stride), ("padding", padding), ("dilation", dilation),
+              ("ceil_mode", bool(ceil_mode)))
+    return record_pool(MAX_POOL1D, input, (*input.shape[:-1], length), "SqueezeBackward1", static, return_indices)
+
+
+def _check_avg_pool_rank(input_shape: tuple) -> None:
     """PyTorch reads the channel count as `input.size(-3)` first, which words the errors."""
-    if input.ndim == 0:
+    ndim = len(input_shape)
+    if ndim == 0:
         raise IndexError("Dimension specified as -3 but tensor has no dimensions")
-    if input.ndim < 3:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-input.ndim}, {input.ndim - 1}], "
-                         "but got -3)")
-    if input.ndim > 4:
+    if ndim < 3:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got -3)")
+    if ndim > 4:
         raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got:"
-                           f"{sizes(input.shape)}")
+                           f"{sizes(input_shape)}")
+
+
+def _check_avg_pool2d(input: Tensor, shape: tuple, kernel, stride, padding, ceil_mode: bool) -> tuple[int, int]:
+    _check_avg_pool_rank(shape)
+    height, width = _check_pool2d(shape, kernel, stride, padding, (1, 1), ceil_mode)
+    if input.dtype.name == "bool" or input.dtype.is_complex:
+        raise not_implemented("avg_pool2d", input)
+    return height, width
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None):
     """The mean of each window over (N, C, H, W) or (C, H, W); zero padding counts unless
     `count_include_pad=False`, and `divisor_override` replaces the window size (`nablax.nn.avg_pool2d`)."""
-    who = "avg_pool2d"
-    kernel, stride, padding = _window(kernel_size, stride, padding, who)
+    kernel, stride, padding = _window(kernel_size, stride, padding, "avg_pool2d")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
-    _check_avg_pool_rank(input)
-    if stride[0] == 0 or stride[1] == 0:
-        raise RuntimeError("stride should not be zero")
-    reject_unsupported(who, ceil_mode=(bool(ceil_mode), False))
-    height, width = _check_window(input, kernel, stride, padding)
-    static = (("kernel_size", kernel), ("stride", stride), ("padding", padding),
+    height, width = _check_avg_pool2d(input, input.shape, kernel, stride, padding, ceil_mode)
+    static = (("kernel_size", kernel), ("stride", stride), ("padding", padding), ("ceil_mode", bool(ceil_mode)),
               ("count_include_pad", bool(count_include_pad)),
-              ("divisor", None if divisor_override is None else int(divisor_override)))
-    return record(AVG_POOL2D, (input,), (*input.shape[:-2], height, width), input.dtype.numpy,
-                  "AvgPool2DBackward0", static)
+              ("divisor_override", None if divisor_override is None else int(divisor_override)))
+    return record_pool(AVG_POOL2D, input, (*input.shape[:-2], height, width), "AvgPool2DBackward0", static)
 
 
-def _adaptive_output_size(output_size, input: Tensor):
-    """PyTorch's `_list_with_default`: None entries take the input's size."""
-    if is_int(output_size):
-        return (int(output_size), int(output_size))
-    output_size = tuple(output_size)
-    if input.ndim <= len(output_size):
-        raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
-    return tuple(size if wanted is None else wanted for wanted, size in zip(output_size, input.shape[-len(output_size):]))
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True):
+    """The mean of each window over (N, C, L) or (C, L); zero padding counts unless
+    `count_include_pad=False` (`nablax.nn.avg_pool1d`)."""
+    who = "avg_pool1d"
+    kernel = _single(kernel_size, "kernel_size", who)
+    stride = kernel if _omitted(stride) else _single(stride, "stride", who)
+    padding = _single(padding, "padding", who)
+    _check_dims_range(input, who)
+    _, length = _check_avg_pool2d(input, (*input.shape[:-1], 1, input.shape[-1]), (1, kernel), (1, stride),
+                                  (0, padding), ceil_mode)
+    static = (("kernel_size", kernel), ("stride", stride), ("padding", padding), ("ceil_mode", bool(ceil_mode)),
+              ("count_include_pad", bool(count_include_pad)))
+    return record_pool(AVG_POOL1D, input, (*input.shape[:-1], length), "SqueezeBackward1", static)
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size):
-    """Means over `output_size` bins per axis, as PyTorch splits them (`nablax.nn.adaptive_avg_pool2d`)."""
-    output_size = _adaptive_output_size(output_size, input)
-    if len(output_size) != 2:
-        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
-    if output_size[0] < 0 or output_size[1] < 0:
-        raise RuntimeError("adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but "
-                           f"received {{{output_size[0]}, {output_size[1]}}}")
-    for dim in range(1, input.ndim):
-        if input.shape[dim] <= 0:
-            raise RuntimeError("adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch dimensions, "
-                               f"but input has sizes {sizes(input.shape)} with dimension {dim} being empty")
+MAX_UNPOOL2D = Op("max_unpool2d", pure.max_unpool2d)
+
+
+def _unpool_output_size(input: Tensor, kernel, stride, padding, output_size) -> tuple[int, int]:
+    """PyTorch's `_unpool_output_size`: the default size, or `output_size` (its last two
+    entries) if it is within a stride of it."""
+    default = [(size - 1) * s + k - 2 * p for size, k, s, p in zip(input.shape[-2:], kernel, stride, padding)]
+    if output_size is None:
+        sizes = default
+    else:
+        sizes = list(output_size)[2:] if len(output_size) == 4 else list(output_size)
+        if len(sizes) != 2:
+            raise ValueError(f"output_size should be a sequence containing 2 or 4 elements, but it has a length of "
+                             f"'{len(sizes)}'")
+        for dim, (size, usual, s) in enumerate(zip(sizes, default, stride)):
+            if not usual - s < size < usual + s:
+                raise ValueError(f'invalid output_size "{output_size}" (dim {dim} must be between {usual - s} and '
+                                 f'{usual + s})')
+    for dim, size in enumerate(sizes):
+        if size < 0:
+            raise ValueError(f"max_unpooling: output_size must contain non-negative spatial dimensions, but got "
+                             f"output_size[{dim}]={size}")
+    return int(sizes[0]), int(sizes[1])
+
+
+def _check_unpool_indices(input: Tensor, indices: Tensor, height: int, width: int) -> None:
+    """PyTorch's checks of the indices; their range only when their values are known (a
+    pending index out of range is dropped)."""
+    if indices.dtype.name != "int64":
+        raise RuntimeError(f"elements in indices should be type int64 but got: {indices.dtype.scalar_name}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({sizes(input.shape)}) but "
+                           f"got indices tensor with shape: {sizes(indices.shape)}")
     if input.ndim not in (3, 4):
-        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {sizes(input.shape)}")
+        raise RuntimeError(f"Input to max_unpooling2d should be a 3d or 4d Tensor, but got a tensor with {input.ndim} "
+                           "dimensions.")
     if not input.dtype.is_floating_point:
-        raise not_implemented("adaptive_avg_pool2d", input)
-    if 0 in output_size:
-        raise NotImplementedError(f"adaptive_avg_pool2d: an empty output (output_size={output_size}) is not supported "
-                                  "by nablax")
-    # PyTorch computes a (1, 1) output as a mean over the last two dimensions.
-    grad_name = "MeanBackward1" if output_size == (1, 1) else "AdaptiveAvgPool2DBackward0"
-    return record(ADAPTIVE_AVG_POOL2D, (input,), (*input.shape[:-2], *output_size), input.dtype.numpy, grad_name,
-                  (("output_size", tuple(int(size) for size in output_size)),))
+        raise not_implemented("max_unpool2d", input)
+    known = known_value(indices)
+    if known is not None and indices.numel():
+        values = np.asarray(known)
+        bad = values[(values < 0) | (values >= height * width)]
+        if bad.size:
+            raise RuntimeError(f"Found an invalid max index: {int(bad.flat[0])} (output volumes are of size "
+                               f"{height}x{width})")
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None):
+    """Each value of `input` at its position `indices` (from `max_pool2d(..., return_indices=True)`)
+    in a plane of zeros (`nablax.nn.max_unpool2d`)."""
+    kernel = _pair(kernel_size, "kernel_size", "max_unpool2d")
+    stride = kernel if stride is None else _pair(stride, "stride", "max_unpool2d")
+    padding = _pair(padding, "padding", "max_unpool2d")
+    height, width = _unpool_output_size(input, kernel, stride, padding, output_size)
+    _check_unpool_indices(input, indices, height, width)
+    static = (("kernel_size", kernel), ("stride", stride), ("padding", padding), ("output_size", (height, width)))
+    return record(MAX_UNPOOL2D, (input, indices), (*input.shape[:-2], height, width), input.dtype.numpy,
+                  "MaxUnpool2DBackward0", static, differentiable=(True, False))

@@ -4,36 +4,60 @@ with PyTorch's argument checks, warnings and backward-node names."""
 
 from __future__ import annotations
 
-import functools
 import warnings
-import weakref
 
-import jax
 import numpy as np
 
-from ... import losses as L
 from ... import nn as pure
 from .. import dtypes as dt
-from .. import engine
 from ..engine import Op
 from ..ops import elementwise
 from ..ops import random
 from ..ops import reductions as R
 from ..ops import shape as S
-from ..ops.common import broadcast_shapes
-from ..ops.creation import tensor as make_tensor
-from ..ops.inplace import write_result
 from ..recording import record
 from ..tensor import Tensor
-from ._checks import not_implemented, padding_index, reject_unsupported
+from ._adaptive_pool import adaptive_avg_pool1d as adaptive_avg_pool1d
+from ._adaptive_pool import adaptive_avg_pool2d as adaptive_avg_pool2d
+from ._adaptive_pool import adaptive_max_pool1d as adaptive_max_pool1d
+from ._adaptive_pool import adaptive_max_pool2d as adaptive_max_pool2d
+from ._activation import celu as celu
+from ._activation import elu as elu
+from ._activation import hardsigmoid as hardsigmoid
+from ._activation import hardswish as hardswish
+from ._activation import hardtanh as hardtanh
+from ._activation import leaky_relu as leaky_relu
+from ._activation import logsigmoid as logsigmoid
+from ._activation import mish as mish
+from ._activation import prelu as prelu
+from ._activation import relu6 as relu6
+from ._activation import selu as selu
+from ._activation import silu as silu
+from ._activation import softplus as softplus
+from ._activation import softsign as softsign
+from ._activation import threshold as threshold
+from ._checks import known_value, padding_index, reject_unsupported
+from ._attention import scaled_dot_product_attention as scaled_dot_product_attention
 from ._conv import conv1d as conv1d
 from ._conv import conv2d as conv2d
+from ._losses import binary_cross_entropy as binary_cross_entropy
+from ._losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits
+from ._losses import cross_entropy as cross_entropy
+from ._losses import huber_loss as huber_loss
+from ._losses import kl_div as kl_div
+from ._losses import l1_loss as l1_loss
+from ._losses import mse_loss as mse_loss
+from ._losses import nll_loss as nll_loss
+from ._losses import smooth_l1_loss as smooth_l1_loss
 from ._norm import batch_norm as batch_norm
 from ._norm import group_norm as group_norm
 from ._norm import layer_norm as layer_norm
-from ._pool import adaptive_avg_pool2d as adaptive_avg_pool2d
+from ._norm import rms_norm as rms_norm
+from ._pool import avg_pool1d as avg_pool1d
 from ._pool import avg_pool2d as avg_pool2d
+from ._pool import max_pool1d as max_pool1d
 from ._pool import max_pool2d as max_pool2d
+from ._pool import max_unpool2d as max_unpool2d
 
 relu, sigmoid, tanh = elementwise.relu, elementwise.sigmoid, elementwise.tanh
 
@@ -57,6 +81,13 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
     if dim is None:
         dim = _implicit_softmax_dim("log_softmax", input.ndim, _stacklevel)
     return R.log_softmax(input, dim, dtype)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None):
+    """softmax(-x) along `dim`, as PyTorch defines it (and so with its errors and grad_fn)."""
+    if dim is None:
+        dim = _implicit_softmax_dim("softmin", input.ndim, _stacklevel)
+    return R.softmax(elementwise.neg(input), dim, dtype)
 
 
 def _op(name: str, fn) -> Op:
@@ -96,45 +127,6 @@ def gelu(input: Tensor, approximate: str = "none"):
     return record(GELU, (input,), input.shape, input.dtype.numpy, "GeluBackward0", (("approximate", approximate),))
 
 
-LEAKY_RELU = _op("leaky_relu", pure.leaky_relu)
-ELU = _op("elu", pure.elu)
-SILU = _op("silu", pure.silu)
-SOFTPLUS = _op("softplus", pure.softplus)
-
-
-def _floating_activation(op: Op, input: Tensor, kernel: str, grad_name: str, static=(), inplace: bool = False):
-    """Records an activation that PyTorch implements for floating types only; in place, its
-    result is written into `input` (whose grad_fn then names the in-place backward node)."""
-    if not input.dtype.is_floating_point:
-        raise not_implemented(kernel, input)
-    result = record(op, (input,), input.shape, input.dtype.numpy, grad_name, static)
-    return write_result(input, result) if inplace else result
-
-
-def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False):
-    """x where x > 0, else negative_slope * x (`nablax.nn.leaky_relu`)."""
-    name = "LeakyReluBackward1" if inplace else "LeakyReluBackward0"
-    return _floating_activation(LEAKY_RELU, input, "leaky_relu_cpu", name, (("negative_slope", float(negative_slope)),),
-                                inplace)
-
-
-def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False):
-    """x where x > 0, else alpha * (exp(x) - 1) (`nablax.nn.elu`)."""
-    name = "EluBackward1" if inplace else "EluBackward0"
-    return _floating_activation(ELU, input, "elu_cpu", name, (("alpha", float(alpha)),), inplace)
-
-
-def silu(input: Tensor, inplace: bool = False):
-    """x * sigmoid(x) (`nablax.nn.silu`)."""
-    return _floating_activation(SILU, input, "silu_cpu", "SiluBackward0", (), inplace)
-
-
-def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0):
-    """log(1 + exp(beta * x)) / beta, and x where beta * x > threshold (`nablax.nn.softplus`)."""
-    static = (("beta", float(beta)), ("threshold", float(threshold)))
-    return _floating_activation(SOFTPLUS, input, "softplus_cpu", "SoftplusBackward0", static)
-
-
 DROPOUT = _op("dropout", lambda x, seed, counter, *, p: pure.dropout(x, p, random.key_of(seed, counter), train=True))
 
 
@@ -156,17 +148,10 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1):
 EMBEDDING = _op("embedding", pure.embedding)
 
 
-def _known_value(tensor: Tensor):
-    """The tensor's value if it is already computed and concrete, else None: pending, or a
-    tracer (the module runs inside `jax.jit`, through `to_functional`)."""
-    value = engine.strip(tensor._current_expr()).value
-    return None if value is None or isinstance(value, jax.core.Tracer) else value
-
-
 def _check_known_indices(indices: Tensor, num_embeddings: int) -> None:
     """PyTorch's range check, for indices whose values are already known (data, usually);
     pending ones are computed in the same program as the lookup, where a bad one gives NaNs."""
-    value = _known_value(indices)
+    value = known_value(indices)
     if value is None or not np.size(value):
         return
     values = np.asarray(value)
@@ -191,173 +176,34 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
                   (("padding_idx", padding_idx),), differentiable=(False, True))
 
 
-# -- losses --------------------------------------------------------------------------------------
+ONE_HOT = _op("one_hot", pure.one_hot)
 
 
-def _check_reduction(reduction: str) -> None:
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+def _one_hot_classes(tensor: Tensor, num_classes: int) -> int:
+    """PyTorch's checks of the class values, which it reads eagerly: values already known
+    are read here; with `num_classes=-1` they are computed, as advanced indexing does."""
+    if not tensor.numel():
+        if num_classes <= 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        return num_classes
+    values = np.asarray(tensor._value()) if num_classes == -1 else known_value(tensor)
+    if values is None:
+        return num_classes  # pending: an index out of range gives a row of zeros
+    values = np.asarray(values)
+    if values.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        return int(values.max()) + 1
+    if num_classes <= values.max():
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return num_classes
 
 
-def _broadcast_regression(input: Tensor, target: Tensor, stacklevel: int = 4):
-    """PyTorch broadcasts a regression target of another shape, with a warning that points
-    at the line calling the loss (the default `stacklevel` counts this function, the loss's
-    helper and the loss)."""
-    if input.shape == target.shape:
-        return input, target
-    warnings.warn(
-        f"Using a target size ({target.shape!r}) that is different to the input size ({input.shape!r}). This will "
-        "likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
-        UserWarning, stacklevel=stacklevel,
-    )
-    shape = broadcast_shapes(input.shape, target.shape)
-    return input.expand(shape), target.expand(shape)
-
-
-def _reduced_shape(shape: tuple, reduction: str) -> tuple:
-    return shape if reduction == "none" else ()
-
-
-def _target(target, like: Tensor):
-    return target if isinstance(target, Tensor) else make_tensor(target, dtype=like.dtype)
-
-
-MSE = _op("mse_loss", lambda x, t, *, reduction, dtype: L.mse(x.astype(dtype), t.astype(dtype), reduction))
-L1 = _op("l1_loss", lambda x, t, *, reduction, dtype: L.l1(x.astype(dtype), t.astype(dtype), reduction))
-
-
-def _regression_loss(op: Op, input, target, reduction: str, grad_name: str):
-    _check_reduction(reduction)
-    input, target = _broadcast_regression(input, _target(target, input))
-    # PyTorch computes in the promoted dtype: a float64 target makes a float64 loss.
-    dtype = dt.promote_types(input.dtype, target.dtype).numpy
-    return record(op, (input, target), _reduced_shape(input.shape, reduction), dtype, grad_name,
-                  (("reduction", reduction), ("dtype", dtype)))
-
-
-def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"):
-    """Mean squared error (`nablax.losses.mse`)."""
-    return _regression_loss(MSE, input, target, reduction, "MseLossBackward0")
-
-
-def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"):
-    """Mean absolute error (`nablax.losses.l1`)."""
-    name = {"mean": "MeanBackward0", "sum": "SumBackward0", "none": "AbsBackward0"}.get(reduction)
-    return _regression_loss(L1, input, target, reduction, name)
-
-
-def _class_target_checks(input: Tensor, target: Tensor, ignore_index: int) -> None:
-    """PyTorch's batch-size and dtype checks and, for class indices already computed, its
-    bounds check."""
-    if input.ndim >= 2 and target.ndim >= 1 and input.shape[0] != target.shape[0]:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target.shape[0]}).")
-    if target.dtype.name not in ("int64", "uint8"):
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype.scalar_name}")
-    expr = target._current_expr()
-    classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
-    known = _known_value(target)
-    if known is not None and target.numel() and _checked_bounds.get(expr) != (classes, ignore_index):
-        values = np.asarray(known)
-        bad = values[(values != ignore_index) & ((values < 0) | (values >= classes))]
-        if bad.size:
-            raise IndexError(f"Target {int(bad.flat[0])} is out of bounds.")
-        _checked_bounds[expr] = (classes, ignore_index)  # the same targets every step: check once
-
-
-# Targets whose bounds were checked, so a training loop does not copy them to the host each step.
-_checked_bounds: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _weight_operands(weight):
-    return () if weight is None else (weight,)
-
-
-def _with_weight(fn):
-    """Calls a pure loss with an optional trailing weight operand as its `weight=` argument."""
-
-    @functools.wraps(fn)
-    def call(input, target, *weight, **static):
-        return fn(input, target, weight=weight[0] if weight else None, **static)
-
-    return call
-
-
-CROSS_ENTROPY = _op("cross_entropy", _with_weight(L.cross_entropy))
-NLL = _op("nll_loss", _with_weight(L.nll))
-
-
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
-                  reduction: str = "mean", label_smoothing: float = 0.0):
-    """Softmax cross-entropy of logits, for class indices or probabilities (`nablax.losses.cross_entropy`)."""
-    _check_reduction(reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    # PyTorch's rule: a target of the input's own shape holds class probabilities.
-    probabilities = target.shape == input.shape
-    if probabilities:
-        if not target.dtype.is_floating_point:
-            raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
-                               f"{target.dtype.scalar_name}")
-        if ignore_index >= 0:
-            raise RuntimeError("ignore_index is not supported for floating point target")
-        name = "DivBackward1" if reduction == "mean" else "NegBackward0"  # smoothing folds into the target
-    else:
-        _class_target_checks(input, target, ignore_index)
-        name = "AddBackward0" if label_smoothing else "NllLossBackward0"
-    shape = _reduced_shape(target.shape if not probabilities else input.shape[:1] + input.shape[2:], reduction)
-    static = (("ignore_index", int(ignore_index)), ("reduction", reduction), ("label_smoothing", float(label_smoothing)))
-    return record(CROSS_ENTROPY, (input, target, *_weight_operands(weight)), shape, input.dtype.numpy, name, static,
-                  differentiable=(True, probabilities) + (False,) * (weight is not None))
-
-
-def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None, reduction: str = "mean"):
-    """Negative log likelihood of class indices under log-probabilities (`nablax.losses.nll`)."""
-    _check_reduction(reduction)
-    _class_target_checks(input, target, ignore_index)
-    static = (("ignore_index", int(ignore_index)), ("reduction", reduction))
-    return record(NLL, (input, target, *_weight_operands(weight)), _reduced_shape(target.shape, reduction),
-                  input.dtype.numpy, "NllLossBackward0", static, differentiable=(True, False, False))
-
-
-def _check_same_size(input: Tensor, target: Tensor) -> None:
-    if input.shape != target.shape:
-        raise ValueError(
-            f"Using a target size ({target.shape!r}) that is different to the input size ({input.shape!r}) is deprecated. "
-            "Please ensure they have the same size."
-        )
-
-
-def _check_logits_target_size(input: Tensor, target: Tensor) -> None:
-    if input.shape != target.shape:
-        raise ValueError(f"Target size ({target.shape!r}) must be the same as input size ({input.shape!r})")
-
-
-BCE = _op("binary_cross_entropy", _with_weight(L.binary_cross_entropy))
-def _bce_with_logits(x, t, *extra, reduction, has_weight, has_pos_weight):
-    weight = extra[0] if has_weight else None
-    pos_weight = extra[-1] if has_pos_weight else None
-    return L.binary_cross_entropy_with_logits(x, t, weight, reduction, pos_weight)
-
-
-BCE_LOGITS = _op("binary_cross_entropy_with_logits", _bce_with_logits)
-
-
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
-    """Binary cross-entropy of probabilities (`nablax.losses.binary_cross_entropy`)."""
-    _check_reduction(reduction)
-    _check_same_size(input, target)
-    return record(BCE, (input, target, *_weight_operands(weight)), _reduced_shape(input.shape, reduction),
-                  input.dtype.numpy, "BinaryCrossEntropyBackward0", (("reduction", reduction),),
-                  differentiable=(True, True, False))
-
-
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean",
-                                     pos_weight=None):
-    """Sigmoid and binary cross-entropy from logits, computed stably."""
-    _check_reduction(reduction)
-    _check_logits_target_size(input, target)
-    operands = (input, target, *_weight_operands(weight), *(() if pos_weight is None else (pos_weight,)))
-    return record(BCE_LOGITS, operands, _reduced_shape(input.shape, reduction), input.dtype.numpy,
-                  "BinaryCrossEntropyWithLogitsBackward0",
-                  (("reduction", reduction), ("has_weight", weight is not None), ("has_pos_weight", pos_weight is not None)),
-                  differentiable=(True, True, False, False))
+def one_hot(tensor: Tensor, num_classes: int = -1):
+    """int64 one-hot rows for the class indices `tensor` (`nablax.nn.one_hot`); `num_classes=-1`
+    takes the largest value plus one."""
+    if tensor.dtype is not dt.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    num_classes = _one_hot_classes(tensor, int(num_classes))
+    return record(ONE_HOT, (tensor,), (*tensor.shape, num_classes), np.dtype(np.int64), None,
+                  (("num_classes", num_classes),), differentiable=False)

@@ -1,6 +1,7 @@
-"""The convolution, pooling, normalisation and embedding layers of `torch.nn`, each a thin
-`Module` over `nn.functional`: PyTorch's constructors, parameter and buffer names, layouts
-and reprs, with initial values drawn by the functional face's `init`."""
+"""The convolution, normalisation (batch, layer, RMS, group) and embedding layers of
+`torch.nn`, each a thin `Module` over `nn.functional`: PyTorch's constructors, parameter
+and buffer names, layouts and reprs, with initial values drawn by the functional face's
+`init`."""
 
 from __future__ import annotations
 
@@ -118,62 +119,6 @@ class Conv2d(_ConvNd):
     _pure_layer = pure.Conv2d
 
 
-# -- pooling -----------------------------------------------------------------------------------
-
-
-class MaxPool2d(Module):
-    """The maximum of each window; `stride` defaults to `kernel_size`."""
-
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
-                 ceil_mode: bool = False):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.dilation = padding, dilation
-        self.return_indices, self.ceil_mode = return_indices, ceil_mode
-
-    def forward(self, input):
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
-
-    def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
-
-
-class AvgPool2d(Module):
-    """The mean of each window; zero padding counts unless `count_include_pad=False`."""
-
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
-                 divisor_override=None):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.ceil_mode = padding, ceil_mode
-        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
-
-    def forward(self, input):
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                            self.divisor_override)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-
-class AdaptiveAvgPool2d(Module):
-    """Means over `output_size` bins per axis; `AdaptiveAvgPool2d(1)` is global average pooling."""
-
-    def __init__(self, output_size):
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, input):
-        return F.adaptive_avg_pool2d(input, self.output_size)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
-
-
 # -- normalisation ---------------------------------------------------------------------------------
 
 
@@ -268,6 +213,27 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    """Divides by the root mean square over the last dimensions, `normalized_shape`, times a
+    weight of ones; `eps=None` means the input dtype's machine epsilon."""
+
+    def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True, device=None,
+                 dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        layer = pure.RMSNorm(self.normalized_shape, eps, elementwise_affine, dtype=_numpy_dtype(dtype))
+        _register_parameters(self, _initial_parameters(layer), ("weight",), device)
+
+    def forward(self, input):
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
 class GroupNorm(Module):

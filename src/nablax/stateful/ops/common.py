@@ -1,7 +1,10 @@
 """What the op modules share: PyTorch's scalars, casting to the dtype an op computes in,
-and broadcasting with PyTorch's error."""
+broadcasting with PyTorch's error, and NumPy's keyword names."""
 
 from __future__ import annotations
+
+import functools
+import inspect
 
 import jax.numpy as jnp
 import numpy as np
@@ -59,3 +62,27 @@ def named(function, name: str, doc: str):
 def not_implemented(kernel: str, dtype) -> NotImplementedError:
     """PyTorch's error for a kernel that has no implementation for `dtype`."""
     return NotImplementedError(f'"{kernel}" not implemented for \'{dtype.scalar_name}\'')
+
+
+_NUMPY_NAMES = (("axis", "dim"), ("keepdims", "keepdim"))
+
+
+def numpy_keywords(function):
+    """`function`, also taking NumPy's names `axis=` and `keepdims=` for its `dim` and
+    `keepdim`, as PyTorch's functions and methods do (a name given both ways is refused
+    with PyTorch's error)."""
+    parameters = list(inspect.signature(function).parameters)
+    positions = {alias: parameters.index(name) for alias, name in _NUMPY_NAMES if name in parameters}
+
+    @functools.wraps(function)
+    def apply(*args, **kwargs):
+        if "axis" in kwargs or "keepdims" in kwargs:
+            for alias, name in _NUMPY_NAMES:
+                if alias not in kwargs:
+                    continue
+                if alias not in positions or name in kwargs or len(args) > positions[alias]:
+                    raise TypeError(f"{function.__name__}() got an unexpected keyword argument '{alias}'")
+                kwargs[name] = kwargs.pop(alias)
+        return function(*args, **kwargs)
+
+    return apply

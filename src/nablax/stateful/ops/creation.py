@@ -37,6 +37,23 @@ def _flat_size(size) -> tuple:
     return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
 
 
+NO_SIZE = object()  # `size=` not given
+
+
+def sizes_or_keyword(name: str, sizes: tuple, size=NO_SIZE) -> tuple:
+    """The sizes of a factory `name`: given as arguments (`f(2, 3)`, `f((2, 3))`) or as
+    NumPy's `size=` keyword (`f(size=(2, 3))`), not both."""
+    if size is NO_SIZE:
+        if not sizes:
+            raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+        return sizes
+    if sizes:
+        raise TypeError(f"{name}() got multiple values for argument 'size'")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"{name}(): argument 'size' must be tuple of ints, not {type(size).__name__}")
+    return (size,)
+
+
 def size_argument(size) -> tuple:
     """A size given as `f(2, 3)`, `f((2, 3))` or `f(torch.Size([2, 3]))`, checked as PyTorch does."""
     size = _flat_size(size)
@@ -75,18 +92,21 @@ def constant(shape: tuple, dtype, value, grad_name: str | None = None):
     return record(CONSTANT, (), shape, dtype, grad_name, (("shape", shape), ("dtype", dtype), ("value", value)))
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
+def zeros(*sizes, size=NO_SIZE, dtype=None, device=None, requires_grad=False):
+    size = sizes_or_keyword("zeros", sizes, size)
     if any(isinstance(s, (int, np.integer)) and s < 0 for s in _flat_size(size)):
         raise RuntimeError("zeros: Dimension size must be non-negative.")  # zeros words it apart from the others
     return full(size_argument(size), 0, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
+def ones(*sizes, size=NO_SIZE, dtype=None, device=None, requires_grad=False):
+    size = sizes_or_keyword("ones", sizes, size)
     return full(size_argument(size), 1, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
+def empty(*sizes, size=NO_SIZE, dtype=None, device=None, requires_grad=False):
     """A tensor of `size` whose values are unspecified (zeros here)."""
+    size = sizes_or_keyword("empty", sizes, size)
     return full(size_argument(size), 0, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 

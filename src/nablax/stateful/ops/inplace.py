@@ -7,7 +7,7 @@ from __future__ import annotations
 from .. import engine
 from ..tensor import Tensor
 from . import arithmetic as A
-from . import copies, creation, elements, random
+from . import copies, creation, elements
 from .common import broadcast_shapes, named
 from .elementwise import neg
 
@@ -127,13 +127,5 @@ def copy_(self: Tensor, source: Tensor, non_blocking: bool = False):
     return self
 
 
-def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0):
-    return write_result(self, random.randn(*self.shape, dtype=self.dtype) * std + mean)
-
-
-def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0):
-    return write_result(self, random.rand(*self.shape, dtype=self.dtype) * (b - a) + a)
-
-
 FUNCTIONS = {function.__name__: function for function in
-             (add_, sub_, mul_, div_, pow_, clamp_, neg_, zero_, fill_, copy_, normal_, uniform_)}
+             (add_, sub_, mul_, div_, pow_, clamp_, neg_, zero_, fill_, copy_)}

@@ -1,5 +1,6 @@
-"""Reductions (sum, mean, prod, max, min, argmax, argmin) and the softmax family, with
-PyTorch's dims, dtypes, return types and backward-node names."""
+"""Reductions (sum, mean, prod, max, min, amax, amin, argmax, argmin, all, any, logsumexp)
+and the softmax family, with PyTorch's dims, dtypes, return types and backward-node names.
+Each takes NumPy's `axis=` and `keepdims=` too."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ..recording import record
 from ..tensor import Tensor
 from ..views import wrap_dim
 from .arithmetic import maximum, minimum
-from .common import cast, not_implemented
+from .common import cast, not_implemented, numpy_keywords
 
 # -- reductions ----------------------------------------------------------------------------------
 
@@ -44,6 +45,7 @@ MEAN = Op("mean", lambda x, *, dims, keepdim, dtype: jnp.mean(cast(x, dtype), ax
 PROD = Op("prod", lambda x, *, dims, keepdim, dtype: jnp.prod(cast(x, dtype), axis=dims, keepdims=keepdim))
 
 
+@numpy_keywords
 def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
     result = dt.as_dtype(dtype) if dtype is not None else (dt.int64 if not (x.dtype.is_floating_point or x.dtype.is_complex) else x.dtype)
     dims = _dims(x, dim)
@@ -52,6 +54,7 @@ def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
                   (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)))
 
 
+@numpy_keywords
 def mean(x, dim=None, keepdim=False, *, dtype=None):
     result = dt.as_dtype(dtype) if dtype is not None else x.dtype
     if not (result.is_floating_point or result.is_complex):
@@ -65,6 +68,7 @@ def mean(x, dim=None, keepdim=False, *, dtype=None):
                   (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)))
 
 
+@numpy_keywords
 def prod(x, dim=None, keepdim=False, *, dtype=None):
     if isinstance(dim, (tuple, list)):  # unlike sum and mean, prod reduces one dim at most
         raise TypeError(
@@ -153,7 +157,7 @@ class _ValuesIndices(tuple):
 
 
 @functools.lru_cache(maxsize=None)
-def _return_type(name: str) -> type:
+def return_type(name: str) -> type:
     # PyTorch's module name, so that `type(x.max(0))` prints `<class 'torch.return_types.max'>`.
     return type(name, (_ValuesIndices,), {"__slots__": (), "_name": name, "__module__": "torch.return_types"})
 
@@ -173,7 +177,7 @@ def extreme(x, which: str, dim=None, keepdim=False):
     static = (("dim", d if x.ndim else None), ("keepdim", bool(keepdim)))
     values = record(_EXTREME_VALUES, (x,), shape, x.dtype.numpy, f"{which.capitalize()}Backward0", (*static, ("which", which)))
     indices = record(_ARG["arg" + which], (x,), shape, np.dtype(np.int64), None, static, differentiable=False)
-    return _return_type(which)((values, indices))
+    return return_type(which)((values, indices))
 
 
 _ARG = {
@@ -205,6 +209,61 @@ def arg_extreme(x, name: str, dim=None, keepdim=False):
                   (("dim", d), ("keepdim", bool(keepdim))), differentiable=False)
 
 
+_AMAX = {
+    "amax": Op("amax", lambda x, *, dims, keepdim: jnp.max(x, axis=dims, keepdims=keepdim)),
+    "amin": Op("amin", lambda x, *, dims, keepdim: jnp.min(x, axis=dims, keepdims=keepdim)),
+}
+
+
+def _amax(x, name: str, dim, keepdim):
+    """`amax`/`amin`: the extreme over `dim` (all dims when empty), the gradient shared
+    evenly among ties, as PyTorch's."""
+    dims = _dims(x, dim) if dim not in ((), []) else None
+    if dims is None and x.numel() == 0:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                           "reduction dim with the 'dim' argument.")
+    for d in dims or ():
+        _check_reduction_dim(x, name, d)
+    return record(_AMAX[name], (x,), _reduced_shape(x.shape, dims, keepdim), x.dtype.numpy,
+                  f"{name.capitalize()}Backward0", (("dims", dims), ("keepdim", bool(keepdim))))
+
+
+def _truth_fn(x, *, which, dims, keepdim, dtype):
+    truth = x if x.dtype == jnp.bool_ else x != 0
+    return (jnp.all if which == "all" else jnp.any)(truth, axis=dims, keepdims=keepdim).astype(dtype)
+
+
+_TRUTH = Op("all_any", _truth_fn)
+
+
+def _truth(x, which: str, dim, keepdim):
+    """`all`/`any`: bool, or uint8 for a uint8 input, as in PyTorch."""
+    dims = _dims(x, dim)
+    result = dt.uint8 if x.dtype is dt.uint8 else dt.bool_
+    return record(_TRUTH, (x,), _reduced_shape(x.shape, dims, keepdim), result.numpy, None,
+                  (("which", which), ("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)),
+                  differentiable=False)
+
+
+def _logsumexp_fn(x, *, dims, keepdim, dtype):
+    x = cast(x, dtype)
+    if not x.size:
+        return jnp.log(jnp.sum(jnp.exp(x), axis=dims, keepdims=keepdim))
+    return jax.nn.logsumexp(x, axis=dims, keepdims=keepdim)
+
+
+LOGSUMEXP = Op("logsumexp", _logsumexp_fn)
+
+
+@numpy_keywords
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(x))) over `dim`, computed stably; integers in the default float dtype."""
+    result = input.dtype if (input.dtype.is_floating_point or input.dtype.is_complex) else dt.get_default_dtype()
+    dims = _dims(input, dim)
+    return record(LOGSUMEXP, (input,), _reduced_shape(input.shape, dims, keepdim), result.numpy, "LogsumexpBackward0",
+                  (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)))
+
+
 # -- softmax family --------------------------------------------------------------------------------
 
 
@@ -233,12 +292,14 @@ def _softmax_dtype(x, dim: int, dtype, kernel: str) -> dt.dtype:
     return x.dtype
 
 
+@numpy_keywords
 def softmax(x, dim, dtype=None):
     d = wrap_dim(dim, x.ndim)
     result = _softmax_dtype(x, d, dtype, "softmax")
     return record(SOFTMAX, (x,), x.shape, result.numpy, "SoftmaxBackward0", (("dim", d if x.ndim else None), ("dtype", result.numpy)))
 
 
+@numpy_keywords
 def log_softmax(x, dim, dtype=None):
     d = wrap_dim(dim, x.ndim)
     result = _softmax_dtype(x, d, dtype, "log_softmax")
@@ -249,35 +310,63 @@ def log_softmax(x, dim, dtype=None):
 # -- PyTorch's signatures --------------------------------------------------------------------------
 
 
+@numpy_keywords
 def max(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     return extreme(input, "max", dim, keepdim)
 
 
+@numpy_keywords
 def min(input, dim=None, keepdim=False):  # noqa: A001
     return extreme(input, "min", dim, keepdim)
 
 
+@numpy_keywords
+def amax(input, dim=(), keepdim=False):
+    return _amax(input, "amax", dim, keepdim)
+
+
+@numpy_keywords
+def amin(input, dim=(), keepdim=False):
+    return _amax(input, "amin", dim, keepdim)
+
+
+@numpy_keywords
 def argmax(input, dim=None, keepdim=False):
     return arg_extreme(input, "argmax", dim, keepdim)
 
 
+@numpy_keywords
 def argmin(input, dim=None, keepdim=False):
     return arg_extreme(input, "argmin", dim, keepdim)
 
 
+@numpy_keywords
 def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
     correction = (1 if unbiased else 0) if correction is None else correction
     return variance(input, dim, correction, keepdim)
 
 
+@numpy_keywords
 def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
     correction = (1 if unbiased else 0) if correction is None else correction
     return variance(input, dim, correction, keepdim, root=True)
 
 
-def all(input):  # noqa: A001
-    return (input != 0).sum() == input.numel()
+_COUNT_NONZERO = Op("count_nonzero", lambda x, *, dims: jnp.count_nonzero(x, axis=dims).astype(jnp.int64))
 
 
-def any(input):  # noqa: A001
-    return (input != 0).sum() > 0
+@numpy_keywords
+def count_nonzero(input, dim=None):
+    dims = _dims(input, dim)
+    return record(_COUNT_NONZERO, (input,), _reduced_shape(input.shape, dims, False), np.dtype(np.int64), None,
+                  (("dims", dims),), differentiable=False)
+
+
+@numpy_keywords
+def all(input, dim=None, keepdim=False):  # noqa: A001
+    return _truth(input, "all", dim, keepdim)
+
+
+@numpy_keywords
+def any(input, dim=None, keepdim=False):  # noqa: A001
+    return _truth(input, "any", dim, keepdim)

@@ -37,7 +37,7 @@ from .. import dtypes, engine
 from ..autograd.backward import zero_grads
 from ..engine import Op, enable_grad, no_grad
 from ..ops.creation import as_tensor
-from ..recording import record_expr
+from ..recording import output, record_expr
 from ..tensor import Tensor
 from .layout import STEP_DTYPE, named_state
 
@@ -113,7 +113,7 @@ def record_update(optimizer, params, values, grads, layout, states, state_specs,
         # only by the step after, and without it each step would recompute (and
         # recompile) the whole chain of updates before it.
         update.owner = weakref.ref(optimizer)
-        outputs = [engine.Expr(engine.SELECT, (("index", i),), (update,), (False,), shape, None, False) for i, shape in enumerate(shapes)]
+        outputs = [output(update, i, shape, None, False, None) for i, shape in enumerate(shapes)]
         for param, value, new_value in zip(params, values, outputs):
             new_value.dtype = value.dtype
             param._write(new_value)
