@@ -3,8 +3,9 @@
     python -m benchmarks.run                      # the full suite, writes benchmarks/RESULTS.md
     python -m benchmarks.run --quick --output /tmp/results.md
 
-Workloads: MLP classifiers at three sizes, the notes' linear-regression loop and the digits
-CNN of examples/digits_cnn.py. Contenders: hand-written JAX + optax (`jax.jit` step and
+Workloads: MLP classifiers at three sizes, the notes' linear-regression loop, the digits
+CNN of examples/digits_cnn.py and the character-level GPT of examples/gpt.py (`--workloads
+gpt` runs it alone). Contenders: hand-written JAX + optax (`jax.jit` step and
 `lax.scan` epoch), PyTorch eager, Flax NNX (`nnx.jit`, `nnx.cached_partial`), Equinox
 (`eqx.filter_jit`), and nablax (jitted step, `fit` with fused epochs, `nablax.stateful`).
 A contender whose framework is not installed is reported as such. Install them all with
@@ -51,7 +52,8 @@ def _choice_list(allowed: list[str]):
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: one build, two short bursts, a small matmul")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: one build, two short bursts, a small matmul, a tiny GPT")
     parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT, help="where to write the Markdown report")
     parser.add_argument("--workloads", type=_choice_list(WORKLOAD_KEYS + list(GPU_MLP_SIZES)), default=WORKLOAD_KEYS,
                         help=f"comma-separated, from {', '.join(WORKLOAD_KEYS)}")
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     log = lambda text: print(text, file=sys.stderr, flush=True)
     results = []
     for key in args.workloads:
-        results.append(measure_workload(make_workload(key), contenders, settings,
+        results.append(measure_workload(make_workload(key, quick=args.quick), contenders, settings,
                                         with_matmul=key in THROUGHPUT_WORKLOADS, log=log))
     command = "python -m benchmarks.run" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     report = render(results, contenders, machine.describe(), settings,

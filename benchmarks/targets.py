@@ -76,6 +76,11 @@ def _targets() -> list[Target]:
         for key, name in (("linreg", "linear regression loop"), ("tiny", "tiny MLP"), ("medium", "medium MLP"))
     ]
     targets += [
+        Target("nablax step / JAX `jit` step, GPT", Figure("gpt", "nablax"), Figure("gpt", "jax"), 1.05),
+        *(Target(f"nablax step / PyTorch eager{suffix}, GPT", Figure("gpt", "nablax"), Figure("gpt", torch), 0.8)
+          for torch, suffix in TORCH_THREADS),
+    ]
+    targets += [
         Target(f"nablax step / JAX `jit` step, first-step latency, {name}",
                Figure(key, "nablax", "first"), Figure(key, "jax", "first"), 1.2)
         for key, name in (("tiny", "tiny MLP"), ("medium", "medium MLP"), ("large", "large MLP"),

@@ -10,8 +10,11 @@ NumPy; each contender moves it to its own arrays before timing.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 import pathlib
+import sys
+from typing import Any
 
 import jax
 import numpy as np
@@ -20,14 +23,17 @@ import optax
 import nablax as nx
 
 STEPS_PER_EPOCH = 50  # batches per epoch for the synthetic data sets
-DIGITS_CNN_SCRIPT = pathlib.Path(__file__).resolve().parent.parent / "examples" / "digits_cnn.py"
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+GPT_BATCH_SIZE = 16
+GPT_BATCHES = 10  # distinct batches the stepping contenders cycle through (each is warmed up before timing)
 
 
 @dataclasses.dataclass(frozen=True)
 class Workload:
     """One training loop: `kind` is "mlp" (softmax cross-entropy), "linreg" (`w * x`, MSE),
-    "cnn" (the digits CNN, cross-entropy, BatchNorm and Dropout) or "pipeline" (`nn.Linear(1, 1)`
-    with MSE, for the PyTorch-style contenders only)."""
+    "cnn" (the digits CNN, cross-entropy, BatchNorm and Dropout), "gpt" (the character-level
+    GPT of examples/gpt.py: next-character cross-entropy, AdamW after gradient clipping) or
+    "pipeline" (`nn.Linear(1, 1)` with MSE, for the PyTorch-style contenders only)."""
 
     key: str
     title: str
@@ -39,6 +45,9 @@ class Workload:
     initial: dict[str, np.ndarray] = dataclasses.field(repr=False)  # parameters and buffers
     sizes: tuple[int, ...] = ()  # MLP layer sizes
     momentum: float = 0.0
+    config: Any = None  # the GPT's sizes (examples/gpt.py's Config)
+    weight_decay: float = 0.0  # AdamW's, for the GPT
+    clip_norm: float | None = None  # the gradients' largest global norm, for the GPT
 
     @property
     def steps_per_epoch(self) -> int:
@@ -50,8 +59,12 @@ class Workload:
         return [(self.inputs[i : i + size], self.targets[i : i + size]) for i in range(0, len(self.inputs), size)]
 
     def optax_optimizer(self) -> optax.GradientTransformation:
-        """The workload's SGD as optax writes it (PyTorch's `optim.SGD` with the same learning
-        rate and momentum computes the same update)."""
+        """The workload's optimizer as optax writes it: SGD (PyTorch's `optim.SGD` with the same
+        learning rate and momentum computes the same update), or for the GPT AdamW after
+        clipping the gradients' global norm (`optim.AdamW` after `clip_grad_norm_`)."""
+        if self.kind == "gpt":
+            adamw = optax.adamw(self.learning_rate, weight_decay=self.weight_decay)
+            return optax.chain(optax.clip_by_global_norm(self.clip_norm), adamw)
         return optax.sgd(self.learning_rate, momentum=self.momentum or None)
 
     def linear_names(self) -> list[str]:
@@ -123,12 +136,21 @@ def linear_pipeline() -> Workload:
     )
 
 
-def load_digits_cnn_example():
-    """The module `examples/digits_cnn.py`, which defines the CNN in both faces."""
-    spec = importlib.util.spec_from_file_location("digits_cnn", DIGITS_CNN_SCRIPT)
+@functools.cache
+def load_example(script: str):
+    """The module of `examples/<script>`, loaded once (the GPT and the digits CNN are defined
+    there, in both faces)."""
+    path = EXAMPLES / script
+    spec = importlib.util.spec_from_file_location(f"examples_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up while being made
     spec.loader.exec_module(module)
     return module
+
+
+def load_digits_cnn_example():
+    """The module `examples/digits_cnn.py`, which defines the CNN in both faces."""
+    return load_example("digits_cnn.py")
 
 
 def digits_cnn() -> Workload:
@@ -152,20 +174,46 @@ def digits_cnn() -> Workload:
     )
 
 
+def gpt(quick: bool = False) -> Workload:
+    """The GPT of examples/gpt.py at its full size (4 blocks of width 128, 4 heads, context
+    64; with `quick`, the example's tiny one) on windows of Python's help pages, AdamW (the
+    example's peak learning rate and weight decay, held constant) after clipping the
+    gradients' global norm to 1."""
+    example = load_example("gpt.py")
+    text = example.load_text()
+    vocabulary = example.Vocabulary(text)
+    sizes = {name: (example.QUICK if quick else example.FULL)[name] for name in ("width", "heads", "depth", "context")}
+    config = example.Config(len(vocabulary), **sizes)
+    (inputs, targets), _ = example.split_text(text, vocabulary, config.context)
+    n = GPT_BATCH_SIZE * GPT_BATCHES
+    model = example.GPT.create(config)
+    # Shapes only (nothing computed); values from PyTorch's Linear rule for every matrix.
+    shapes = {name: leaf.shape for name, leaf in nx.state_dict(jax.eval_shape(lambda: model.init(0))).items()}
+    schedule = example.Schedule()
+    return Workload(
+        key="gpt", title=f"GPT (batch {GPT_BATCH_SIZE}, {config.depth} blocks of width {config.width}, context {config.context})",
+        kind="gpt", batch_size=GPT_BATCH_SIZE, learning_rate=example.FULL["lr"], inputs=inputs[:n], targets=targets[:n],
+        initial=torch_default_init(shapes), config=config, weight_decay=schedule.weight_decay, clip_norm=schedule.clip,
+    )
+
+
 MLP_SIZES = {"tiny": (8, [4, 8, 8, 10]), "medium": (64, [64, 128, 128, 10]), "large": (256, [256, 512, 512, 10])}
 # Sizes where an accelerator, not dispatch, sets the pace; for runs on a GPU.
 GPU_MLP_SIZES = {"gpu-large": (1024, [1024, 4096, 4096, 10]), "gpu-huge": (4096, [4096, 8192, 8192, 10])}
-WORKLOAD_KEYS = [*MLP_SIZES, "linreg", "cnn"]
+WORKLOAD_KEYS = [*MLP_SIZES, "linreg", "cnn", "gpt"]
 
 
-def make_workload(key: str) -> Workload:
-    """The workload named `key`: one of WORKLOAD_KEYS or GPU_MLP_SIZES."""
+def make_workload(key: str, *, quick: bool = False) -> Workload:
+    """The workload named `key`: one of WORKLOAD_KEYS or GPU_MLP_SIZES; `quick` shrinks the
+    GPT to the example's tiny size (a smoke run's)."""
     if key in MLP_SIZES or key in GPU_MLP_SIZES:
         return mlp(key, *{**MLP_SIZES, **GPU_MLP_SIZES}[key])
     if key == "linreg":
         return linear_regression()
     if key == "cnn":
         return digits_cnn()
+    if key == "gpt":
+        return gpt(quick)
     if key == "pipeline":
         return linear_pipeline()
     raise ValueError(f"unknown workload {key!r}; choose from {WORKLOAD_KEYS + list(GPU_MLP_SIZES) + ['pipeline']}")

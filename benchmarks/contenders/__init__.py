@@ -52,17 +52,18 @@ class Contender:
         return getattr(module, function_name)(workload)
 
 
-TORCH_STYLE = ("mlp", "linreg", "cnn", "pipeline")
+STEPPING = ("mlp", "linreg", "cnn", "gpt")  # the GPT is timed step by step only: its fused epochs add nothing new
+TORCH_STYLE = (*STEPPING, "pipeline")
 CONTENDERS = [
-    Contender("jax", "JAX `jit`", "jax_by_hand:build_step_runner", ("optax",)),
+    Contender("jax", "JAX `jit`", "jax_by_hand:build_step_runner", ("optax",), kinds=STEPPING),
     Contender("jax-scan", "JAX `lax.scan` epoch", "jax_by_hand:build_epoch_runner", ("optax",), fused=True),
     Contender("torch", "PyTorch eager", "torch_style:build_torch_runner", ("torch",), kinds=TORCH_STYLE),
     Contender("torch-1t", "PyTorch eager, 1 thread", "torch_style:build_torch_single_thread_runner", ("torch",),
               kinds=TORCH_STYLE),
-    Contender("nnx", "Flax NNX `nnx.jit`", "flax_nnx:build_jit_runner", ("flax",)),
-    Contender("nnx-cached", "Flax NNX `cached_partial`", "flax_nnx:build_cached_partial_runner", ("flax",)),
-    Contender("equinox", "Equinox `filter_jit`", "equinox_jit:build_runner", ("equinox",)),
-    Contender("nablax", "nablax step", "nablax_functional:build_step_runner"),
+    Contender("nnx", "Flax NNX `nnx.jit`", "flax_nnx:build_jit_runner", ("flax",), kinds=STEPPING),
+    Contender("nnx-cached", "Flax NNX `cached_partial`", "flax_nnx:build_cached_partial_runner", ("flax",), kinds=STEPPING),
+    Contender("equinox", "Equinox `filter_jit`", "equinox_jit:build_runner", ("equinox",), kinds=STEPPING),
+    Contender("nablax", "nablax step", "nablax_functional:build_step_runner", kinds=STEPPING),
     Contender("nablax-fit", "nablax `fit`", "nablax_functional:build_fit_runner", fused=True),
     Contender("nablax-stateful", "nablax.stateful", "torch_style:build_stateful_runner", kinds=TORCH_STYLE),
 ]

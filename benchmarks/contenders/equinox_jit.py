@@ -9,6 +9,7 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from .loops import cycling_runner
@@ -65,6 +66,56 @@ class DigitsCNN(eqx.Module):
         return self.linear(self.dropout(x.reshape(-1), key=key)), state
 
 
+class GPTBlock(eqx.Module):
+    """A pre-norm block of examples/gpt.py on one sequence [T, E]: Equinox's
+    MultiheadAttention (biases on, as PyTorch's) under a causal mask, a GELU MLP; the
+    per-position layers are vmapped over the sequence."""
+
+    ln_1: eqx.nn.LayerNorm
+    attn: eqx.nn.MultiheadAttention
+    ln_2: eqx.nn.LayerNorm
+    mlp_in: eqx.nn.Linear
+    mlp_out: eqx.nn.Linear
+
+    def __init__(self, width, heads, key):
+        keys = jax.random.split(key, 3)
+        biases = dict(use_query_bias=True, use_key_bias=True, use_value_bias=True, use_output_bias=True)
+        self.ln_1, self.ln_2 = eqx.nn.LayerNorm(width, eps=1e-5), eqx.nn.LayerNorm(width, eps=1e-5)
+        self.attn = eqx.nn.MultiheadAttention(heads, width, **biases, key=keys[0])
+        self.mlp_in = eqx.nn.Linear(width, 4 * width, key=keys[1])
+        self.mlp_out = eqx.nn.Linear(4 * width, width, key=keys[2])
+
+    def __call__(self, x, mask):
+        h = jax.vmap(self.ln_1)(x)
+        x = x + self.attn(h, h, h, mask=mask)
+        h = jax.nn.gelu(jax.vmap(self.mlp_in)(jax.vmap(self.ln_2)(x)), approximate=False)
+        return x + jax.vmap(self.mlp_out)(h)
+
+
+class GPT(eqx.Module):
+    """The GPT of examples/gpt.py on one sequence of tokens; logits from the token embedding."""
+
+    wte: eqx.nn.Embedding
+    wpe: eqx.nn.Embedding
+    blocks: list
+    ln_f: eqx.nn.LayerNorm
+
+    def __init__(self, config, key):
+        keys = jax.random.split(key, config.depth + 2)
+        self.wte = eqx.nn.Embedding(config.vocab, config.width, key=keys[0])
+        self.wpe = eqx.nn.Embedding(config.context, config.width, key=keys[1])
+        self.blocks = [GPTBlock(config.width, config.heads, k) for k in keys[2:]]
+        self.ln_f = eqx.nn.LayerNorm(config.width, eps=1e-5)
+
+    def __call__(self, tokens):
+        length = tokens.shape[0]
+        x = jax.vmap(self.wte)(tokens) + jax.vmap(self.wpe)(jnp.arange(length))
+        mask = jnp.tril(jnp.ones((length, length), bool))
+        for block in self.blocks:
+            x = block(x, mask)
+        return jax.vmap(self.ln_f)(x) @ self.wte.weight.T
+
+
 def _with(model, where, value):
     return eqx.tree_at(where, model, jnp.asarray(value))
 
@@ -80,6 +131,8 @@ def model_for(workload):
             model = _with(model, lambda m, i=index: m.layers[i].weight, initial[f"{name}.weight"])
             model = _with(model, lambda m, i=index: m.layers[i].bias, initial[f"{name}.bias"])
         return model, None
+    if workload.kind == "gpt":
+        return _gpt_with(initial, workload.config, key), None
     model, state = eqx.nn.make_with_state(DigitsCNN)(key)
     for conv, norm, conv_name, norm_name in (("conv1", "norm1", "0", "1"), ("conv2", "norm2", "4", "5")):
         model = _with(model, lambda m, c=conv: getattr(m, c).weight, initial[f"{conv_name}.weight"])
@@ -89,6 +142,36 @@ def model_for(workload):
     model = _with(model, lambda m: m.linear.weight, initial["10.weight"])
     model = _with(model, lambda m: m.linear.bias, initial["10.bias"])
     return model, state
+
+
+def _gpt_with(initial, config, key):
+    """The GPT with the workload's parameters: Equinox's Linear weights are [out, in], as
+    PyTorch's; the packed input projection splits into query, key and value."""
+    values = {name: initial[name] for name in ("wte.weight", "wpe.weight", "ln_f.weight", "ln_f.bias")}
+    renamed = (("ln_1", "ln_1"), ("ln_2", "ln_2"), ("mlp_in", "mlp.0"), ("mlp_out", "mlp.2"), ("attn.output_proj", "attn.out_proj"))
+    for index in range(config.depth):
+        block = f"blocks.{index}"
+        for ours, theirs in renamed:
+            for kind in ("weight", "bias"):
+                values[f"{block}.{ours}.{kind}"] = initial[f"{block}.{theirs}.{kind}"]
+        weights, biases = (np.split(initial[f"{block}.attn.in_proj_{kind}"], 3) for kind in ("weight", "bias"))
+        for projection, weight, bias in zip(("query_proj", "key_proj", "value_proj"), weights, biases):
+            values[f"{block}.attn.{projection}.weight"], values[f"{block}.attn.{projection}.bias"] = weight, bias
+    model = GPT(config, key)
+    for path, value in values.items():
+        model = _with(model, _leaf(path), value)
+    return model
+
+
+def _leaf(path: str):
+    """`model -> model.<path>`, where a numbered part indexes a list."""
+
+    def where(model):
+        for part in path.split("."):
+            model = model[int(part)] if part.isdigit() else getattr(model, part)
+        return model
+
+    return where
 
 
 def loss_for(kind: str):

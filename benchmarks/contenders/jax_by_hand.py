@@ -21,14 +21,49 @@ BATCH_NORM_EPS = 1e-5
 DROPOUT = 0.25
 
 
+def linear(x, params, name):
+    return x @ params[f"{name}.weight"].T + params[f"{name}.bias"]
+
+
 def mlp_loss(linear_names: list[str]):
     def loss(params, extra, batch):
         h, labels = batch
         for index, name in enumerate(linear_names):
-            h = h @ params[f"{name}.weight"].T + params[f"{name}.bias"]
+            h = linear(h, params, name)
             if index < len(linear_names) - 1:
                 h = jax.nn.relu(h)
         return optax.softmax_cross_entropy_with_integer_labels(h, labels).mean(), extra
+
+    return loss
+
+
+def layer_norm(x, params, name, eps=1e-5):
+    mean = jnp.mean(x, axis=-1, keepdims=True)
+    var = jnp.mean(jnp.square(x - mean), axis=-1, keepdims=True)
+    return (x - mean) * jax.lax.rsqrt(var + eps) * params[f"{name}.weight"] + params[f"{name}.bias"]
+
+
+def gpt_loss(config):
+    """The GPT of examples/gpt.py written out: pre-norm blocks of causal self-attention
+    (`jax.nn.dot_product_attention`) and a GELU MLP, logits from the token embedding."""
+
+    def attention(x, params, name):
+        batch, length, width = x.shape
+        qkv = x @ params[f"{name}.in_proj_weight"].T + params[f"{name}.in_proj_bias"]
+        q, k, v = (t.reshape(batch, length, config.heads, -1) for t in jnp.split(qkv, 3, axis=-1))
+        out = jax.nn.dot_product_attention(q, k, v, is_causal=True)
+        return linear(out.reshape(batch, length, width), params, f"{name}.out_proj")
+
+    def loss(params, extra, batch):
+        tokens, targets = batch
+        x = params["wte.weight"][tokens] + params["wpe.weight"][: tokens.shape[1]]
+        for index in range(config.depth):
+            block = f"blocks.{index}"
+            x = x + attention(layer_norm(x, params, f"{block}.ln_1"), params, f"{block}.attn")
+            h = jax.nn.gelu(linear(layer_norm(x, params, f"{block}.ln_2"), params, f"{block}.mlp.0"), approximate=False)
+            x = x + linear(h, params, f"{block}.mlp.2")
+        logits = layer_norm(x, params, "ln_f") @ params["wte.weight"].T
+        return optax.softmax_cross_entropy_with_integer_labels(logits, targets).mean(), extra
 
     return loss
 
@@ -72,7 +107,7 @@ def cnn_loss(params, extra, batch):
     h = h.reshape(h.shape[0], -1)
     keep = jax.random.bernoulli(dropout_key, 1 - DROPOUT, h.shape)
     h = jnp.where(keep, h / (1 - DROPOUT), 0.0)
-    logits = h @ params["10.weight"].T + params["10.bias"]
+    logits = linear(h, params, "10")
     return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean(), (new_running, key)
 
 
@@ -83,6 +118,8 @@ def model_for(workload):
         return mlp_loss(workload.linear_names()), arrays, None
     if workload.kind == "linreg":
         return linear_regression_loss, arrays, None
+    if workload.kind == "gpt":
+        return gpt_loss(workload.config), arrays, None
     is_running = lambda name: ".running_" in name
     params = {name: value for name, value in arrays.items() if not is_running(name) and "num_batches" not in name}
     running = {name: value for name, value in arrays.items() if is_running(name)}

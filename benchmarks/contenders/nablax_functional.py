@@ -1,5 +1,5 @@
-"""nablax's functional face as its guide writes it: a model from `nx.nn`, a loss from
-`nx.supervised_loss`, then either `nx.make_train_step` called once per batch or `nx.fit`
+"""nablax's functional face as its guide writes it: a model from `nx.nn` (the GPT from
+examples/gpt.py), a loss from `nx.supervised_loss`, then either `nx.make_train_step` called once per batch or `nx.fit`
 with each epoch one compiled `lax.scan` (shuffled each epoch, as `fit` does by default)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 import nablax as nx
 
-from ..workloads import load_digits_cnn_example
+from ..workloads import load_digits_cnn_example, load_example
 from .loops import cycling_runner, epochs_for
 
 
@@ -28,6 +28,11 @@ def initial_state(workload) -> tuple:
         model = nx.nn.MLP(list(workload.sizes))
         params = nx.load_state_dict(model.init(0), workload.initial)
         return nx.supervised_loss(model, nx.losses.cross_entropy), nx.TrainState.create(params, optimizer)
+    if workload.kind == "gpt":
+        example = load_example("gpt.py")
+        model = example.GPT.create(workload.config)
+        params = nx.load_state_dict(jax.eval_shape(lambda: model.init(0)), workload.initial)  # shapes only as the template
+        return example.next_token_loss(model), nx.TrainState.create(params, optimizer)
     model = load_digits_cnn_example().functional_model()
     params, model_state = nx.load_state_dict(model.init(0), workload.initial, model.init_state())
     state = nx.TrainState.create(params, optimizer, key=1, model_state=model_state)  # key: dropout

@@ -9,7 +9,9 @@ under `no_grad` and `w.grad.zero_()`.
 
 from __future__ import annotations
 
-from ..workloads import load_digits_cnn_example
+import functools
+
+from ..workloads import load_digits_cnn_example, load_example
 from .loops import cycling_runner
 
 
@@ -65,13 +67,42 @@ def module_step(torch, workload, model, criterion):
     return one_step
 
 
+def gpt_step(torch, workload):
+    """The notes' loop over examples/gpt.py's `torch_model`: zero the gradients, forward,
+    loss, backward, clip the gradients' global norm, AdamW. PyTorch clips with
+    `torch.nn.utils.clip_grad_norm_`; where `torch` has none, the example's written-out clip."""
+    example = load_example("gpt.py")
+    model = example.torch_model(torch, workload.config)
+    model.load_state_dict({name: torch.tensor(value) for name, value in workload.initial.items()})
+    optimizer = torch.optim.AdamW(model.parameters(), lr=workload.learning_rate, weight_decay=workload.weight_decay)
+    utils = getattr(torch.nn, "utils", None)
+    clip = getattr(utils, "clip_grad_norm_", None) or functools.partial(example.clip_grad_norm_, torch)
+    cross_entropy = torch.nn.functional.cross_entropy
+
+    def one_step(batch):
+        tokens, targets = batch
+        optimizer.zero_grad()
+        logits = model(tokens)
+        loss = cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        loss.backward()
+        clip(model.parameters(), workload.clip_norm)
+        optimizer.step()
+        return loss
+
+    return one_step
+
+
 def build_runner(torch, workload, cnn=None):
     """The workload's loop with this `torch`; `cnn` is the CNN to train (default: `digits_cnn`)."""
     torch.manual_seed(0)  # dropout's stream
     nn = torch.nn
-    classify = workload.kind in ("mlp", "cnn")
-    batches = [(torch.tensor(x), torch.tensor(y).long() if classify else torch.tensor(y)) for x, y in workload.batches()]
-    if workload.kind == "linreg":
+    classify = workload.kind in ("mlp", "cnn", "gpt")
+    tokens = workload.kind == "gpt"
+    batches = [(torch.tensor(x).long() if tokens else torch.tensor(x), torch.tensor(y).long() if classify else torch.tensor(y))
+               for x, y in workload.batches()]
+    if workload.kind == "gpt":
+        step = gpt_step(torch, workload)
+    elif workload.kind == "linreg":
         step = linear_regression_step(torch, workload)
     elif workload.kind == "pipeline":
         step = module_step(torch, workload, nn.Linear(1, 1), nn.MSELoss())

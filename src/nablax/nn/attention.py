@@ -57,6 +57,12 @@ def _explicit_attention(q, k, v, allowed, bias, scale, dropout_p, key):
     return jnp.einsum("bnts,bsnh->btnh", weights, v), weights
 
 
+def _float16_on_cpu(q) -> bool:
+    """JAX's attention asks for float16 logits by the F16_F16_F32 dot algorithm, which XLA's
+    CPU backend cannot compile; the written-out formulation (its logits in float32 too) can."""
+    return q.dtype == jnp.float16 and jax.default_backend() == "cpu"
+
+
 def _attend(q, k, v, *, mask=None, bias=None, is_causal=False, scale, dropout_p=0.0, key=None, need_weights=False):
     """Attention in JAX's layout: q [B, T, N, H], k [B, S, K, H], v [B, S, K, Hv] with N a
     multiple of K; `mask` (True: may attend) and `bias` (added) broadcast to [B, N, T, S].
@@ -65,7 +71,7 @@ def _attend(q, k, v, *, mask=None, bias=None, is_causal=False, scale, dropout_p=
     if bias is not None:  # -inf entries block; the finite stand-in keeps gradients finite
         allowed = bias > -jnp.inf if allowed is None else allowed & (bias > -jnp.inf)
         bias = jnp.maximum(bias, _large_negative(bias.dtype))
-    explicit = dropout_p > 0.0 or need_weights or v.shape[-1] != q.shape[-1]
+    explicit = dropout_p > 0.0 or need_weights or v.shape[-1] != q.shape[-1] or _float16_on_cpu(q)
     if is_causal and (explicit or allowed is not None):
         causal = jnp.tril(jnp.ones((q.shape[1], k.shape[1]), bool))  # PyTorch's top-left alignment
         allowed = causal if allowed is None else allowed & causal
@@ -133,7 +139,7 @@ def scaled_dot_product_attention(
 
     Without dropout this is one `jax.nn.dot_product_attention` call, JAX's own attention op
     (XLA's formulation by default; cuDNN's fused kernel is its `implementation='cudnn'`);
-    dropout and E_v != E take an explicit formulation.
+    dropout, E_v != E and float16 on the CPU take an explicit formulation.
 
         >>> import jax, jax.numpy as jnp
         >>> q = k = v = jnp.ones((2, 4, 3, 8))  # batch, heads, length, features

@@ -152,9 +152,12 @@ def _affine(size, affine: bool, bias: bool, dtype) -> dict:
 def layer_norm(x: jax.Array, normalized_shape: tuple, weight=None, bias=None, eps: float = 1e-5) -> jax.Array:
     """Normalises over the last `len(normalized_shape)` dimensions (biased variance)."""
     axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
-    mean = jnp.mean(x, axis=axes, keepdims=True)
-    var = jnp.mean(jnp.square(x - mean), axis=axes, keepdims=True)
-    y = (x - mean) * jax.lax.rsqrt(var + eps)
+    # Half precisions are normalised in float32, as PyTorch computes them: in float16 the
+    # backward pass of rsqrt(var + eps) overflows for inputs of small variance.
+    wide = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+    mean = jnp.mean(wide, axis=axes, keepdims=True)
+    var = jnp.mean(jnp.square(wide - mean), axis=axes, keepdims=True)
+    y = ((wide - mean) * jax.lax.rsqrt(var + eps)).astype(x.dtype)
     if weight is not None:
         y = y * weight
     return y if bias is None else y + bias
