@@ -24,7 +24,7 @@ def load(relative_path: str):
 
 
 # Scripts whose full run takes long run on a short schedule here; their own tests check the full one.
-SHORT_RUNS = {"digits_cnn.py": ["--epochs", "1"], "compare_styles.py": ["--epochs", "2", "--hidden", "16"]}
+SHORT_RUNS = {"digits_cnn.py": ["--epochs", "1"], "gpt.py": ["--quick"], "compare_styles.py": ["--epochs", "2", "--hidden", "16"]}
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[str(s.relative_to(EXAMPLES)) for s in SCRIPTS])

@@ -49,6 +49,11 @@ def abs_value(x):
     return _abs_inexact(x) if jnp.issubdtype(x.dtype, jnp.inexact) else jnp.abs(x)
 
 
+def digamma(x):
+    """The digamma function; PyTorch's is -inf at 0 (JAX's is nan there)."""
+    return jnp.where(x == 0, -jnp.inf, jax.scipy.special.digamma(x))
+
+
 def _sign(x):
     """-1, 0 or 1; PyTorch's sign of nan is 0 (JAX's is nan)."""
     if x.dtype == jnp.bool_:
@@ -113,7 +118,7 @@ UNARY = [
     Unary("erfc", jax.scipy.special.erfc, "ErfcBackward0", to_float=True),
     Unary("erfinv", jax.scipy.special.erfinv, "ErfinvBackward0", to_float=True),
     Unary("lgamma", jax.scipy.special.gammaln, "LgammaBackward0", to_float=True),
-    Unary("digamma", jax.scipy.special.digamma, "DigammaBackward0", to_float=True),
+    Unary("digamma", digamma, "DigammaBackward0", to_float=True),
     Unary("i0", jax.scipy.special.i0, "I0Backward0", to_float=True),
     Unary("sinc", jnp.sinc, "SincBackward0", to_float=True),
     Unary("deg2rad", jnp.deg2rad, "Deg2RadBackward0", to_float=True, saves=False),

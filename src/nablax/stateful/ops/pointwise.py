@@ -60,7 +60,9 @@ def _fmin(a, b):
 
 def _nextafter(a, b):
     """The next representable number after `a` towards `b`; PyTorch's derivative is 1 for `a`."""
-    return a + jax.lax.stop_gradient(jnp.nextafter(a, b) - a)
+    # (nextafter itself has no JAX derivative, so it sees constants: the step is exact)
+    a_value, b_value = jax.lax.stop_gradient(a), jax.lax.stop_gradient(b)
+    return a + (jnp.nextafter(a_value, b_value) - a_value)
 
 
 def _ldexp(a, b):

@@ -200,12 +200,12 @@ def randperm(n: int, *, dtype=None, generator=None, requires_grad=False, device=
 
 
 def rand_like(x, *, dtype=None, generator=None, requires_grad=False, device=None):
-    return rand(*x.shape, dtype=dtype or x.dtype, generator=generator, requires_grad=requires_grad,
+    return rand(tuple(x.shape), dtype=dtype or x.dtype, generator=generator, requires_grad=requires_grad,
                 device=device or x.device)
 
 
 def randn_like(x, *, dtype=None, generator=None, requires_grad=False, device=None):
-    return randn(*x.shape, dtype=dtype or x.dtype, generator=generator, requires_grad=requires_grad,
+    return randn(tuple(x.shape), dtype=dtype or x.dtype, generator=generator, requires_grad=requires_grad,
                  device=device or x.device)
 
 
