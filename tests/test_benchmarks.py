@@ -110,3 +110,21 @@ def test_scripts_times_a_script_under_both_frameworks(suite, capsys):
     assert int(cache[2][5]) > 0, cache  # the second run found programs in the cache
     with pytest.raises(SystemExit):
         scripts.main(["--scripts", "no_such_script.py"])
+
+
+def test_notes_loop_runs_the_notes_code_under_both_frameworks(torch, capsys):
+    """The notes' loop as written trains `w` to the same value under both frameworks, and the
+    benchmark prints both frameworks' figures and their ratio."""
+    from benchmarks import notes_loop
+
+    import nablax.stateful as nxt
+
+    loops = [notes_loop.NotesLoop(framework) for framework in (torch, nxt)]
+    for loop in loops:
+        loop.run(100)
+    assert abs(float(loops[0].namespace["w"]) - float(loops[1].namespace["w"])) < 1e-6
+    notes_loop.main(["--bursts", "2", "--burst-seconds", "0.001"])
+    text = capsys.readouterr().out
+    rows = report_rows(text.split("\n\n")[0])
+    assert [row[0] for row in rows[2:]] == ["PyTorch", "nablax.stateful"] and all(float(row[1]) > 0 for row in rows[2:])
+    assert "nablax.stateful / PyTorch: " in text
