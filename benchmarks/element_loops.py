@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -52,7 +53,10 @@ def measure(framework: str, loop: str) -> tuple[float, float]:
     """(cold, warm) seconds of one loop, in a fresh process."""
     setup, body = LOOPS[loop]
     source = PROGRAM.format(imports=IMPORTS[framework], setup=setup, loop=body)
-    output = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, check=True).stdout
+    # A first pass compiles what it needs: nablax's persistent compilation cache stays off.
+    environment = dict(os.environ, NABLAX_COMPILATION_CACHE="0")
+    output = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, check=True,
+                            env=environment).stdout
     cold, warm = json.loads(output.strip().splitlines()[-1])
     return cold, warm
 

@@ -26,6 +26,9 @@ METHOD = [
     "machine its default thread pool can wait at every operation for a thread that another process holds.",
     "- The first step is timed on fresh builds (nothing compiled for them yet), in an order that rotates "
     "from build to build; JAX's own caches are warm by then, as in any process that has compiled before.",
+    "- Loops over single elements, whole learner scripts and the notes' loop exactly as written are "
+    "measured by their own scripts (`benchmarks/element_loops.py`, `scripts.py`, `notes_loop.py`); "
+    "their figures are in `benchmarks/LEARNERS.md`.",
 ]
 
 
