@@ -315,3 +315,26 @@ def test_step_with_a_closure_returns_its_loss(torch, initial):
         results.append((optimizer.step(closure).item(), weights_of(model)))
     assert results[1][0] == pytest.approx(results[0][0], abs=ATOL)
     assert_same_weights(results[1][1], results[0][1])
+
+
+def test_switched_off_numbers_are_no_program_arguments():
+    """A plain SGD step's update takes the parameters, their gradients and the learning rate
+    only: momentum, dampening and weight decay at zero switch their part of the rule off and
+    are left out of the program (each argument costs a dispatch every step); a nonzero one
+    is an argument, so that changing it keeps the program."""
+    from nablax.stateful import engine
+
+    layer = nxt.nn.Linear(3, 2)
+
+    def update_inputs(**options) -> int:
+        optimizer = nxt.optim.SGD(layer.parameters(), lr=0.1, **options)
+        layer(nxt.ones(4, 3)).sum().backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        update = engine.strip(layer.weight._current_expr()).inputs[0]
+        assert update.op.name == "optimizer_step"
+        return len(update.inputs)
+
+    assert update_inputs() == 2 + 2 + 1
+    assert update_inputs(momentum=0.9) == 2 + 2 + 2
+    assert update_inputs(momentum=0.9, dampening=0.1, weight_decay=0.01) == 2 + 2 + 4

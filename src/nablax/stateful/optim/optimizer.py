@@ -73,13 +73,16 @@ def _state_structure(rule: Rule, number_count: int, shape, dtype):
 def _update_fn(*flat, layout, transforms, maximize):
     """One update over every parameter: flat = params, grads, each group's numbers (its lr
     first), then the state leaves of the parameters that have state. `transforms` holds each
-    group's rule and count of numbers. Returns new params then new states."""
+    group's rule and, for each of its numbers, whether it was passed (else it is a zero
+    that switches its part of the rule off; see `Optimizer._numbers`). Returns new params
+    then new states."""
     count = len(layout)
     params, grads = flat[:count], flat[count : 2 * count]
     cursor, numbers = 2 * count, []
-    for _, number_count in transforms:
-        numbers.append(flat[cursor : cursor + number_count])
-        cursor += number_count
+    for _, passed in transforms:
+        given = iter(flat[cursor : cursor + sum(passed)])
+        cursor += sum(passed)
+        numbers.append([next(given) if is_passed else 0.0 for is_passed in passed])
     rest = list(flat[cursor:])
     new_params, new_states = [], []
     for (group, treedef, leaf_count), param, grad in zip(layout, params, grads):
@@ -222,8 +225,8 @@ class Optimizer:
         for group_index, group in enumerate(self.param_groups):
             rule = Rule(type(self), self._switches(group))
             group_numbers = (float(group["lr"]), *self._numbers(group))
-            transforms.append((rule, len(group_numbers)))
-            numbers.extend(group_numbers)
+            transforms.append((rule, tuple(number is not None for number in group_numbers)))
+            numbers.extend(number for number in group_numbers if number is not None)
             maximize.append(bool(group.get("maximize", False)))
             for param in group["params"]:
                 grad = param.grad
@@ -301,10 +304,16 @@ class Optimizer:
         return tuple(bool(group[key]) for key in self._switch_keys)
 
     def _numbers(self, group: dict) -> tuple:
+        """The group's numbers for the update program, in `_number_keys` order. A number that
+        is also a switch and is zero (SGD's momentum, dampening and weight decay, as a plain
+        SGD has them) is None: the rule leaves its part out, so it is no program argument."""
         numbers = []
         for key in self._number_keys:
             value = group[key]
-            numbers.extend(map(float, value) if isinstance(value, (tuple, list)) else [float(value)])
+            if isinstance(value, (tuple, list)):
+                numbers.extend(map(float, value))
+            else:
+                numbers.append(None if key in self._switch_keys and not value else float(value))
         return tuple(numbers)
 
     @staticmethod
