@@ -13,6 +13,7 @@ import weakref
 
 from ... import nn as pure
 from ..engine import Op, no_grad
+from ..ops import linalg
 from ..recording import output, record, record_expr
 from ..tensor import Tensor
 from ._checks import check_parameter_dtypes, is_int, optional_operands, require_floating, sizes, with_optional
@@ -172,3 +173,13 @@ def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: floa
     operands, present = optional_operands(weight=weight, bias=bias)
     static = (("num_groups", int(num_groups)), ("eps", float(eps)), ("present", present))
     return record(GROUP_NORM, (input, *operands), input.shape, input.dtype.numpy, "NativeGroupNormBackward0", static)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """`input` divided by its `p`-norm along `dim` (at least `eps`), as PyTorch computes it.
+
+        >>> import nablax.stateful as torch
+        >>> torch.nn.functional.normalize(torch.tensor([[3.0, 4.0]])).tolist()
+        [[0.6000000238418579, 0.800000011920929]]
+    """
+    return input / linalg.vector_norm(input, p, dim, keepdim=True).clamp_min(eps).expand_as(input)

@@ -52,6 +52,7 @@ from ._losses import smooth_l1_loss as smooth_l1_loss
 from ._norm import batch_norm as batch_norm
 from ._norm import group_norm as group_norm
 from ._norm import layer_norm as layer_norm
+from ._norm import normalize as normalize
 from ._norm import rms_norm as rms_norm
 from ._pool import avg_pool1d as avg_pool1d
 from ._pool import avg_pool2d as avg_pool2d
