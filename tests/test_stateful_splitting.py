@@ -10,7 +10,8 @@ X = np.random.default_rng(5).standard_normal((4, 6, 5)).astype(np.float32)
 
 CASES = {
     "split": lambda T, x: (T.split(x, 2, 1), x.split([1, 2, 3], dim=1), x.split(4, -1)),
-    "chunk": lambda T, x: (x.chunk(4, dim=1), T.chunk(x, 3, -1), x.chunk(10)),
+    "chunk": lambda T, x: (x.chunk(4, dim=1), T.chunk(x, 3, -1), x.chunk(10), x[:, :0].chunk(3, dim=1)),
+    "empty": lambda T, x: (x[:0].split(2), x[:, :0].split([0], 1), T.ones(0).split(2)),
     "narrow": lambda T, x: (x.narrow(1, -3, 2), T.narrow(x, 0, 1, 3)),
     "select": lambda T, x: (x.select(2, -1), T.select(x, 0, 1)),
     "unflatten": lambda T, x: (x.unflatten(1, (2, -1)), T.unflatten(x, -1, (5, 1))),

@@ -36,7 +36,8 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
             raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
         if size == 0 and length:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {length}")
-        sizes = [size] * (length // size) + ([length % size] if length % size else []) if size else [0]
+        pieces = max(-(-length // size), 1) if size else 1  # an empty dim gives one empty piece
+        sizes = [size] * (pieces - 1) + [length - size * (pieces - 1)]
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != length:
@@ -51,7 +52,8 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     d = wrap_dim(dim, input.ndim)
-    return split(input, max(math.ceil(input.shape[d] / chunks), 1) if input.shape[d] else 0, d)
+    length = input.shape[d]
+    return split(input, math.ceil(length / chunks) if length else [0] * chunks, d)
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
