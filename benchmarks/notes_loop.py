@@ -15,11 +15,10 @@ reported with each framework's spread. Target: at most 1.0.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
-from .timing import low_percentile, markdown_table, relative_spread
+from .timing import interleaved_samples, low_percentile, markdown_table, relative_spread, time_per_call
 
 SETUP = """
 X = torch.tensor([1, 2, 3, 4], dtype=torch.float32)
@@ -56,33 +55,33 @@ class NotesLoop:
         exec(SETUP, self.namespace)  # noqa: S102 - the notes' code, run as a script runs it
         self.code = compile(LOOP, "<notes loop>", "exec")
 
-    def run(self, iterations: int) -> float:
+    def run(self, iterations: int) -> None:
         self.namespace["n_iters"] = iterations
-        start = time.perf_counter()
         exec(self.code, self.namespace)  # noqa: S102
-        return (time.perf_counter() - start) / iterations
 
 
-def iterations_per_burst(loop: NotesLoop, seconds: float) -> int:
+def iterations_per_burst(run, seconds: float) -> int:
+    """How many iterations fill about `seconds`. Not `timing.steps_per_round`, which starts
+    from one step: nablax builds a program for each of the first few loops of one or four
+    iterations (the read at the end meets a different pending graph each time), so timing
+    those would size its bursts at a few iterations."""
     iterations = 8
-    while loop.run(iterations) * iterations < seconds:
+    while time_per_call(run, iterations) * iterations < seconds:
         iterations *= 2
     return iterations
 
 
 def measure(bursts: int, burst_seconds: float) -> dict[str, list[float]]:
+    """Seconds per iteration of each framework's loop, one sample per burst."""
     import torch
 
     import nablax.stateful as stateful
 
-    loops = {"PyTorch": NotesLoop(torch), "nablax.stateful": NotesLoop(stateful)}
-    sizes = {name: iterations_per_burst(loop, burst_seconds) for name, loop in loops.items()}
-    samples: dict[str, list[float]] = {name: [] for name in loops}
-    names = list(loops)
-    for burst in range(bursts):
-        for name in names if burst % 2 == 0 else names[::-1]:
-            samples[name].append(loops[name].run(sizes[name]))
-    return samples
+    runs = {"PyTorch": NotesLoop(torch).run, "nablax.stateful": NotesLoop(stateful).run}
+    for run in runs.values():
+        run(20)  # warm up: compile, fill caches
+    steps = {name: iterations_per_burst(run, burst_seconds) for name, run in runs.items()}
+    return interleaved_samples(runs, steps, rounds=bursts)
 
 
 def main(argv: list[str] | None = None) -> None:
