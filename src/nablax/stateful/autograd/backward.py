@@ -86,7 +86,7 @@ def backward(output: Tensor, gradient=None, retain_graph=None, create_graph=Fals
             if value is not None:
                 _accumulate(leaf, value._current_expr() if create_graph else engine.source(value._value()), add=True)
         return
-    retaining = [tensor for tensor in list(_RETAINING.values()) if not tensor.is_leaf] if _RETAINING else []
+    retaining = _retained_non_leaves() if _RETAINING else []
     backward_pass = _planned(root, cotangent, [tensor._current_expr() for tensor in retaining], create_graph)
     leaves, groups = backward_pass.leaves()
     for tensor in retaining:  # non-leaf tensors that keep their gradient, where the pass reaches them
@@ -101,9 +101,10 @@ def backward(output: Tensor, gradient=None, retain_graph=None, create_graph=Fals
         _accumulate(leaf, value if create_graph else engine.source(value))
 
 
-# Non-leaf tensors whose gradient a backward pass keeps in their `.grad` (`retain_grad()`), by
-# id (tensors compare elementwise, so they cannot be members of a set).
-_RETAINING: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+# Non-leaf tensors whose gradient a backward pass keeps in their `.grad` (`retain_grad()`): weak
+# references by id (tensors compare elementwise, so they cannot be members of a set). A plain
+# dict, emptied by the references' callbacks: every backward pass asks whether it is empty.
+_RETAINING: dict[int, weakref.ref] = {}
 
 
 def retain_grad(tensor: Tensor) -> None:
@@ -112,11 +113,18 @@ def retain_grad(tensor: Tensor) -> None:
     if not tensor.requires_grad:
         raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
     if not tensor.is_leaf:
-        _RETAINING[id(tensor)] = tensor
+        key = id(tensor)
+        _RETAINING[key] = weakref.ref(tensor, lambda _, key=key: _RETAINING.pop(key, None))
+
+
+def _retained_non_leaves() -> list[Tensor]:
+    tensors = [reference() for reference in list(_RETAINING.values())]
+    return [tensor for tensor in tensors if tensor is not None and not tensor.is_leaf]
 
 
 def retains_grad(tensor: Tensor) -> bool:
-    return _RETAINING.get(id(tensor)) is tensor and not tensor.is_leaf
+    reference = _RETAINING.get(id(tensor))
+    return reference is not None and reference() is tensor and not tensor.is_leaf
 
 
 def _accumulate(leaf: Tensor, value: engine.Expr, add: bool = False) -> None:

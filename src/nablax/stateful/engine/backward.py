@@ -8,8 +8,6 @@ it reaches (its leaves; the nodes it differentiates, to refuse a freed graph) be
 
 from __future__ import annotations
 
-import functools
-
 from . import cache, reference
 from .graph import SELECT, VAR, Expr, Op, leaf_of, settle, strip
 from .plan import Body, Plan, PlanBuilder
@@ -31,17 +29,16 @@ class BackwardPass:
         [6.0]
     """
 
+    __slots__ = ("root", "cotangent", "probes", "nodes", "_builder", "_root_ref")
+
     def __init__(self, root: Expr, cotangent: Expr | None = None, probes=(), recorded: bool = False):
         self.root = root
         self.cotangent = cotangent
         self.probes = list(probes)
         self._builder = PlanBuilder(probes, keep_inputs=recorded)  # (`gradient_exprs` needs the inputs' exprs)
         self._root_ref = self._builder.number_root(root)
-
-    @functools.cached_property
-    def nodes(self) -> list[Expr]:
-        """The nodes differentiated: the non-leaf nodes on gradient paths from the root."""
-        return [expr for expr in self._builder.body.exprs if expr is not None]
+        # The nodes differentiated: the non-leaf nodes on gradient paths from the root.
+        self.nodes: list[Expr] = [expr for expr in self._builder.body.exprs if expr is not None]
 
     @property
     def variables(self) -> list[Expr]:

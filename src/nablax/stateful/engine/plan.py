@@ -130,7 +130,7 @@ class PlanBuilder:
         self.prelude = _Section(Kind.PRELUDE)
         self.body = _Section(Kind.BODY)
         self.variables: list[Expr] = []  # leaf variables (VAR nodes) and probes, as the body reaches them
-        self.probes = {id(probe) for probe in probes}  # non-leaf nodes whose gradient is wanted
+        self.probes = set(map(id, probes))  # non-leaf nodes whose gradient is wanted
         self.selections: list[Expr] = []
 
     def number(self, expr: Expr, differentiate: bool = False) -> Ref:
@@ -139,12 +139,14 @@ class PlanBuilder:
         them and to the prelude elsewhere. (Recursion is safe in the prelude: records run
         any pending graph deeper than MAX_PENDING_DEPTH, and known values end the walk;
         `number_root` takes care of deep bodies.)"""
+        ref = (self.body if differentiate else self.prelude).refs.get(id(expr))
+        return ref if ref is not None else self._add(expr, differentiate)
+
+    def _add(self, expr: Expr, differentiate: bool) -> Ref:
+        """`number` of an expr not numbered yet in its section (its inputs are looked up
+        before the call)."""
         section = self.body if differentiate else self.prelude
-        refs, key = section.refs, id(expr)
-        ref = refs.get(key)
-        if ref is not None:
-            return ref
-        op = expr.op
+        refs, key, op = section.refs, id(expr), expr.op
         if differentiate:
             if op is VAR:  # a leaf: a variable of the differentiated function
                 return self._variable(expr)
@@ -156,34 +158,30 @@ class PlanBuilder:
         elif op is VAR or op is DETACH:  # identities outside differentiation
             ref = refs[key] = self.number(expr.inputs[0])
             return ref
-        inputs = self._number_inputs(expr, differentiate)
-        nodes = section.nodes
-        index = len(nodes)
-        ref = refs[key] = section.interned[index] if index < _MADE_AT_ONCE else Ref.of(section.kind, index)
-        nodes.append((op, expr.static, inputs))
-        section.exprs.append(expr)
-        if differentiate and self.probes and key in self.probes:  # d root / d expr: a zero variable added to the node
-            ref = refs[key] = section.add(_ADD, (), (ref, self._new_variable(expr)), None)
-        return ref
-
-    def _number_inputs(self, expr: Expr, differentiate: bool) -> tuple[Ref, ...]:
-        """The refs of a node's inputs, numbering those not numbered yet. (A loop per section,
-        written out: this runs for every input of every node of every program.)"""
+        # The refs of the node's inputs, numbering those not numbered yet (written out, a loop
+        # per section: this runs for every input of every node of every program).
         prelude_refs, inputs = self.prelude.refs, []
         if differentiate:
-            body_refs = self.body.refs
+            body_refs = refs
             for source, edge in zip(expr.inputs, expr.grad_edges):
                 source_ref = (body_refs if edge else prelude_refs).get(id(source))
                 if source_ref is None:
-                    source_ref = self.number(source, edge) if edge or source.value is None else self._argument(source)
+                    source_ref = self._add(source, edge) if edge or source.value is None else self._argument(source)
                 inputs.append(source_ref)
         else:
             for source in expr.inputs:
                 source_ref = prelude_refs.get(id(source))
                 if source_ref is None:
-                    source_ref = self.number(source) if source.value is None else self._argument(source)
+                    source_ref = self._add(source, False) if source.value is None else self._argument(source)
                 inputs.append(source_ref)
-        return tuple(inputs)
+        nodes = section.nodes
+        index = len(nodes)
+        ref = refs[key] = section.interned[index] if index < _MADE_AT_ONCE else Ref.of(section.kind, index)
+        nodes.append((op, expr.static, tuple(inputs)))
+        section.exprs.append(expr)
+        if differentiate and self.probes and key in self.probes:  # d root / d expr: a zero variable added to the node
+            ref = refs[key] = section.add(_ADD, (), (ref, self._new_variable(expr)), None)
+        return ref
 
     def number_root(self, root: Expr) -> Ref:
         """`number(root, differentiate=True)`, for graphs of any depth: a graph too deep to
