@@ -8,7 +8,10 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+
 import nablax.stateful as torch
+from nablax.stateful.engine import cache
 
 
 def explained(loop) -> list[str]:
@@ -71,7 +74,41 @@ def test_compile_stats_count_programs_and_hits():
     after = torch.compile_stats()
     assert after["programs_built"] - before["programs_built"] <= 1
     assert after["cache_hits"] - before["cache_hits"] >= 2
-    assert set(after) == {"programs_built", "cache_hits", "executables_compiled", "host_evaluations", "programs_held"}
+    assert set(after) == {"programs_built", "cache_hits", "executables_compiled", "programs_optimized",
+                          "host_evaluations", "programs_held"}
+
+
+def _notes_loop(steps: int) -> list[float]:
+    X = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    w = torch.tensor(0.5, requires_grad=True)
+    losses = []
+    for _ in range(steps):
+        loss = ((w * X - 2 * X) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= 0.01 * w.grad
+        w.grad.zero_()
+        losses.append(loss.item())
+    return losses
+
+
+def test_a_program_run_often_is_compiled_again_fully_optimized(monkeypatch):
+    """Programs start in the quick tier (XLA's backend optimizations off: they compile faster);
+    one that has run `optimized_after` times is compiled once more, fully optimized, and gives
+    the same numbers."""
+    def fresh_cache(optimized_after: int) -> None:
+        monkeypatch.setattr(cache, "PROGRAMS", cache.ProgramCache(64, 64, 8, 64, optimized_after=optimized_after))
+
+    fresh_cache(0)  # fully optimized from the start
+    expected = _notes_loop(12)
+    fresh_cache(4)
+    before = torch.compile_stats()
+    losses: list[float] = []
+    lines = explained(lambda: losses.extend(_notes_loop(12)))
+    after = torch.compile_stats()
+    assert after["programs_optimized"] - before["programs_optimized"] == 1  # the loop's steady step, once
+    assert sum("optimizing a program" in line for line in lines) == 1
+    np.testing.assert_allclose(losses, expected, rtol=1e-6)
 
 
 PROBE = ("import json, jax, nablax.stateful as torch; torch.arange(4.0).exp().sum().item(); "

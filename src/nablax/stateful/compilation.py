@@ -44,10 +44,12 @@ class explain_compiles:  # noqa: N801 - a function to call, or a context to ente
 
 def compile_stats() -> dict[str, int]:
     """Counts since the process started: programs built, runs of programs already built,
-    executables compiled (one per program and set of input shapes), graphs computed on the
-    host without a program, and programs held now."""
+    executables compiled (one per program and set of input shapes), programs compiled again
+    fully optimized after many runs (engine/cache.py's two tiers), graphs computed on the host
+    without a program, and programs held now."""
     programs = cache.PROGRAMS
     return {"programs_built": programs.compiles, "cache_hits": programs.hits, "executables_compiled": programs.executables,
+            "programs_optimized": programs.optimized,
             "host_evaluations": host.EVALUATIONS[0], "programs_held": len(programs)}
 
 
