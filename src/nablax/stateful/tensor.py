@@ -16,7 +16,6 @@ from __future__ import annotations
 import weakref
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from . import dtypes as dt
@@ -139,7 +138,7 @@ class Tensor:
     def _value(self) -> jax.Array:
         """The computed value, as a JAX array (values computed on the host are NumPy's)."""
         value = engine.value_of(self._current_expr())
-        return jnp.asarray(value) if isinstance(value, np.ndarray) else value
+        return engine.on_device(value) if isinstance(value, np.ndarray) else value
 
     @property
     def _shape(self) -> tuple:

@@ -11,6 +11,7 @@ in gradmode.py; reference.py is a slow, obviously correct interpreter of the sam
 This package imports only JAX and NumPy: it knows nothing of tensors or of PyTorch.
 """
 
+from .arguments import on_device as on_device
 from .backward import BackwardPass as BackwardPass
 from .cache import ProgramCache as ProgramCache
 from .cache import release_jax_memory as release_jax_memory

@@ -43,6 +43,14 @@ def as_argument(value):
     return scalar
 
 
+def on_device(values) -> jax.Array:
+    """A NumPy array's values (a copy) as a JAX array on JAX's default device; a JAX array as
+    it is. `jax.device_put` rather than `jnp.asarray`, which compiles a small program for every
+    new shape and dtype it converts (tens of milliseconds each): a short script creating tensors
+    of a dozen shapes spent a second in it."""
+    return jax.device_put(values)
+
+
 DEVICE_SCALARS: dict = {}
 _PYTHON_NUMBERS = frozenset({float, int})  # the numbers kept as JAX scalars
 _SCALARS_ON_DEVICE: list = [None]  # whether JAX's default backend is the CPU

@@ -243,7 +243,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     # A private copy: JAX may read a host array after this returns (its transfer can be
     # asynchronous, or alias the memory), and the caller's array may change meanwhile.
     values = np.array(_plain(data), dtype=dtype.numpy, copy=True).reshape(shape)
-    result = Tensor._from_expr(engine.source(jnp.asarray(values)))
+    result = Tensor._from_expr(engine.source(engine.on_device(values)))
     return finish(result, device, requires_grad)
 
 

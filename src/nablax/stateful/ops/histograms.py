@@ -7,7 +7,6 @@ so do these, with NumPy on the values read to the host. `range=None` (`min == ma
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
 
 from .. import engine
@@ -49,7 +48,7 @@ _COMPUTED = Op("histogram", lambda input, computed: computed, host=lambda input,
 
 def _computed(input: Tensor, array: np.ndarray) -> Tensor:
     array = array.astype(input.dtype.numpy)
-    return record(_COMPUTED, (input, engine.source(jnp.asarray(array))), array.shape, array.dtype, NOT_DIFFERENTIABLE,
+    return record(_COMPUTED, (input, engine.source(engine.on_device(array))), array.shape, array.dtype, NOT_DIFFERENTIABLE,
                   differentiable=(True, False))
 
 
@@ -83,7 +82,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
         raise RuntimeError(f"torch.histc: bins must be > 0, but got {bins} for dimension 0")
     span = None if min == max else (min, max)
     counts = np.histogram(values.reshape(-1), bins, range=span)[0].astype(values.dtype)
-    return Tensor._from_expr(engine.source(jnp.asarray(counts)))  # (PyTorch's is outside the graph)
+    return Tensor._from_expr(engine.source(engine.on_device(counts)))  # (PyTorch's is outside the graph)
 
 
 FUNCTIONS = {function.__name__: function for function in (histogram, histc)}

@@ -153,7 +153,7 @@ def getitem(x: Tensor, index):
                                                             bare_slice=isinstance(index, slice))
         return x._view_of((("index", resolved),), shape, strides, name)
     layout, arrays = _advanced_index(x, components)
-    sources = [engine.source(jnp.asarray(a)) for a in arrays]
+    sources = [engine.source(engine.on_device(a)) for a in arrays]
     shape = _shape_after(x.shape, layout, arrays)
     return record(GATHER, (x, *sources), shape, x.dtype.numpy, "IndexBackward0", (("layout", layout),),
                   differentiable=(True,) + (False,) * len(sources))
@@ -258,7 +258,7 @@ def setitem(x: Tensor, index, value) -> None:
         new = record(COPY_SLICES, (x, value, *positions), x.shape, x.dtype.numpy, grad_name, (("steps", static),),
                      differentiable=(True, True))
     else:
-        sources = [engine.source(jnp.asarray(a)) for a in arrays]
+        sources = [engine.source(engine.on_device(a)) for a in arrays]
         new = record(SCATTER, (x, value, *sources), x.shape, x.dtype.numpy, grad_name,
                      (("layout", layout), ("value_shape", value_shape)), differentiable=(True, True))
     x._write(new._current_expr())

@@ -24,7 +24,7 @@ from .common import broadcast_shapes
 
 def _known(array: np.ndarray) -> Tensor:
     """A tensor holding `array`, computed here."""
-    return Tensor._from_expr(engine.source(jnp.asarray(array)))
+    return Tensor._from_expr(engine.source(engine.on_device(array)))
 
 
 def nonzero(input: Tensor, *, as_tuple: bool = False):
@@ -67,7 +67,7 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     shape = broadcast_shapes(mask.shape, input.shape)  # (PyTorch's error names the mask first)
     positions = np.flatnonzero(np.broadcast_to(np.asarray(mask._host()), shape))
-    return record(_SELECT, (input, engine.source(jnp.asarray(positions))), (positions.size,), input.dtype.numpy,
+    return record(_SELECT, (input, engine.source(engine.on_device(positions))), (positions.size,), input.dtype.numpy,
                   "MaskedSelectBackward0", (("shape", shape),), differentiable=(True, False))
 
 
@@ -117,7 +117,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     shape = tuple(first.size if d == axis else s for d, s in enumerate(source.shape))
     # The distinct values are the input's at their first occurrences: a node PyTorch names
     # but does not differentiate (a backward pass through it raises PyTorch's error).
-    result = record(_TAKE, (source, engine.source(jnp.asarray(first.astype(np.int64)))), shape, input.dtype.numpy,
+    result = record(_TAKE, (source, engine.source(engine.on_device(first.astype(np.int64)))), shape, input.dtype.numpy,
                     grad_name, (("dim", axis),), differentiable=(True, False))
     extras = [_known(inverse.astype(np.int64))] if return_inverse else []
     extras += [_known(counts.astype(np.int64))] if return_counts else []
