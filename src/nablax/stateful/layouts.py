@@ -1,0 +1,61 @@
+"""PyTorch's layouts and memory formats: `torch.strided`, `torch.preserve_format`,
+`torch.contiguous_format`, `torch.channels_last`, `torch.channels_last_3d`.
+
+nablax has one layout (dense, strided) and computes values without regard to memory order,
+so these are accepted where PyTorch takes `layout=` or `memory_format=` and change nothing:
+a tensor made with `memory_format=torch.channels_last` has PyTorch's values and shape, in
+nablax's one layout.
+
+    >>> import nablax.stateful as torch
+    >>> torch.zeros(2, layout=torch.strided).float(memory_format=torch.channels_last).shape
+    torch.Size([2])
+"""
+
+from __future__ import annotations
+
+
+class layout:  # noqa: N801 - PyTorch's name
+    """A tensor layout: only `torch.strided` exists here."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+
+class memory_format:  # noqa: N801 - PyTorch's name
+    """An order of a tensor's elements in memory, as PyTorch names them."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+
+layout.__module__ = memory_format.__module__ = "torch"
+
+strided = layout("strided")
+preserve_format = memory_format("preserve_format")
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+
+NAMES = {value.name: value for value in (strided, preserve_format, contiguous_format, channels_last, channels_last_3d)}
+
+
+def check_memory_format(value, function: str) -> None:
+    """PyTorch's refusal of a `memory_format=` that is not one."""
+    if value is not None and not isinstance(value, memory_format):
+        raise TypeError(f"{function}(): argument 'memory_format' must be torch.memory_format, not {type(value).__name__}")
+
+
+def check_layout(value, function: str) -> None:
+    """PyTorch's refusal of a `layout=` that is not one; strided is the only layout here."""
+    if value is not None and not isinstance(value, layout):
+        raise TypeError(f"{function}(): argument 'layout' must be torch.layout, not {type(value).__name__}")
