@@ -49,13 +49,23 @@ channels_last_3d = memory_format("channels_last_3d")
 NAMES = {value.name: value for value in (strided, preserve_format, contiguous_format, channels_last, channels_last_3d)}
 
 
-def check_memory_format(value, function: str) -> None:
-    """PyTorch's refusal of a `memory_format=` that is not one."""
-    if value is not None and not isinstance(value, memory_format):
+_RANKS = {"channels_last": 4, "channels_last_3d": 5}
+
+
+def check_memory_format(value, function: str, ndim: int) -> None:
+    """PyTorch's refusal of a `memory_format=` that is not one, or of a channels-last format
+    for a tensor of another number of dims."""
+    if value is None:
+        return
+    if not isinstance(value, memory_format):
         raise TypeError(f"{function}(): argument 'memory_format' must be torch.memory_format, not {type(value).__name__}")
+    rank = _RANKS.get(value.name)
+    if rank is not None and ndim != rank:
+        raise RuntimeError(f"required rank {rank} tensor to use {value.name} format")
 
 
-def check_layout(value, function: str) -> None:
+def check_layout(value, function: str | None = None) -> None:
     """PyTorch's refusal of a `layout=` that is not one; strided is the only layout here."""
     if value is not None and not isinstance(value, layout):
-        raise TypeError(f"{function}(): argument 'layout' must be torch.layout, not {type(value).__name__}")
+        prefix = f"{function}(): " if function else ""
+        raise TypeError(f"{prefix}argument 'layout' must be torch.layout, not {type(value).__name__}")

@@ -99,12 +99,12 @@ def overwrite(x: Tensor, value, grad_name: str):
 
 def clone(x: Tensor, *, memory_format=None):
     """A copy of `x` on a storage of its own (every `memory_format` gives the one layout)."""
-    check_memory_format(memory_format, "clone")
+    check_memory_format(memory_format, "clone", x.ndim)
     return record(COPY, (x,), x.shape, x.dtype.numpy, "CloneBackward0")
 
 
 def contiguous(x: Tensor, memory_format=None):
-    check_memory_format(memory_format, "contiguous")
+    check_memory_format(memory_format, "contiguous", x.ndim)
     return x if views.is_contiguous(x.shape, x._strides) else clone(x)
 
 
@@ -121,7 +121,7 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
     target_device, target_dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
     copy = kwargs.pop("copy", False)
     kwargs.pop("non_blocking", None)
-    check_memory_format(kwargs.pop("memory_format", None), "to")
+    check_memory_format(kwargs.pop("memory_format", None), "to", self.ndim)
     if kwargs:
         raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
     flags = [arg for arg in args if isinstance(arg, bool)]  # positional non_blocking, then copy
@@ -146,7 +146,7 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
 
 def _converter(dtype: dt.dtype, name: str):
     def convert(self: Tensor, memory_format=None) -> Tensor:
-        check_memory_format(memory_format, name)
+        check_memory_format(memory_format, name, self.ndim)
         return to_dtype(self, dtype)
 
     return named(convert, name, f"`self.to({dtype!r})`.")

@@ -24,7 +24,7 @@ from .common import named
 def finish(tensor, device=None, requires_grad: bool = False, layout=None):
     """Moves a new tensor to `device` (default: `get_default_device()`) and marks it as
     requiring grad, as factories do (`layout=` may only be the one layout, `torch.strided`)."""
-    check_layout(layout, "factory")
+    check_layout(layout)
     device = as_device(device) if device is not None else get_default_device()
     if device.type != "cpu":
         target = to_jax(device)
@@ -121,7 +121,7 @@ def full_like(x, fill_value, *, dtype=None, device=None, requires_grad=False, gr
               memory_format=None):
     """A tensor of `x`'s shape (and dtype, device unless given) filled with `fill_value`;
     every `memory_format` gives nablax's one layout."""
-    check_memory_format(memory_format, "full_like")
+    check_memory_format(memory_format, "full_like", x.ndim)
     return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or _non_cpu(x), requires_grad=requires_grad,
                 grad_name=grad_name, layout=layout)
 

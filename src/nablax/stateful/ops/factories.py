@@ -56,7 +56,7 @@ def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False,
     """A tensor of `size` (values unspecified: zeros); `stride` is PyTorch's memory layout."""
     size, stride = tuple(size), tuple(stride)
     if len(size) != len(stride):
-        raise RuntimeError(f"mismatch in length of strides and shape")
+        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality of strides ({len(stride)})")
     return creation.empty(size_argument((size,)), dtype=dtype, device=device, requires_grad=requires_grad, layout=layout)
 
 
@@ -68,8 +68,12 @@ def empty_permuted(size, physical_layout, *, dtype=None, device=None, requires_g
     if len(size) != len(order):
         raise RuntimeError(f"Number of dimensions in size does not match the length of the physical_layout; i.e. "
                            f"len(size) = {len(size)} is not equal to len(physical_layout) = {len(order)}")
-    if sorted(order) != list(range(len(order))):
-        raise RuntimeError("Dimension appears twice in physical_layout")
+    for index, d in enumerate(order):
+        if not 0 <= d < len(order):
+            raise RuntimeError(f"Dimension out of range (expected to be between 0 and {len(order) - 1}, but got {d} at "
+                               f"index {index}).  NB: negative dims not currently supported; file an issue if you want it.")
+    if len(set(order)) != len(order):
+        raise RuntimeError("Duplicate dim not allowed")
     return creation.empty(size_argument((size,)), dtype=dtype, device=device, requires_grad=requires_grad, layout=layout)
 
 

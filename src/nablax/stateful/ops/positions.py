@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import dtypes as dt
 from ..engine import Op
+from ..layouts import check_layout
 from ..recording import record
 from ..tensor import Tensor
 from ..views import wrap_dim
@@ -70,6 +71,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
 def _triangle_indices(name: str, positions):
     def triangle_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None,
                          requires_grad=False) -> Tensor:
+        check_layout(layout, name)
         dtype = dt.as_dtype(dtype) if dtype is not None else dt.int64
         if dtype not in (dt.int64, dt.int32):
             raise not_implemented(name, dtype)

@@ -147,8 +147,8 @@ def sum_to_size(input: Tensor, *size) -> Tensor:
     expand to `input`'s shape."""
     size = S._size_args(size)
     if not _expandable(size, input.shape):
-        raise RuntimeError(f"size {{[{', '.join(map(str, input.shape))}]}} is not expandable to size "
-                           f"{{[{', '.join(map(str, size))}]}}.")
+        raise RuntimeError(f"size {{[{', '.join(map(str, size))}]}} is not expandable to size "
+                           f"{{[{', '.join(map(str, input.shape))}]}}.")
     if not size:  # PyTorch sums everything into a 0-d result (bools then count as int64)
         return reductions.sum(input)
     lead = input.ndim - len(size)
