@@ -7,8 +7,8 @@ a tensor made with `memory_format=torch.channels_last` has PyTorch's values and 
 nablax's one layout.
 
     >>> import nablax.stateful as torch
-    >>> torch.zeros(2, layout=torch.strided).float(memory_format=torch.channels_last).shape
-    torch.Size([2])
+    >>> torch.zeros(1, 3, 2, 2, layout=torch.strided).double(memory_format=torch.channels_last).shape
+    torch.Size([1, 3, 2, 2])
 """
 
 from __future__ import annotations

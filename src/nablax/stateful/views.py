@@ -1,7 +1,7 @@
 """Views: tensors that share their storage with another tensor, as in PyTorch.
 
 A view is its storage's value seen through a chain of steps (reshape, permute, basic
-indexing, expand). The steps work on NumPy and JAX arrays alike, so a view's value is
+indexing, expand, the windows of `unfold`). The steps work on NumPy and JAX arrays alike, so a view's value is
 `apply_steps(storage value, steps)` and writing through a view scatters into the storage.
 Strides are tracked as metadata only, to give PyTorch's answers to `is_contiguous()`,
 `stride()` and which `view()` calls are allowed.

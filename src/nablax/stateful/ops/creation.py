@@ -122,11 +122,12 @@ def full_like(x, fill_value, *, dtype=None, device=None, requires_grad=False, gr
     """A tensor of `x`'s shape (and dtype, device unless given) filled with `fill_value`;
     every `memory_format` gives nablax's one layout."""
     check_memory_format(memory_format, "full_like", x.ndim)
-    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or _non_cpu(x), requires_grad=requires_grad,
+    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or non_cpu_device(x), requires_grad=requires_grad,
                 grad_name=grad_name, layout=layout)
 
 
-def _non_cpu(x):
+def non_cpu_device(x):
+    """`x`'s device for a new tensor like it: None (the default device) for the CPU."""
     return x.device if x.device.type != "cpu" else None
 
 

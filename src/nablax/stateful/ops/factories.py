@@ -21,19 +21,15 @@ from ..engine import Op
 from ..recording import record
 from ..tensor import Tensor
 from . import copies, creation
-from .creation import finish, size_argument
+from .creation import finish, non_cpu_device, size_argument
 
 
 def _new(fill):
     def new(self: Tensor, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
-        return creation.full(size_argument(size), fill, dtype=dtype or self.dtype, device=device or _device(self),
+        return creation.full(size_argument(size), fill, dtype=dtype or self.dtype, device=device or non_cpu_device(self),
                              requires_grad=requires_grad, layout=layout)
 
     return new
-
-
-def _device(tensor: Tensor):
-    return tensor.device if tensor.device.type != "cpu" else None
 
 
 new_zeros, new_ones, new_empty = _new(0), _new(1), _new(0)
@@ -42,13 +38,13 @@ new_zeros, new_ones, new_empty = _new(0), _new(1), _new(0)
 def new_full(self: Tensor, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
              pin_memory=False) -> Tensor:
     """A tensor of `size` holding `fill_value`, of this tensor's dtype and device unless given."""
-    return creation.full(size_argument((size,)), fill_value, dtype=dtype or self.dtype, device=device or _device(self),
+    return creation.full(size_argument((size,)), fill_value, dtype=dtype or self.dtype, device=device or non_cpu_device(self),
                          requires_grad=requires_grad, layout=layout)
 
 
 def new_empty_strided(self: Tensor, size, stride, *, dtype=None, device=None, requires_grad=False, layout=None,
                       pin_memory=False) -> Tensor:
-    return empty_strided(size, stride, dtype=dtype or self.dtype, device=device or _device(self),
+    return empty_strided(size, stride, dtype=dtype or self.dtype, device=device or non_cpu_device(self),
                          requires_grad=requires_grad, layout=layout)
 
 

@@ -21,7 +21,7 @@ def _pieces(input: Tensor, d: int, bounds) -> tuple:
     pieces, start = [], 0
     for bound in list(bounds) + [length]:
         stop = max(min(bound, length), start)
-        pieces.append(input[splitting._along(d, slice(start, stop))])
+        pieces.append(input[splitting.along_dim(d, slice(start, stop))])
         start = stop
     return tuple(pieces)
 
@@ -106,7 +106,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     if input.ndim == 0:
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = wrap_dim(dim, input.ndim)
-    return tuple(input[splitting._along(d, i)] for i in range(input.shape[d]))
+    return tuple(input[splitting.along_dim(d, i)] for i in range(input.shape[d]))
 
 
 def column_stack(tensors) -> Tensor:

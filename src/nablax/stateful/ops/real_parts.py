@@ -41,7 +41,7 @@ resolve_neg = _itself("resolve_neg", "A tensor with its negative bit resolved: a
 
 def isreal(input: Tensor) -> Tensor:
     """Where the imaginary part is zero: everywhere for a real tensor."""
-    return creation.full(input.shape, True, dtype=dt.bool_, device=creation._non_cpu(input))
+    return creation.full(input.shape, True, dtype=dt.bool_, device=creation.non_cpu_device(input))
 
 
 def _angle_fn(x, *, dtype):

@@ -24,7 +24,7 @@ _REPEAT = Op("repeat", lambda x, *, reps: jnp.tile(x, reps), saves=False)
 
 def repeat(input: Tensor, *sizes) -> Tensor:
     """`input` repeated `sizes[i]` times along each dim (leading sizes add dims)."""
-    sizes = S._size_args(sizes)
+    sizes = S.size_args(sizes)
     if len(sizes) < input.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
     padded = (1,) * (len(sizes) - input.ndim) + tuple(input.shape)
@@ -145,7 +145,7 @@ def diagflat(input: Tensor, offset: int = 0) -> Tensor:
 def sum_to_size(input: Tensor, *size) -> Tensor:
     """`input` summed down to `size`, which it must be expandable from: the gradient of an
     expand to `input`'s shape."""
-    size = S._size_args(size)
+    size = S.size_args(size)
     if not _expandable(size, input.shape):
         raise RuntimeError(f"size {{[{', '.join(map(str, size))}]}} is not expandable to size "
                            f"{{[{', '.join(map(str, input.shape))}]}}.")
