@@ -14,28 +14,28 @@ nablax's one layout.
 from __future__ import annotations
 
 
-class layout:  # noqa: N801 - PyTorch's name
+class _Named:
+    """An object that PyTorch prints by its name, `torch.<name>`."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+
+class layout(_Named):  # noqa: N801 - PyTorch's name
     """A tensor layout: only `torch.strided` exists here."""
 
-    __slots__ = ("name",)
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"torch.{self.name}"
+    __slots__ = ()
 
 
-class memory_format:  # noqa: N801 - PyTorch's name
+class memory_format(_Named):  # noqa: N801 - PyTorch's name
     """An order of a tensor's elements in memory, as PyTorch names them."""
 
-    __slots__ = ("name",)
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"torch.{self.name}"
+    __slots__ = ()
 
 
 layout.__module__ = memory_format.__module__ = "torch"
