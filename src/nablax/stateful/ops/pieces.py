@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .. import dtypes as dt
 from ..tensor import Tensor
+from .. import views
 from ..views import wrap_dim
 from . import copies, dims, splitting
 
@@ -106,7 +107,13 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     if input.ndim == 0:
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = wrap_dim(dim, input.ndim)
-    return tuple(input[splitting.along_dim(d, i)] for i in range(input.shape[d]))
+    return tuple(_piece(input, splitting.along_dim(d, i), "UnbindBackward0") for i in range(input.shape[d]))
+
+
+def _piece(input: Tensor, index: tuple, grad_name: str) -> Tensor:
+    """The view `input[index]` (a basic index), its `grad_fn` named `grad_name`."""
+    resolved, shape, strides, _ = views.basic_index(input.shape, input._strides, index)
+    return input._view_of((("index", resolved),), shape, strides, grad_name)
 
 
 def column_stack(tensors) -> Tensor:

@@ -16,7 +16,7 @@ from ..engine import Op
 from ..recording import record
 from ..tensor import Tensor
 from ..views import wrap_dim
-from . import copies, creation, rearranging, reductions
+from . import creation, reductions
 from . import shape as S
 
 _REPEAT = Op("repeat", lambda x, *, reps: jnp.tile(x, reps), saves=False)
@@ -60,7 +60,8 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *, ou
         input, dim = S.reshape(input, -1), 0
     d = wrap_dim(dim, input.ndim)
     length = input.shape[d] if input.ndim else 1
-    if isinstance(repeats, Tensor):
+    counts_given = isinstance(repeats, Tensor)
+    if counts_given:
         if repeats.ndim > 1:
             raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
         if repeats.dtype not in (dt.int64, dt.int32):
@@ -79,7 +80,9 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *, ou
     source = input if input.ndim else S.reshape(input, 1)
     shape = source.shape[:d] + (total,) + source.shape[d + 1 :]
     static = tuple(counts) if isinstance(repeats, (list, tuple)) else int(repeats)
-    return record(_REPEAT_INTERLEAVE, (source,), shape, input.dtype.numpy, "IndexSelectBackward0",
+    # (PyTorch gathers for counts in a tensor, and expands and reshapes for one count)
+    grad_name = "IndexSelectBackward0" if isinstance(repeats, (list, tuple)) or counts_given else "ViewBackward0"
+    return record(_REPEAT_INTERLEAVE, (source,), shape, input.dtype.numpy, grad_name,
                   (("repeats", static), ("dim", d), ("total", total)))
 
 
@@ -87,6 +90,9 @@ def _arange_like(counts: Tensor) -> Tensor:
     if counts.ndim != 1:
         raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
     return creation.arange(counts.shape[0], dtype=counts.dtype)
+
+
+_ROT90 = Op("rot90", lambda x, *, k, axes: jnp.rot90(x, k, axes), saves=False)
 
 
 def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
@@ -100,14 +106,15 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
     a, b = wrap_dim(dims[0], input.ndim), wrap_dim(dims[1], input.ndim)
     if a == b:
         raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {a} and dim1 = {b}")
-    turns = k % 4
-    if turns == 1:
-        return S.transpose(rearranging.flip(input, b), a, b)
-    if turns == 2:
-        return rearranging.flip(input, a, b)
-    if turns == 3:
-        return S.transpose(rearranging.flip(input, a), a, b)
-    return copies.clone(input)
+    return record(_ROT90, (input,), _turned_shape(input.shape, k, a, b), input.dtype.numpy, "Rot90Backward0",
+                  (("k", k % 4), ("axes", (a, b))))
+
+
+def _turned_shape(shape: tuple, k: int, a: int, b: int) -> tuple:
+    turned = list(shape)
+    if k % 2:
+        turned[a], turned[b] = shape[b], shape[a]
+    return tuple(turned)
 
 
 def _diag_embed_fn(x, *, offset, dim1, dim2):

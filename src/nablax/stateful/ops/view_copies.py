@@ -11,6 +11,7 @@ the view's values in a tensor of their own, which writes do not share.
 
 from __future__ import annotations
 
+from ..recording import record
 from ..tensor import Tensor
 from . import copies, dims, pieces, shape, splitting
 
@@ -27,14 +28,20 @@ def _view(input: Tensor, size) -> Tensor:
     return shape.view(input, size)
 
 
+def _copied(view: Tensor) -> Tensor:
+    """A copy of `view`, its `grad_fn` named as PyTorch names the copy's (`ViewBackward0_copy`)."""
+    grad_name = view._current_expr().grad_name
+    return record(copies.COPY, (view,), view.shape, view.dtype.numpy, f"{grad_name}_copy" if grad_name else None)
+
+
 def _copy_of(name: str, view):
     """`name`: `view`'s result (a tensor, or a tuple of them) copied."""
 
     def view_copy(*args, **kwargs):
         result = view(*args, **kwargs)
         if isinstance(result, tuple):
-            return tuple(copies.clone(piece) for piece in result)
-        return copies.clone(result)
+            return tuple(_copied(piece) for piece in result)
+        return _copied(result)
 
     view_copy.__name__ = view_copy.__qualname__ = name
     view_copy.__doc__ = f"A copy of what the view `{view.__name__.strip('_')}` sees."
