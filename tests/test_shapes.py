@@ -110,3 +110,14 @@ def test_layouts_and_memory_formats_are_accepted():
     assert x.to(nb.float64, memory_format=nb.channels_last).dtype is nb.float64
     assert x.clone(memory_format=nb.preserve_format).shape == x.shape
     assert repr(nb.channels_last) == "torch.channels_last" and repr(nb.strided) == "torch.strided"
+
+
+def test_grad_fn_names_match():
+    def names(m):
+        y = m.arange(6.0).reshape(2, 3).requires_grad_()
+        results = [y.diagonal(), y.unfold(1, 2, 1), y.unbind()[0], y.mT, m.take(y, m.tensor([0])), y.repeat(2, 1),
+                   m.rot90(y), y.repeat_interleave(2), m.diag_embed(y), m.view_copy(y, (3, 2)), m.fill(y, 1.0)]
+        return [r.grad_fn.name() for r in results]
+
+    expected, actual = both(names)
+    assert actual == expected
