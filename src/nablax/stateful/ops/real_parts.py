@@ -4,7 +4,7 @@
 
     >>> import nablax.stateful as torch
     >>> torch.angle(torch.tensor([-2.0, 3.0])).tolist()
-    [3.1415927410125977, 0.0]
+    [3.1415927410125732, 0.0]
 """
 
 from __future__ import annotations
