@@ -451,7 +451,7 @@ def run_backward(op, call, sample) -> bool:
     for index, out in enumerate(actual_outputs):
         if not out.requires_grad:
             raise AssertionError(f"output {index} does not require grad (PyTorch's does)")
-    nablax_loss = sum((out * nb.tensor(cot.numpy())).sum() for out, cot in zip(actual_outputs, cotangents))
+    nablax_loss = sum((out * _tensor_to_nablax(cot)).sum() for out, cot in zip(actual_outputs, cotangents))
     nablax_loss.backward()
     for index, (leaf, want) in enumerate(zip(nablax_leaves, grads)):
         if want is None:

@@ -57,6 +57,13 @@ from .device import set_default_device as set_default_device  # noqa: E402
 from .dtypes import dtype as dtype  # noqa: E402
 from .dtypes import get_default_dtype as get_default_dtype  # noqa: E402
 from .dtypes import promote_types as promote_types  # noqa: E402
+from .layouts import channels_last as channels_last  # noqa: E402
+from .layouts import channels_last_3d as channels_last_3d  # noqa: E402
+from .layouts import contiguous_format as contiguous_format  # noqa: E402
+from .layouts import layout as layout  # noqa: E402
+from .layouts import memory_format as memory_format  # noqa: E402
+from .layouts import preserve_format as preserve_format  # noqa: E402
+from .layouts import strided as strided  # noqa: E402
 from .printing import set_printoptions as set_printoptions  # noqa: E402
 from .ops.random import Generator as Generator  # noqa: E402
 from .ops.random import initial_seed as initial_seed  # noqa: E402
@@ -89,6 +96,7 @@ from . import optim as optim  # noqa: E402
 from . import utils as utils  # noqa: E402
 from . import func as func  # noqa: E402
 from . import linalg as linalg  # noqa: E402
+from . import fft as fft  # noqa: E402
 
 _use_persistent_cache()
 

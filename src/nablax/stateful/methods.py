@@ -15,8 +15,9 @@ import numpy as np
 from . import dtypes as dt
 from .autograd.backward import backward, retain_grad, retains_grad
 from .ops import arithmetic as A
-from .ops import (copies, creation, elementwise, gathering, histograms, indexing, inplace, inplace_forms, linalg, matmul, pointwise,
-                  rearranging, reductions, sampling, scans, shape, sorting, splitting, value_shaped)
+from .ops import (copies, creation, dims, elementwise, factories, gathering, histograms, indexing, inplace, inplace_forms, linalg, matmul, pieces,
+                  pointwise, positions, real_parts, rearranging, reductions, repeating, sampling, scans, shape, sorting,
+                  splitting, value_shaped, view_copies)
 from .ops.common import SCALARS
 from .tensor import Tensor
 
@@ -59,6 +60,8 @@ METHODS = {
     **elementwise.FUNCTIONS, **pointwise.METHODS, **inplace_forms.METHODS, **inplace.FUNCTIONS, **sampling.METHODS,
     **scans.FUNCTIONS, **sorting.FUNCTIONS, **gathering.METHODS, **rearranging.METHODS, **linalg.METHODS,
     **value_shaped.METHODS, **histograms.FUNCTIONS, **splitting.METHODS, **copies.CONVERSIONS, **_COMPARISONS,
+    **dims.METHODS, **pieces.METHODS, **repeating.METHODS, **positions.METHODS, **view_copies.METHODS,
+    **factories.METHODS, **real_parts.METHODS,
     # arithmetic
     "add": A.add, "sub": A.sub, "mul": A.mul, "div": A.div, "pow": A.pow, "clamp": A.clamp, "clip": A.clamp,
     # reductions

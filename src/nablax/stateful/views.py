@@ -1,7 +1,7 @@
 """Views: tensors that share their storage with another tensor, as in PyTorch.
 
 A view is its storage's value seen through a chain of steps (reshape, permute, basic
-indexing, expand). The steps work on NumPy and JAX arrays alike, so a view's value is
+indexing, expand, the windows of `unfold`). The steps work on NumPy and JAX arrays alike, so a view's value is
 `apply_steps(storage value, steps)` and writing through a view scatters into the storage.
 Strides are tracked as metadata only, to give PyTorch's answers to `is_contiguous()`,
 `stride()` and which `view()` calls are allowed.
@@ -95,7 +95,8 @@ def view_strides(old_shape: tuple, old_strides: tuple, new_shape: tuple) -> tupl
 
 
 # ---------------------------------------------------------------------------------------
-# Steps: ("reshape", shape), ("permute", dims), ("index", basic index), ("expand", shape).
+# Steps: ("reshape", shape), ("permute", dims), ("index", basic index), ("expand", shape),
+# ("windows", (dim, size, step)): `unfold`'s windows along `dim` as a new last dim.
 
 
 def apply_step(array, step, positions=None):
@@ -110,7 +111,21 @@ def apply_step(array, step, positions=None):
         return _index(array, argument, positions)
     if kind == "expand":
         return (np if isinstance(array, np.ndarray) else jnp).broadcast_to(array, argument)
+    if kind == "windows":
+        return _windows(array, *argument)
     raise ValueError(f"unknown view step {kind}")
+
+
+def _windows(array, dim: int, size: int, step: int):
+    """The windows of `size` elements, `step` apart, along `dim`: that dim counts them and a
+    new last dim holds each one (windows overlap where `step < size`)."""
+    count = (array.shape[dim] - size) // step + 1 if array.ndim else 1
+    if not array.ndim:  # a 0-d tensor is its one window of one element
+        return array.reshape(1)
+    xp = np if isinstance(array, np.ndarray) else jnp
+    places = (np.arange(count)[:, None] * step + np.arange(size)[None, :]).reshape(-1)
+    taken = xp.take(array, places, axis=dim).reshape(array.shape[:dim] + (count, size) + array.shape[dim + 1 :])
+    return xp.moveaxis(taken, dim + 1, -1)
 
 
 def apply_steps(array, steps, positions=()):

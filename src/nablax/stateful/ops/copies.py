@@ -10,13 +10,11 @@ from .. import dtypes as dt
 from .. import views
 from ..device import as_device
 from ..engine import Op
+from ..layouts import check_memory_format
 from ..recording import record
 from ..tensor import Tensor
 from ..views import wrap_dim
 from .common import cast, host_cast, named
-
-
-
 
 CONCATENATE = Op("cat", lambda *xs, dim, dtype: jnp.concatenate([x.astype(dtype) for x in xs], axis=dim), saves=False)
 STACK = Op("stack", lambda *xs, dim, dtype: jnp.stack([x.astype(dtype) for x in xs], axis=dim), saves=False)
@@ -99,11 +97,14 @@ def overwrite(x: Tensor, value, grad_name: str):
                   differentiable=x.dtype.is_floating_point or x.dtype.is_complex)
 
 
-def clone(x: Tensor):
+def clone(x: Tensor, *, memory_format=None):
+    """A copy of `x` on a storage of its own (every `memory_format` gives the one layout)."""
+    check_memory_format(memory_format, "clone", x.ndim)
     return record(COPY, (x,), x.shape, x.dtype.numpy, "CloneBackward0")
 
 
-def contiguous(x: Tensor):
+def contiguous(x: Tensor, memory_format=None):
+    check_memory_format(memory_format, "contiguous", x.ndim)
     return x if views.is_contiguous(x.shape, x._strides) else clone(x)
 
 
@@ -115,13 +116,20 @@ def to_dtype(x: Tensor, dtype: dt.dtype, copy: bool = False):
 
 
 def to(self: Tensor, *args, **kwargs) -> Tensor:
-    """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other)`, or keywords."""
+    """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other)` (each with the flags
+    `non_blocking` and `copy` after it), or keywords."""
     target_device, target_dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
     copy = kwargs.pop("copy", False)
     kwargs.pop("non_blocking", None)
+    check_memory_format(kwargs.pop("memory_format", None), "to", self.ndim)
     if kwargs:
         raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    flags = [arg for arg in args if isinstance(arg, bool)]  # positional non_blocking, then copy
+    if len(flags) > 1:
+        copy = flags[1]
     for arg in args:
+        if isinstance(arg, bool):
+            continue
         if isinstance(arg, Tensor):
             target_device, target_dtype = arg.device, arg.dtype
         elif isinstance(arg, dt.dtype) or arg in (float, int, bool):
@@ -137,12 +145,13 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
 
 
 def _converter(dtype: dt.dtype, name: str):
-    def convert(self: Tensor) -> Tensor:
+    def convert(self: Tensor, memory_format=None) -> Tensor:
+        check_memory_format(memory_format, name, self.ndim)
         return to_dtype(self, dtype)
 
     return named(convert, name, f"`self.to({dtype!r})`.")
 
 
 CONVERSIONS = {name: _converter(dtype, name) for name, dtype in (
-    ("float", dt.float32), ("double", dt.float64), ("half", dt.float16), ("long", dt.int64), ("int", dt.int32),
-    ("bool", dt.bool_))}
+    ("float", dt.float32), ("double", dt.float64), ("half", dt.float16), ("bfloat16", dt.bfloat16), ("long", dt.int64),
+    ("int", dt.int32), ("short", dt.int16), ("char", dt.int8), ("byte", dt.uint8), ("bool", dt.bool_))}

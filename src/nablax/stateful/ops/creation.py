@@ -14,15 +14,17 @@ from .. import dtypes as dt
 from .. import engine
 from ..device import as_device, get_default_device, of_jax, to_jax
 from ..engine import Op
+from ..layouts import check_layout, check_memory_format
 from ..recording import record
 from ..storage import Storage
 from ..tensor import Size, Tensor
 from .common import named
 
 
-def finish(tensor, device=None, requires_grad: bool = False):
+def finish(tensor, device=None, requires_grad: bool = False, layout=None):
     """Moves a new tensor to `device` (default: `get_default_device()`) and marks it as
-    requiring grad, as factories do."""
+    requiring grad, as factories do (`layout=` may only be the one layout, `torch.strided`)."""
+    check_layout(layout)
     device = as_device(device) if device is not None else get_default_device()
     if device.type != "cpu":
         target = to_jax(device)
@@ -74,14 +76,14 @@ FILL = Op("full", lambda value, *, shape, dtype: jnp.full(shape, value, dtype),
           host=lambda value, *, shape, dtype: np.full(shape, value, dtype))
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, grad_name=None):
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, grad_name=None, layout=None):
     """A tensor of `size` filled with `fill_value` (dtype inferred from it, as in PyTorch)."""
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     dtype = dt.as_dtype(dtype) if dtype is not None else dt.of_scalar(fill_value)
     shape = size_argument((size,)) if not isinstance(size, (int, np.integer)) else (int(size),)
     tensor = record(FILL, (fill_value,), shape, dtype.numpy, grad_name, (("shape", shape), ("dtype", dtype.numpy)))
-    return finish(tensor, device, requires_grad)
+    return finish(tensor, device, requires_grad, layout)
 
 
 CONSTANT = Op("constant", lambda *, shape, dtype, value: jnp.full(shape, value, dtype),
@@ -94,50 +96,61 @@ def constant(shape: tuple, dtype, value, grad_name: str | None = None):
     return record(CONSTANT, (), shape, dtype, grad_name, (("shape", shape), ("dtype", dtype), ("value", value)))
 
 
-def zeros(*sizes, size=NO_SIZE, dtype=None, device=None, requires_grad=False):
+def zeros(*sizes, size=NO_SIZE, dtype=None, device=None, requires_grad=False, layout=None):
     size = sizes_or_keyword("zeros", sizes, size)
     if any(isinstance(s, (int, np.integer)) and s < 0 for s in _flat_size(size)):
         raise RuntimeError("zeros: Dimension size must be non-negative.")  # zeros words it apart from the others
-    return full(size_argument(size), 0, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+    return full(size_argument(size), 0, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad,
+                layout=layout)
 
 
-def ones(*sizes, size=NO_SIZE, dtype=None, device=None, requires_grad=False):
+def ones(*sizes, size=NO_SIZE, dtype=None, device=None, requires_grad=False, layout=None):
     size = sizes_or_keyword("ones", sizes, size)
-    return full(size_argument(size), 1, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+    return full(size_argument(size), 1, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad,
+                layout=layout)
 
 
-def empty(*sizes, size=NO_SIZE, dtype=None, device=None, requires_grad=False):
+def empty(*sizes, size=NO_SIZE, dtype=None, device=None, requires_grad=False, layout=None):
     """A tensor of `size` whose values are unspecified (zeros here)."""
     size = sizes_or_keyword("empty", sizes, size)
-    return full(size_argument(size), 0, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+    return full(size_argument(size), 0, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad,
+                layout=layout)
 
 
-def full_like(x, fill_value, *, dtype=None, device=None, requires_grad=False, grad_name=None):
-    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or _non_cpu(x), requires_grad=requires_grad,
-                grad_name=grad_name)
+def full_like(x, fill_value, *, dtype=None, device=None, requires_grad=False, grad_name=None, layout=None,
+              memory_format=None):
+    """A tensor of `x`'s shape (and dtype, device unless given) filled with `fill_value`;
+    every `memory_format` gives nablax's one layout."""
+    check_memory_format(memory_format, "full_like", x.ndim)
+    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or non_cpu_device(x), requires_grad=requires_grad,
+                grad_name=grad_name, layout=layout)
 
 
-def _non_cpu(x):
+def non_cpu_device(x):
+    """`x`'s device for a new tensor like it: None (the default device) for the CPU."""
     return x.device if x.device.type != "cpu" else None
 
 
-def zeros_like(x, *, dtype=None, device=None, requires_grad=False):
-    return full_like(x, 0, dtype=dtype, device=device, requires_grad=requires_grad)
+def zeros_like(x, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    return full_like(x, 0, dtype=dtype, device=device, requires_grad=requires_grad, layout=layout,
+                     memory_format=memory_format)
 
 
-def ones_like(x, *, dtype=None, device=None, requires_grad=False):
-    return full_like(x, 1, dtype=dtype, device=device, requires_grad=requires_grad)
+def ones_like(x, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    return full_like(x, 1, dtype=dtype, device=device, requires_grad=requires_grad, layout=layout,
+                     memory_format=memory_format)
 
 
-def empty_like(x, *, dtype=None, device=None, requires_grad=False):
-    return zeros_like(x, dtype=dtype, device=device, requires_grad=requires_grad)
+def empty_like(x, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    return zeros_like(x, dtype=dtype, device=device, requires_grad=requires_grad, layout=layout,
+                      memory_format=memory_format)
 
 
 ARANGE = Op("arange", lambda start, step, *, length, dtype: (start + step * jnp.arange(length)).astype(dtype),
             host=lambda start, step, *, length, dtype: (start + step * np.arange(length)).astype(dtype))
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, layout=None):
     """Values from `start` (default 0) up to but not including `end`, `step` apart."""
     if end is None:
         start, end = 0, start
@@ -152,29 +165,29 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     dtype = dt.as_dtype(dtype)
     length = max(math.ceil((end - start) / step), 0)
     tensor = record(ARANGE, (start, step), (length,), dtype.numpy, None, (("length", length), ("dtype", dtype.numpy)))
-    return finish(tensor, device, requires_grad)
+    return finish(tensor, device, requires_grad, layout)
 
 
 LINSPACE = Op("linspace", lambda start, end, *, steps, dtype: jnp.linspace(start, end, steps).astype(dtype))
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=False):
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=False, layout=None):
     dtype = dt.as_dtype(dtype) if dtype is not None else dt.get_default_dtype()
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     tensor = record(LINSPACE, (float(start), float(end)), (int(steps),), dtype.numpy, None,
                     (("steps", int(steps)), ("dtype", dtype.numpy)))
-    return finish(tensor, device, requires_grad)
+    return finish(tensor, device, requires_grad, layout)
 
 
 EYE = Op("eye", lambda *, n, m, dtype: jnp.eye(n, m, dtype=dtype), host=lambda *, n, m, dtype: np.eye(n, m, dtype=dtype))
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False):
+def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False, layout=None):
     dtype = dt.as_dtype(dtype) if dtype is not None else dt.get_default_dtype()
     m = n if m is None else m
     tensor = record(EYE, (), (n, m), dtype.numpy, None, (("n", int(n)), ("m", int(m)), ("dtype", dtype.numpy)))
-    return finish(tensor, device, requires_grad)
+    return finish(tensor, device, requires_grad, layout)
 
 
 # -- from data --------------------------------------------------------------------------------------

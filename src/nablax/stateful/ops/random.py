@@ -13,6 +13,7 @@ import numpy as np
 from .. import dtypes as dt
 from ..device import as_device
 from ..engine import Op
+from ..layouts import check_memory_format
 from ..recording import record
 from .common import not_implemented
 from .creation import NO_SIZE, finish, size_argument, sizes_or_keyword, tensor
@@ -125,11 +126,11 @@ def _draw(seed, counter, *, kind, shape, dtype, low=0, high=1):
 DRAW = Op("random", _draw)
 
 
-def _random(kind, shape, dtype, generator=None, requires_grad=False, device=None, **bounds):
+def _random(kind, shape, dtype, generator=None, requires_grad=False, device=None, layout=None, **bounds):
     seed_value, counter = next_draw(generator)
     static = (("kind", kind), ("shape", shape), ("dtype", dtype.numpy), *sorted(bounds.items()))
     tensor = record(DRAW, (seed_value, counter), shape, dtype.numpy, None, static)
-    return finish(tensor, device, requires_grad)
+    return finish(tensor, device, requires_grad, layout)
 
 
 def _floating(name: str, dtype, kernel: str) -> dt.dtype:
@@ -140,16 +141,18 @@ def _floating(name: str, dtype, kernel: str) -> dt.dtype:
     return dtype
 
 
-def rand(*sizes, size=NO_SIZE, dtype=None, generator=None, requires_grad=False, device=None):
+def rand(*sizes, size=NO_SIZE, dtype=None, generator=None, requires_grad=False, device=None, layout=None):
     """Uniform on [0, 1)."""
     shape = size_argument(sizes_or_keyword("rand", sizes, size))
-    return _random("uniform", shape, _floating("rand", dtype, "check_uniform_bounds"), generator, requires_grad, device)
+    return _random("uniform", shape, _floating("rand", dtype, "check_uniform_bounds"), generator, requires_grad, device,
+                   layout)
 
 
-def randn(*sizes, size=NO_SIZE, dtype=None, generator=None, requires_grad=False, device=None):
+def randn(*sizes, size=NO_SIZE, dtype=None, generator=None, requires_grad=False, device=None, layout=None):
     """Standard normal."""
     shape = size_argument(sizes_or_keyword("randn", sizes, size))
-    return _random("normal", shape, _floating("randn", dtype, "normal_kernel_cpu"), generator, requires_grad, device)
+    return _random("normal", shape, _floating("randn", dtype, "normal_kernel_cpu"), generator, requires_grad, device,
+                   layout)
 
 
 def _check_integer_bounds(low: int, high: int, dtype: dt.dtype) -> None:
@@ -172,7 +175,8 @@ _RANDINT_FORMS = ("randint() received an invalid combination of arguments - got 
     for bounds in ("int high", "int low, int high") for generator in ("torch.Generator generator, ", "")))
 
 
-def randint(*args, size=None, low=None, high=None, dtype=None, generator=None, requires_grad=False, device=None):
+def randint(*args, size=None, low=None, high=None, dtype=None, generator=None, requires_grad=False, device=None,
+            layout=None):
     """Integers uniform on [low, high): `randint(high, size)` or `randint(low, high, size)`,
     by position or keyword."""
     given = [*args, *(value for value in (low, high, size) if value is not None)]
@@ -184,11 +188,11 @@ def randint(*args, size=None, low=None, high=None, dtype=None, generator=None, r
         raise TypeError(_RANDINT_FORMS.format(", ".join(type(v).__name__ for v in args)))
     dtype = dt.as_dtype(dtype) if dtype is not None else dt.int64
     _check_integer_bounds(int(low), int(high), dtype)
-    return _random("randint", size_argument((size,)), dtype, generator, requires_grad, device, low=int(low),
+    return _random("randint", size_argument((size,)), dtype, generator, requires_grad, device, layout, low=int(low),
                    high=int(high))
 
 
-def randperm(n: int, *, dtype=None, generator=None, requires_grad=False, device=None):
+def randperm(n: int, *, dtype=None, generator=None, requires_grad=False, device=None, layout=None):
     """A random permutation of 0..n-1."""
     dtype = dt.as_dtype(dtype) if dtype is not None else dt.int64
     shape = size_argument((int(n),))
@@ -196,24 +200,28 @@ def randperm(n: int, *, dtype=None, generator=None, requires_grad=False, device=
         raise not_implemented("randperm", dtype)
     if not dtype.is_floating_point and n - 1 > np.iinfo(dtype.numpy).max:
         raise RuntimeError(f"value cannot be converted to type {dtype.numpy}_t without overflow")
-    return _random("permutation", shape, dtype, generator, requires_grad, device)
+    return _random("permutation", shape, dtype, generator, requires_grad, device, layout)
 
 
-def rand_like(x, *, dtype=None, generator=None, requires_grad=False, device=None):
-    return rand(tuple(x.shape), dtype=dtype or x.dtype, generator=generator, requires_grad=requires_grad,
+def rand_like(x, *, dtype=None, generator=None, requires_grad=False, device=None, layout=None, memory_format=None):
+    check_memory_format(memory_format, "rand_like", x.ndim)
+    return rand(tuple(x.shape), dtype=dtype or x.dtype, generator=generator, requires_grad=requires_grad, layout=layout,
                 device=device or x.device)
 
 
-def randn_like(x, *, dtype=None, generator=None, requires_grad=False, device=None):
-    return randn(tuple(x.shape), dtype=dtype or x.dtype, generator=generator, requires_grad=requires_grad,
+def randn_like(x, *, dtype=None, generator=None, requires_grad=False, device=None, layout=None, memory_format=None):
+    check_memory_format(memory_format, "randn_like", x.ndim)
+    return randn(tuple(x.shape), dtype=dtype or x.dtype, generator=generator, requires_grad=requires_grad, layout=layout,
                  device=device or x.device)
 
 
-def randint_like(x, low=0, high=None, *, dtype=None, generator=None, requires_grad=False, device=None):
+def randint_like(x, low=0, high=None, *, dtype=None, generator=None, requires_grad=False, device=None, layout=None,
+                 memory_format=None):
     """`randint` with the shape (and by default the dtype) of `x`."""
+    check_memory_format(memory_format, "randint_like", x.ndim)
     low, high = (0, low) if high is None else (low, high)
     return randint(low, high, tuple(x.shape), dtype=dtype or x.dtype, generator=generator,
-                   requires_grad=requires_grad, device=device or x.device)
+                   requires_grad=requires_grad, device=device or x.device, layout=layout)
 
 
 def bernoulli_mask(shape: tuple, keep: float):

@@ -56,7 +56,7 @@ def _floating_parameter(parameter: Tensor) -> dt.dtype:
     return parameter.dtype
 
 
-def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False, layout=None):
     """Normal draws: of a mean and a std that are tensors or numbers (broadcast together),
     or of two numbers and a `size`."""
     mean_tensor, std_tensor = isinstance(mean, Tensor), isinstance(std, Tensor)
@@ -67,7 +67,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
         _check_std(std)
         result = dt.as_dtype(dtype) if dtype is not None else dt.get_default_dtype()
         tensor = _record_normal(float(mean), float(std), size_argument((size,)), result, generator, None)
-        return finish(tensor, device, requires_grad)
+        return finish(tensor, device, requires_grad, layout)
     result = _floating_parameter(mean if mean_tensor else std)
     if mean_tensor and std_tensor:
         shape, grad_name = broadcast_shapes(mean.shape, std.shape), "NormalBackward3"

@@ -17,7 +17,7 @@ from ..tensor import Tensor
 from ..views import wrap_dim
 
 
-def _size_args(shape) -> tuple:
+def size_args(shape) -> tuple:
     """`view(2, 3)`, `view((2, 3))` and `view(torch.Size([2, 3]))` all mean (2, 3)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
@@ -30,7 +30,7 @@ def view(x: Tensor, *shape):
                         " * (torch.dtype dtype)\n * (tuple of ints size)\n")
     if len(shape) == 1 and isinstance(shape[0], dt.dtype):
         raise NotImplementedError("view(dtype) reinterprets bits, which nablax does not support; use .to(dtype)")
-    new_shape = views.infer_shape(_size_args(shape), x.numel())
+    new_shape = views.infer_shape(size_args(shape), x.numel())
     strides = views.view_strides(x.shape, x._strides, new_shape)
     if strides is None:
         raise RuntimeError(
@@ -43,7 +43,7 @@ def view(x: Tensor, *shape):
 def reshape(x: Tensor, *shape):
     if not shape:
         raise TypeError('reshape() missing 1 required positional arguments: "shape"')
-    new_shape = views.infer_shape(_size_args(shape), x.numel())
+    new_shape = views.infer_shape(size_args(shape), x.numel())
     strides = views.view_strides(x.shape, x._strides, new_shape)
     if strides is not None:
         return x._view_of((("reshape", new_shape),), new_shape, strides, "ViewBackward0")
@@ -69,7 +69,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1):
 def permute(x: Tensor, *dims, grad_name: str = "PermuteBackward0"):
     if not dims:  # `permute(())` is fine: dims are the one argument Python requires
         raise TypeError('permute() missing 1 required positional arguments: "dims"')
-    dims = _size_args(dims)
+    dims = size_args(dims)
     if len(dims) != x.ndim:
         raise RuntimeError(
             "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired "
@@ -133,7 +133,7 @@ def unsqueeze(x: Tensor, dim: int):
 
 
 def expand(x: Tensor, *sizes):
-    sizes = _size_args(sizes)
+    sizes = size_args(sizes)
     shape, strides = expanded_shape(x.type(), x.shape, x._strides, sizes)
     return x._view_of((("expand", shape),), shape, strides, "ExpandBackward0")
 

@@ -15,7 +15,7 @@ from . import arithmetic as A
 from . import copies, matmul, shape
 
 
-def _along(dim: int, index) -> tuple:
+def along_dim(dim: int, index) -> tuple:
     """An index that takes `index` along `dim` and everything along the others."""
     return (slice(None),) * dim + (index,)
 
@@ -44,7 +44,7 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {length} (input tensor's size at "
                                f"dimension {dim}), but got split_sizes={sizes}")
     starts = [sum(sizes[:i]) for i in range(len(sizes))]
-    return tuple(tensor[_along(d, slice(start, start + size))] for start, size in zip(starts, sizes))
+    return tuple(tensor[along_dim(d, slice(start, start + size))] for start, size in zip(starts, sizes))
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
@@ -65,7 +65,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     start = start + size if start < 0 else start
     if length < 0 or start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
-    return input[_along(d, slice(start, start + length))]
+    return input[along_dim(d, slice(start, start + length))]
 
 
 def select(input: Tensor, dim: int, index: int) -> Tensor:
@@ -74,7 +74,7 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
     size = input.shape[d]
     if not -size <= index < size:
         raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at dimension {dim}")
-    return input[_along(d, index)]
+    return input[along_dim(d, index)]
 
 
 def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
