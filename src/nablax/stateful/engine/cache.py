@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import ctypes
 import functools
+import inspect
 
 import jax
 
@@ -43,9 +44,22 @@ class _Entry:
 
 @functools.lru_cache(maxsize=1)
 def _compiles_quickly_here() -> bool:
-    """Whether programs start in the quick tier: on the CPU backend. (Asked on first use:
-    asking at import would start JAX's backends.)"""
-    return jax.default_backend() == "cpu"
+    """Whether programs start in the quick tier: on the CPU backend, with a JAX whose `jit`
+    takes compiler options. (Asked on first use: asking at import would start JAX's backends.)"""
+    return jax.default_backend() == "cpu" and "compiler_options" in inspect.signature(jax.jit).parameters
+
+
+def _on_its_own(args) -> bool:
+    """Whether a program called with `args` runs on its own rather than inside a JAX trace (a
+    custom autograd Function's forward, a program traced by the functional face), where it
+    becomes part of the program traced and JAX refuses compiler options: an argument is an
+    array and none is a tracer. (Without array arguments it could be either.)"""
+    arrays = False
+    for arg in args:
+        if isinstance(arg, jax.core.Tracer):
+            return False
+        arrays = arrays or isinstance(arg, jax.Array)
+    return arrays
 
 
 def _executables_held(program) -> int:
@@ -117,7 +131,7 @@ class ProgramCache:
                 explain.report(f"building program {self.compiles + 1} ({explain.describe(plan)}): "
                                f"{explain.cause(plan, self.entries)}; asked at {explain.user_line()}")
             self.compiles += 1
-            quick = self.optimized_after > 0 and _compiles_quickly_here()
+            quick = self.optimized_after > 0 and _compiles_quickly_here() and _on_its_own(args)
             entry = self.entries[plan] = _Entry(self._build(plan, quick), quick)
             while len(self.entries) > self.size:
                 self._release(self.entries.popitem(last=False)[1].held)
@@ -127,7 +141,7 @@ class ProgramCache:
                 self.entries.move_to_end(plan)
             if entry.quick:
                 entry.runs += 1
-                if entry.runs >= self.optimized_after:
+                if entry.runs >= self.optimized_after or not _on_its_own(args):
                     self._optimize(plan, entry)
         self.latest = entry
         result = call_program(entry.program, args)
