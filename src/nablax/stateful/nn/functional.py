@@ -23,6 +23,8 @@ from ._adaptive_pool import adaptive_max_pool1d as adaptive_max_pool1d
 from ._adaptive_pool import adaptive_max_pool2d as adaptive_max_pool2d
 from ._activation import celu as celu
 from ._activation import elu as elu
+from ._activation import glu as glu
+from ._activation import hardshrink as hardshrink
 from ._activation import hardsigmoid as hardsigmoid
 from ._activation import hardswish as hardswish
 from ._activation import hardtanh as hardtanh
@@ -31,10 +33,13 @@ from ._activation import logsigmoid as logsigmoid
 from ._activation import mish as mish
 from ._activation import prelu as prelu
 from ._activation import relu6 as relu6
+from ._activation import rrelu as rrelu
 from ._activation import selu as selu
 from ._activation import silu as silu
 from ._activation import softplus as softplus
+from ._activation import softshrink as softshrink
 from ._activation import softsign as softsign
+from ._activation import tanhshrink as tanhshrink
 from ._activation import threshold as threshold
 from ._checks import known_value, padding_index, reject_unsupported
 from ._attention import scaled_dot_product_attention as scaled_dot_product_attention
