@@ -45,6 +45,9 @@ from ._checks import known_value, padding_index, reject_unsupported
 from ._attention import scaled_dot_product_attention as scaled_dot_product_attention
 from ._conv import conv1d as conv1d
 from ._conv import conv2d as conv2d
+from ._distances import cosine_similarity as cosine_similarity
+from ._distances import pairwise_distance as pairwise_distance
+from ._distances import pdist as pdist
 from ._losses import binary_cross_entropy as binary_cross_entropy
 from ._losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits
 from ._losses import cross_entropy as cross_entropy
