@@ -57,6 +57,17 @@ from ._losses import l1_loss as l1_loss
 from ._losses import mse_loss as mse_loss
 from ._losses import nll_loss as nll_loss
 from ._losses import smooth_l1_loss as smooth_l1_loss
+from ._likelihood_losses import gaussian_nll_loss as gaussian_nll_loss
+from ._likelihood_losses import multilabel_soft_margin_loss as multilabel_soft_margin_loss
+from ._likelihood_losses import poisson_nll_loss as poisson_nll_loss
+from ._likelihood_losses import soft_margin_loss as soft_margin_loss
+from ._margin_losses import cosine_embedding_loss as cosine_embedding_loss
+from ._margin_losses import hinge_embedding_loss as hinge_embedding_loss
+from ._margin_losses import margin_ranking_loss as margin_ranking_loss
+from ._margin_losses import multi_margin_loss as multi_margin_loss
+from ._margin_losses import multilabel_margin_loss as multilabel_margin_loss
+from ._margin_losses import triplet_margin_loss as triplet_margin_loss
+from ._margin_losses import triplet_margin_with_distance_loss as triplet_margin_with_distance_loss
 from ._norm import batch_norm as batch_norm
 from ._norm import group_norm as group_norm
 from ._norm import layer_norm as layer_norm
