@@ -45,6 +45,10 @@ from ._checks import known_value, padding_index, reject_unsupported
 from ._attention import scaled_dot_product_attention as scaled_dot_product_attention
 from ._conv import conv1d as conv1d
 from ._conv import conv2d as conv2d
+from ._dropout import alpha_dropout as alpha_dropout
+from ._dropout import dropout2d as dropout2d
+from ._dropout import dropout3d as dropout3d
+from ._dropout import feature_alpha_dropout as feature_alpha_dropout
 from ._distances import cosine_similarity as cosine_similarity
 from ._distances import pairwise_distance as pairwise_distance
 from ._distances import pdist as pdist
