@@ -41,7 +41,7 @@ from ._activation import softshrink as softshrink
 from ._activation import softsign as softsign
 from ._activation import tanhshrink as tanhshrink
 from ._activation import threshold as threshold
-from ._checks import known_value, padding_index, reject_unsupported
+from ._checks import known_value
 from ._attention import scaled_dot_product_attention as scaled_dot_product_attention
 from ._conv import conv1d as conv1d
 from ._conv import conv2d as conv2d
@@ -49,6 +49,7 @@ from ._dropout import alpha_dropout as alpha_dropout
 from ._dropout import dropout2d as dropout2d
 from ._dropout import dropout3d as dropout3d
 from ._dropout import feature_alpha_dropout as feature_alpha_dropout
+from ._embedding import embedding as embedding
 from ._distances import cosine_similarity as cosine_similarity
 from ._distances import pairwise_distance as pairwise_distance
 from ._distances import pdist as pdist
@@ -167,37 +168,6 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1):
     return S.flatten(input, start_dim, end_dim)
-
-
-EMBEDDING = _op("embedding", pure.embedding)
-
-
-def _check_known_indices(indices: Tensor, num_embeddings: int) -> None:
-    """PyTorch's range check, for indices whose values are already known (data, usually);
-    pending ones are computed in the same program as the lookup, where a bad one gives NaNs."""
-    value = known_value(indices)
-    if value is None or not np.size(value):
-        return
-    values = np.asarray(value)
-    if values.min() < 0 or values.max() >= num_embeddings:
-        raise IndexError("index out of range in self")
-
-
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
-              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
-    """Rows of `weight` ([num_embeddings, embedding_dim]) for the integer indices `input`; the
-    `padding_idx` row gets no gradient (`nablax.nn.embedding`)."""
-    padding_idx = padding_index(padding_idx, weight.shape[0])
-    reject_unsupported("embedding", max_norm=(max_norm, None), scale_grad_by_freq=(scale_grad_by_freq, False),
-                       sparse=(sparse, False))
-    if weight.ndim != 2:
-        raise RuntimeError("'weight' must be 2-D")
-    if input.dtype.name not in ("int64", "int32"):
-        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, "
-                           f"Int; but got {input.type()} instead (while checking arguments for embedding)")
-    _check_known_indices(input, weight.shape[0])
-    return record(EMBEDDING, (input, weight), (*input.shape, weight.shape[1]), weight.dtype.numpy, "EmbeddingBackward0",
-                  (("padding_idx", padding_idx),), differentiable=(False, True))
 
 
 ONE_HOT = _op("one_hot", pure.one_hot)
