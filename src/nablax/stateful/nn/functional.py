@@ -50,6 +50,7 @@ from ._dropout import dropout2d as dropout2d
 from ._dropout import dropout3d as dropout3d
 from ._dropout import feature_alpha_dropout as feature_alpha_dropout
 from ._embedding import embedding as embedding
+from ._embedding import embedding_bag as embedding_bag
 from ._distances import cosine_similarity as cosine_similarity
 from ._distances import pairwise_distance as pairwise_distance
 from ._distances import pdist as pdist
