@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engine import is_grad_enabled
 from ..ops import arithmetic as A
 from ..ops.creation import arange, full_like, zeros_like
 from ..tensor import Tensor
@@ -107,6 +108,9 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         raise RuntimeError(f"expected scalar type Long but found {target.dtype.scalar_name}")
     if not input.dtype.is_floating_point:
         raise not_implemented("multi_margin_loss_cpu_kernel", input)
+    if weight is not None and weight.requires_grad and is_grad_enabled():
+        raise RuntimeError("The function 'multi_margin_loss' is not differentiable with respect to argument 'weight'. "
+                           "This input cannot have requires_grad True.")
     _check_class_targets(target, classes, "target out of range")
     labels = target.reshape(samples, 1)
     hinge = (margin - scores.gather(1, labels) + scores).clamp_min(0)
