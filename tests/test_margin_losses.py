@@ -130,3 +130,26 @@ def test_modules_print_and_compute_like_torchs(torch):
         return [repr(m) for m in modules], [v.detach() for v in values]
 
     check(torch, case)
+
+
+LOG_PROBS = np.log(np.exp(RNG.standard_normal((8, 3, 5))) / np.exp(RNG.standard_normal((8, 3, 5))).sum(2, keepdims=True))
+
+
+def test_ctc_loss_matches_torch_for_padded_and_concatenated_targets(torch):
+    lp = np.log(np.exp(LOG_PROBS) / np.exp(LOG_PROBS).sum(2, keepdims=True)).astype(np.float32)
+    padded, lengths = np.array([[1, 2, 2], [3, 3, 0], [4, 1, 3]]), [3, 2, 3]
+    concatenated = np.concatenate([row[:n] for row, n in zip(padded, lengths)])
+
+    def case(T, targets, reduction):
+        return detached(T, lambda T, x: F(T).ctc_loss(x, T.tensor(targets), T.tensor([8, 7, 2]), T.tensor(lengths),
+                                                      reduction=reduction, zero_infinity=True), lp)
+
+    check(torch, case, padded, "none")
+    check(torch, case, concatenated, "mean")
+    check(torch, lambda T: F(T).ctc_loss(T.tensor(lp), T.tensor(padded), [8, 7, 2], lengths, reduction="sum"))
+
+
+def test_ctc_loss_of_one_unbatched_sequence_and_its_errors(torch):
+    lp = np.log(np.full((6, 4), 0.25, np.float32))
+    check(torch, lambda T: F(T).ctc_loss(T.tensor(lp), T.tensor([1, 2]), T.tensor(6), T.tensor(2), reduction="none"))
+    check_raises(torch, lambda T: F(T).ctc_loss(T.tensor(lp[:, None]), T.tensor([[1, 2]]), [7], [2]))

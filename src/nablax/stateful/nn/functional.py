@@ -45,6 +45,7 @@ from ._checks import known_value
 from ._attention import scaled_dot_product_attention as scaled_dot_product_attention
 from ._conv import conv1d as conv1d
 from ._conv import conv2d as conv2d
+from ._ctc import ctc_loss as ctc_loss
 from ._dropout import alpha_dropout as alpha_dropout
 from ._dropout import dropout2d as dropout2d
 from ._dropout import dropout3d as dropout3d
