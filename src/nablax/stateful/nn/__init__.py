@@ -38,6 +38,7 @@ from .layers import GroupNorm as GroupNorm
 from .layers import LayerNorm as LayerNorm
 from .layers import RMSNorm as RMSNorm
 from .loss import CosineEmbeddingLoss as CosineEmbeddingLoss
+from .loss import CTCLoss as CTCLoss
 from .loss import GaussianNLLLoss as GaussianNLLLoss
 from .loss import HingeEmbeddingLoss as HingeEmbeddingLoss
 from .loss import MarginRankingLoss as MarginRankingLoss
