@@ -22,6 +22,17 @@ def _check_probability(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
+def _warn_of_rank(input: Tensor, name: str, spatial: int) -> None:
+    """PyTorch's deprecation warning for an input of neither `spatial + 1` nor `spatial + 2`
+    dimensions, pointing at the line that called the dropout."""
+    if input.ndim not in (spatial + 1, spatial + 2):
+        warnings.warn(f"{name}: Received a {input.ndim}-D input to {name}, which is deprecated and will result in an "
+                      "error in a future release. To retain the behavior and silence this warning, please use dropout "
+                      f"instead. Note that {name} exists to provide channel-wise dropout on inputs with {spatial} "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                      f"{spatial + 1}D or {spatial + 2}D inputs).", stacklevel=3)
+
+
 def _dropped(input: Tensor, p: float, training: bool, inplace: bool, feature: bool, alpha: bool) -> Tensor:
     """PyTorch's `_dropout_impl`: the identity outside training (or for p = 0 or an empty
     input), zeros for p = 1, else the input times a kept-with-1-p mask, rescaled."""
@@ -53,12 +64,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
         True
     """
     _check_probability(p)
-    if input.ndim not in (3, 4):
-        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and will result in "
-                      "an error in a future release. To retain the behavior and silence this warning, please use "
-                      "dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 "
-                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
-                      stacklevel=2)
+    _warn_of_rank(input, "dropout2d", spatial=2)
     if input.ndim == 3:  # PyTorch's historical reading: [N, C, L], not an unbatched [C, H, W]
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
                       "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior "
@@ -72,12 +78,7 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """Zeroes whole channels of an [N, C, D, H, W] (or unbatched [C, D, H, W]) input with
     probability `p`, scaling the rest by 1/(1-p), in training; the identity otherwise."""
     _check_probability(p)
-    if input.ndim not in (4, 5):
-        warnings.warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is deprecated and will result in "
-                      "an error in a future release. To retain the behavior and silence this warning, please use "
-                      "dropout instead. Note that dropout3d exists to provide channel-wise dropout on inputs with 3 "
-                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or 5D inputs).",
-                      stacklevel=2)
+    _warn_of_rank(input, "dropout3d", spatial=3)
     if input.ndim == 5:
         return _dropped(input, p, training, inplace, feature=True, alpha=False)
     if not training or p == 0:
