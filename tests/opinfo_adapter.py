@@ -50,6 +50,12 @@ SPECIAL_CALLS = {
     "nn.functional.embedding": (("nn.functional.embedding",), lambda embedding: lambda weight, idx, **kw: embedding(idx, weight, **kw)),
     "nn.functional.embedding_bag": (
         ("nn.functional.embedding_bag",), lambda embedding_bag: lambda weight, idx, **kw: embedding_bag(idx, weight, **kw)),
+    # Its samples pass a torch.nn.PairwiseDistance module: nablax's module with the same options.
+    "nn.functional.triplet_margin_with_distance_loss": (
+        ("nn.functional.triplet_margin_with_distance_loss", "nn.PairwiseDistance"),
+        lambda loss, pairwise_distance: lambda anchor, positive, negative, distance_function=None, **kw: loss(
+            anchor, positive, negative, **kw, distance_function=None if distance_function is None else
+            pairwise_distance(distance_function.norm, distance_function.eps, distance_function.keepdim))),
     "linalg.lstsq.grad_oriented": (("linalg.lstsq",), lambda lstsq: lambda a, b, driver: lstsq(a, b, driver=driver)[:2]),
     "linalg.pinv.singular": (("linalg.pinv", "Tensor.__matmul__"), lambda pinv, matmul: lambda a, b: pinv(matmul(a, b.mT))),
     # In-place ops that PyTorch's entries apply to a clone of the sample.

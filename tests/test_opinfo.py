@@ -51,7 +51,6 @@ SAMPLE_LIMITS = {"forward-float32": 2, "backward-float32": 2, "forward-int64": 1
 KNOWN_FAILURE_GROUPS: dict[str, list[str]] = {
     "var/std(x, True): the positional unbiased flag is taken for dim": [
         f"{name}.unbiased/{check}" for name in ("var", "std") for check in ("forward-float32", "backward-float32")],
-    "embedding: max_norm, scale_grad_by_freq and sparse raise NotImplementedError": ["nn.functional.embedding/forward-float32"],
     "div(rounding_mode='trunc') of int64 tensors gives float32 (PyTorch: int64)": ["div.trunc_rounding/forward-int64"],
     "div(rounding_mode='floor') backward raises (PyTorch's gradient is zero)": ["div.floor_rounding/backward-float32"],
     "arange with an integer dtype counts its elements from the float bounds (PyTorch casts the bounds first)": [

@@ -340,9 +340,8 @@ def test_module_errors_have_torchs_types_and_text(torch, name):
 
 
 def test_unsupported_options_raise_instead_of_computing_something_else():
-    for make in (lambda: nxt.nn.Conv2d(2, 2, 3, padding_mode="reflect"), lambda: nxt.nn.Embedding(3, 2, max_norm=1.0)):
-        with pytest.raises(NotImplementedError, match="not supported by nablax"):
-            make()
+    with pytest.raises(NotImplementedError, match="not supported by nablax"):
+        nxt.nn.Conv2d(2, 2, 3, padding_mode="reflect")
 
 
 def test_activation_modules_in_place_write_into_their_input(torch):

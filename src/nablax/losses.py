@@ -281,3 +281,69 @@ def binary_cross_entropy_with_logits(
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
+
+
+# Stands for log(0) in the CTC recursion: finite, so that no gradient meets inf - inf, and so
+# low that a path through it is still impossible after any number of steps.
+_CTC_IMPOSSIBLE = -1e30
+
+
+def _ctc_extended_labels(targets: jax.Array, blank: int) -> jax.Array:
+    """[N, 2S + 1]: each target sequence with a blank before, between and after its labels."""
+    samples, length = targets.shape
+    extended = jnp.full((samples, 2 * length + 1), blank, targets.dtype)
+    return extended.at[:, 1::2].set(targets)
+
+
+def _ctc_alphas(log_probs, extended, input_lengths, skips):
+    """The forward variables log alpha[n, s] after each sample's last time step."""
+    emitted = jnp.take_along_axis(log_probs, extended[None], axis=2)  # [T, N, 2S + 1]
+    first = jnp.full(extended.shape, _CTC_IMPOSSIBLE, log_probs.dtype).at[:, :2].set(emitted[0, :, :2])
+
+    def step(alpha, inputs):
+        time, emission = inputs
+        stay = alpha
+        advance = jnp.pad(alpha, ((0, 0), (1, 0)), constant_values=_CTC_IMPOSSIBLE)[:, :-1]
+        skip = jnp.pad(alpha, ((0, 0), (2, 0)), constant_values=_CTC_IMPOSSIBLE)[:, :-2]
+        skip = jnp.where(skips, skip, _CTC_IMPOSSIBLE)
+        new = jnp.logaddexp(jnp.logaddexp(stay, advance), skip) + emission
+        return jnp.where((time < input_lengths)[:, None], new, alpha), None
+
+    times = jnp.arange(1, log_probs.shape[0])
+    alpha, _ = jax.lax.scan(step, first, (times, emitted[1:]))
+    return alpha
+
+
+def ctc(log_probs: jax.Array, targets: jax.Array, input_lengths: jax.Array, target_lengths: jax.Array, blank: int = 0,
+        reduction: str = "mean", zero_infinity: bool = False) -> jax.Array:
+    """`torch.nn.functional.ctc_loss` of log-probabilities [T, N, C] and padded targets [N, S]:
+    -log of the total probability of the alignments of each target (its first
+    `target_lengths[n]` labels) to the first `input_lengths[n]` steps. 'mean' divides each
+    loss by its target length first. An impossible target gives inf (0 with `zero_infinity`).
+    The gradient is PyTorch's: that of the loss of log_softmax(log_probs), which for
+    normalised log-probabilities adds exp(log_probs) to the plain derivative.
+
+        >>> import jax.numpy as jnp
+        >>> log_probs = jnp.log(jnp.full((2, 1, 2), 0.5))
+        >>> round(float(ctc(log_probs, jnp.array([[1]]), jnp.array([2]), jnp.array([1]), reduction="sum")), 4)
+        0.2877
+    """
+    _check_reduction("ctc", reduction)
+    input_lengths, target_lengths = jnp.asarray(input_lengths), jnp.asarray(target_lengths)
+    extended = _ctc_extended_labels(jnp.clip(targets, 0, log_probs.shape[2] - 1), blank)
+    repeated = jnp.pad(extended, ((0, 0), (2, 0)), constant_values=-1)[:, :-2] == extended
+    skips = (jnp.arange(extended.shape[1]) % 2 == 1) & ~repeated
+    alpha = _ctc_alphas(log_probs, extended, input_lengths, skips)
+    last = 2 * target_lengths
+    ends = jnp.take_along_axis(alpha, jnp.stack([last, jnp.maximum(last - 1, 0)], 1), axis=1)
+    ends = ends.at[:, 1].set(jnp.where(target_lengths > 0, ends[:, 1], _CTC_IMPOSSIBLE))
+    loss = -jax.nn.logsumexp(ends, axis=1)
+    impossible = loss > -_CTC_IMPOSSIBLE / 2
+    # PyTorch's backward adds exp(log_probs) over each sample's steps: a term of value 0 here.
+    steps = jnp.arange(log_probs.shape[0])[:, None] < input_lengths[None]
+    normaliser = jnp.sum(jnp.where(steps[..., None], jnp.exp(log_probs), 0), axis=(0, 2))
+    loss = loss + (normaliser - jax.lax.stop_gradient(normaliser))
+    loss = jnp.where(impossible, 0.0 if zero_infinity else jnp.inf, loss)
+    if reduction == "mean":
+        return jnp.mean(loss / jnp.maximum(target_lengths, 1).astype(loss.dtype))
+    return _reduce(loss, reduction)

@@ -44,7 +44,13 @@ def _check_indices(indices: jax.Array, num_embeddings: int, who: str, size_name:
         )
 
 
-def _embedding(indices, weight, padding_idx, who: str) -> jax.Array:
+def _scaled_gradient(x: jax.Array, scale: jax.Array) -> jax.Array:
+    """`x` itself (exactly: `x + 0`), whose gradient is multiplied by `scale` on the way back."""
+    frozen = jax.lax.stop_gradient(x)
+    return frozen + (x - frozen) * scale
+
+
+def _embedding(indices, weight, padding_idx, who: str, scale_grad_by_freq: bool = False) -> jax.Array:
     indices, weight = jnp.asarray(indices), jnp.asarray(weight)
     if weight.ndim != 2:
         raise ValueError(f"{who}: weight must be 2-D [num_embeddings, embedding_dim], got shape {weight.shape}")
@@ -52,7 +58,11 @@ def _embedding(indices, weight, padding_idx, who: str) -> jax.Array:
     padding_idx = _normalised_padding_idx(padding_idx, num_embeddings, who)
     _check_indices(indices, num_embeddings, who)
     # Negative indices would wrap around in JAX; send them out of range, where "fill" gives NaN.
-    rows = jnp.take(weight, jnp.where(indices < 0, num_embeddings, indices), axis=0, mode="fill")
+    positions = jnp.where(indices < 0, num_embeddings, indices)
+    rows = jnp.take(weight, positions, axis=0, mode="fill")
+    if scale_grad_by_freq:  # each row's gradient is divided by how often the batch looks it up
+        counts = jnp.zeros(num_embeddings, weight.dtype).at[positions.ravel()].add(1, mode="drop")
+        rows = _scaled_gradient(rows, 1 / jnp.take(counts, positions, mode="fill", fill_value=1)[..., None])
     if padding_idx is None:
         return rows
     # Cutting the gradient per looked-up row costs O(output), not a pass over the whole table.
@@ -60,15 +70,16 @@ def _embedding(indices, weight, padding_idx, who: str) -> jax.Array:
     return jnp.where(is_padding, jax.lax.stop_gradient(rows), rows)
 
 
-def embedding(indices, weight, padding_idx: int | None = None) -> jax.Array:
+def embedding(indices, weight, padding_idx: int | None = None, scale_grad_by_freq: bool = False) -> jax.Array:
     """`torch.nn.functional.embedding`: `weight[indices]`, of shape `indices.shape + (embedding_dim,)`;
-    the `padding_idx` row is returned as it is but gets no gradient.
+    the `padding_idx` row is returned as it is but gets no gradient; with `scale_grad_by_freq`
+    each row's gradient is divided by the number of times `indices` holds it.
 
         >>> import jax.numpy as jnp
         >>> embedding(jnp.array([[0, 2]]), jnp.arange(6.0).reshape(3, 2)).tolist()
         [[[0.0, 1.0], [4.0, 5.0]]]
     """
-    return _embedding(indices, weight, padding_idx, "embedding")
+    return _embedding(indices, weight, padding_idx, "embedding", scale_grad_by_freq)
 
 
 def one_hot(indices, num_classes: int = -1) -> jax.Array:

@@ -10,6 +10,8 @@ from typing import NamedTuple
 from ... import nn as pure
 from .. import dtypes as dt
 from ..engine import Op
+from ..ops import arithmetic as A
+from ..ops import random
 from ..ops.inplace import write_result
 from ..recording import record
 from ..tensor import Tensor
@@ -156,3 +158,70 @@ def prelu(input: Tensor, weight: Tensor):
     if not input.dtype.is_floating_point:
         raise not_implemented("prelu_cpu", input)
     return record(PRELU, (input, weight), input.shape, input.dtype.numpy, "PreluKernelBackward0")
+
+
+# The shrinkages, the gated unit and the randomized leaky ReLU are compositions of the tensor ops,
+# as several of them are in PyTorch, so their gradients are those ops' (and JAX's).
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5):
+    """x where |x| > lambd, else 0 (NaN stays NaN).
+
+        >>> import nablax.stateful as torch
+        >>> torch.nn.functional.hardshrink(torch.tensor([-1.0, 0.25, 2.0])).tolist()
+        [-1.0, 0.0, 2.0]
+    """
+    if not input.dtype.is_floating_point:
+        raise not_implemented("hardshrink_cpu", input)
+    return A.where(input.abs() <= lambd, 0.0, input)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between (NaN stays NaN)."""
+    if not input.dtype.is_floating_point:
+        raise not_implemented("softshrink_check", input)
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be in range [0, 3.40282e+38] for input dtype {input.dtype.scalar_name}, but "
+                           f"found {lambd:g}")
+    shrunk = A.where(input > lambd, input - lambd, input + lambd)
+    return A.where(input.abs() <= lambd, 0.0, shrunk)
+
+
+def tanhshrink(input: Tensor):
+    """x - tanh(x); integers compute in the default float dtype, as in PyTorch."""
+    return input - input.tanh()
+
+
+def glu(input: Tensor, dim: int = -1):
+    """a * sigmoid(b), for a and b the two halves of `input` along `dim`.
+
+        >>> import nablax.stateful as torch
+        >>> torch.nn.functional.glu(torch.tensor([1.0, 2.0, 0.0, 0.0])).tolist()
+        [0.5, 1.0]
+    """
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    axis = dim % input.ndim if -input.ndim <= dim < input.ndim else dim
+    size = input.shape[axis]
+    if size % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {axis} is size {size}")
+    if not input.dtype.is_floating_point:
+        raise not_implemented("glu_cpu", input)
+    first, second = input.chunk(2, dim)
+    return first * second.sigmoid()
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False):
+    """leaky_relu with a slope drawn uniformly from [lower, upper] for each non-positive element in
+    training, and with the slope (lower + upper) / 2 otherwise."""
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    if not input.dtype.is_floating_point:
+        raise not_implemented("leaky_relu_cpu", input)
+    slopes = random.rand(tuple(input.shape), dtype=input.dtype) * (upper - lower) + lower
+    noise = A.where(input > 0, 1.0, slopes)  # PyTorch's rule: x <= 0 gets a drawn slope
+    result = input * noise
+    return write_result(input, result) if inplace else result

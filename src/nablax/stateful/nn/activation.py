@@ -1,4 +1,4 @@
-"""More activation modules of `torch.nn` (`Hardtanh`, `ReLU6`, `PReLU`, `Mish`, ...), each a
+"""More activation modules of `torch.nn` (`Hardtanh`, `ReLU6`, `PReLU`, `Mish`, `GLU`, ...), each a
 thin `Module` over `nn.functional` with PyTorch's constructor, attributes and repr."""
 
 from __future__ import annotations
@@ -52,6 +52,52 @@ Hardsigmoid = _module("Hardsigmoid", F.hardsigmoid, "relu6(x + 3) / 6 (PyTorch's
 Hardswish = _module("Hardswish", F.hardswish, "x * relu6(x + 3) / 6 (PyTorch's repr shows no `inplace`).", _InPlace)
 Mish = _module("Mish", F.mish, "x * tanh(softplus(x)).", _InPlaceShown)
 SELU = _module("SELU", F.selu, "scale * elu(x, alpha) with the self-normalising constants.", _InPlaceShown)
+Tanhshrink = _module("Tanhshrink", F.tanhshrink, "x - tanh(x).")
+
+
+class _Shrink(_Activation):
+    """A shrinkage towards zero by `lambd`."""
+
+    _arguments = ("lambd",)
+
+    def __init__(self, lambd: float = 0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def extra_repr(self) -> str:
+        return str(self.lambd)
+
+
+Hardshrink = _module("Hardshrink", F.hardshrink, "x where |x| > lambd, else 0.", _Shrink)
+Softshrink = _module("Softshrink", F.softshrink, "x shrunk towards 0 by lambd, and 0 within lambd of it.", _Shrink)
+
+
+class GLU(_Activation):
+    """a * sigmoid(b), for a and b the halves of the input along `dim`."""
+
+    _functional = staticmethod(F.glu)
+    _arguments = ("dim",)
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class RReLU(Module):
+    """leaky_relu with slopes drawn from [lower, upper] in training, their mean in evaluation."""
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False):
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}{_inplace_text(self.inplace)}"
 
 
 def _renamed(value, old_value, old: str, new: str):

@@ -23,6 +23,8 @@ from ._adaptive_pool import adaptive_max_pool1d as adaptive_max_pool1d
 from ._adaptive_pool import adaptive_max_pool2d as adaptive_max_pool2d
 from ._activation import celu as celu
 from ._activation import elu as elu
+from ._activation import glu as glu
+from ._activation import hardshrink as hardshrink
 from ._activation import hardsigmoid as hardsigmoid
 from ._activation import hardswish as hardswish
 from ._activation import hardtanh as hardtanh
@@ -31,15 +33,28 @@ from ._activation import logsigmoid as logsigmoid
 from ._activation import mish as mish
 from ._activation import prelu as prelu
 from ._activation import relu6 as relu6
+from ._activation import rrelu as rrelu
 from ._activation import selu as selu
 from ._activation import silu as silu
 from ._activation import softplus as softplus
+from ._activation import softshrink as softshrink
 from ._activation import softsign as softsign
+from ._activation import tanhshrink as tanhshrink
 from ._activation import threshold as threshold
-from ._checks import known_value, padding_index, reject_unsupported
+from ._checks import known_value
 from ._attention import scaled_dot_product_attention as scaled_dot_product_attention
 from ._conv import conv1d as conv1d
 from ._conv import conv2d as conv2d
+from ._ctc import ctc_loss as ctc_loss
+from ._dropout import alpha_dropout as alpha_dropout
+from ._dropout import dropout2d as dropout2d
+from ._dropout import dropout3d as dropout3d
+from ._dropout import feature_alpha_dropout as feature_alpha_dropout
+from ._embedding import embedding as embedding
+from ._embedding import embedding_bag as embedding_bag
+from ._distances import cosine_similarity as cosine_similarity
+from ._distances import pairwise_distance as pairwise_distance
+from ._distances import pdist as pdist
 from ._losses import binary_cross_entropy as binary_cross_entropy
 from ._losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits
 from ._losses import cross_entropy as cross_entropy
@@ -49,6 +64,17 @@ from ._losses import l1_loss as l1_loss
 from ._losses import mse_loss as mse_loss
 from ._losses import nll_loss as nll_loss
 from ._losses import smooth_l1_loss as smooth_l1_loss
+from ._likelihood_losses import gaussian_nll_loss as gaussian_nll_loss
+from ._likelihood_losses import multilabel_soft_margin_loss as multilabel_soft_margin_loss
+from ._likelihood_losses import poisson_nll_loss as poisson_nll_loss
+from ._likelihood_losses import soft_margin_loss as soft_margin_loss
+from ._margin_losses import cosine_embedding_loss as cosine_embedding_loss
+from ._margin_losses import hinge_embedding_loss as hinge_embedding_loss
+from ._margin_losses import margin_ranking_loss as margin_ranking_loss
+from ._margin_losses import multi_margin_loss as multi_margin_loss
+from ._margin_losses import multilabel_margin_loss as multilabel_margin_loss
+from ._margin_losses import triplet_margin_loss as triplet_margin_loss
+from ._margin_losses import triplet_margin_with_distance_loss as triplet_margin_with_distance_loss
 from ._norm import batch_norm as batch_norm
 from ._norm import group_norm as group_norm
 from ._norm import layer_norm as layer_norm
@@ -144,37 +170,6 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1):
     return S.flatten(input, start_dim, end_dim)
-
-
-EMBEDDING = _op("embedding", pure.embedding)
-
-
-def _check_known_indices(indices: Tensor, num_embeddings: int) -> None:
-    """PyTorch's range check, for indices whose values are already known (data, usually);
-    pending ones are computed in the same program as the lookup, where a bad one gives NaNs."""
-    value = known_value(indices)
-    if value is None or not np.size(value):
-        return
-    values = np.asarray(value)
-    if values.min() < 0 or values.max() >= num_embeddings:
-        raise IndexError("index out of range in self")
-
-
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
-              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
-    """Rows of `weight` ([num_embeddings, embedding_dim]) for the integer indices `input`; the
-    `padding_idx` row gets no gradient (`nablax.nn.embedding`)."""
-    padding_idx = padding_index(padding_idx, weight.shape[0])
-    reject_unsupported("embedding", max_norm=(max_norm, None), scale_grad_by_freq=(scale_grad_by_freq, False),
-                       sparse=(sparse, False))
-    if weight.ndim != 2:
-        raise RuntimeError("'weight' must be 2-D")
-    if input.dtype.name not in ("int64", "int32"):
-        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, "
-                           f"Int; but got {input.type()} instead (while checking arguments for embedding)")
-    _check_known_indices(input, weight.shape[0])
-    return record(EMBEDDING, (input, weight), (*input.shape, weight.shape[1]), weight.dtype.numpy, "EmbeddingBackward0",
-                  (("padding_idx", padding_idx),), differentiable=(False, True))
 
 
 ONE_HOT = _op("one_hot", pure.one_hot)

@@ -259,6 +259,13 @@ class GroupNorm(Module):
 # -- embedding ------------------------------------------------------------------------------------
 
 
+def _lookup_options_text(layer) -> str:
+    """The part of an embedding layer's repr that PyTorch shows for options off their defaults."""
+    text = "" if layer.max_norm is None else f", max_norm={layer.max_norm}"
+    text += "" if layer.norm_type == 2 else f", norm_type={layer.norm_type}"
+    return text + (", scale_grad_by_freq=True" if layer.scale_grad_by_freq else "")
+
+
 class Embedding(Module):
     """A lookup table: row `i` of weight `[num_embeddings, embedding_dim]` (from N(0, 1), the
     `padding_idx` row zeroed) for each index `i`."""
@@ -269,8 +276,6 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = padding_index(padding_idx, num_embeddings)
-        reject_unsupported("Embedding", max_norm=(max_norm, None), scale_grad_by_freq=(scale_grad_by_freq, False),
-                           sparse=(sparse, False))
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
@@ -287,12 +292,9 @@ class Embedding(Module):
                            self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self) -> str:
-        text = f"{self.num_embeddings}, {self.embedding_dim}"
-        if self.padding_idx is not None:
-            text += f", padding_idx={self.padding_idx}"
-        if self.norm_type != 2:
-            text += f", norm_type={self.norm_type}"
-        return text
+        padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{padding}{_lookup_options_text(self)}" + (
+            ", sparse=True" if self.sparse else "")
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,
@@ -304,3 +306,32 @@ class Embedding(Module):
         rows, cols = embeddings.shape
         return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse, _weight=embeddings,
                    _freeze=freeze)
+
+
+class EmbeddingBag(Module):
+    """Sums, means or maxima of bags of rows of a lookup table (`nn.functional.embedding_bag`);
+    weight `[num_embeddings, embedding_dim]` from N(0, 1), the `padding_idx` row zeroed."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False, _weight=None,
+                 include_last_offset: bool = False, padding_idx: int | None = None, device=None, dtype=None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, scale_grad_by_freq
+        self.padding_idx = padding_index(padding_idx, num_embeddings)
+        self.mode, self.sparse, self.include_last_offset = mode, sparse, include_last_offset
+        if _weight is None:
+            layer = pure.Embedding(num_embeddings, embedding_dim, self.padding_idx, dtype=_numpy_dtype(dtype))
+            self.weight = _parameter(_initial_parameters(layer)["weight"], device)
+        else:
+            if list(_weight.shape) != [num_embeddings, embedding_dim]:
+                raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")
+            self.weight = Parameter(_weight)
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type, self.scale_grad_by_freq,
+                               self.mode, self.sparse, per_sample_weights, self.include_last_offset, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{_lookup_options_text(self)}, mode={self.mode!r}{padding}"
