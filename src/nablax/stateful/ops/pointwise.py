@@ -36,6 +36,7 @@ class Binary(NamedTuple):
     other_name: str = "other"  # PyTorch's name of the second argument
     predicate: bool = False  # a bool result, never differentiable
     same_dtypes: bool = False  # PyTorch refuses operands of different dtypes
+    differentiable: bool = True  # False: PyTorch's result never requires grad (its polynomials)
 
 
 @jax.custom_jvp
@@ -161,14 +162,19 @@ def _recorder(row: Binary, op: Op, *, method: bool = False):
     def apply(input, other):
         _check_operands(row, input, other, 0 if method else 1)
         compute = _dtypes(row, input, other)
-        if row.predicate:
+        if row.predicate or not row.differentiable:
             shape = broadcast_shapes(shape_of(input), shape_of(other))
-            return record(op, (input, other), shape, np.dtype(np.bool_), None, (("dtype", compute.numpy),),
-                          differentiable=False)
+            result = np.dtype(np.bool_) if row.predicate else compute.numpy
+            return record(op, (input, other), shape, result, None, (("dtype", compute.numpy),), differentiable=False)
         return record_binary(op, input, other, _grad_name(row, input, other), compute.numpy, compute.numpy,
                              broadcast_shapes)
 
     return named(apply, row.name, f"`torch.{row.name}`, elementwise.")
+
+
+def binary_function(row: Binary):
+    """The function `torch.<row.name>(input, other)` of a row of another table (special.py's)."""
+    return _recorder(row, _op(row))
 
 
 def float_power(input, exponent):
