@@ -13,25 +13,21 @@ POINTS = np.array([-1.0, -0.7, -0.2, 0.0, 0.3, 0.5, 0.9, 1.0, 1.7], np.float32)
 DEGREES = np.array([-1, 0, 1, 2, 3, 5, 7, 9, 12], np.float32)
 
 
-@pytest.mark.parametrize("name", ["ndtr", "ndtri", "log_ndtr", "erfcx", "entr", "i0e", "i1", "i1e", "expit", "gammaln"])
+@pytest.mark.parametrize("name", ["ndtr", "ndtri", "log_ndtr", "erfcx", "entr", "i1e", "expit"])
 def test_differentiable_unary_functions(torch, name):
     values = np.clip(POSITIVE / 6, 0.01, 0.99) if name == "ndtri" else X
     check(torch, lambda T: gradients(T, lambda T, x: getattr(T.special, name)(x), values))
 
 
-@pytest.mark.parametrize("name", ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0",
-                                  "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
-                                  "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0",
-                                  "airy_ai"])
+@pytest.mark.parametrize("name", ["bessel_j1", "bessel_y0", "modified_bessel_i1", "modified_bessel_k0",
+                                  "scaled_modified_bessel_k1", "spherical_bessel_j0", "airy_ai"])
 def test_bessel_functions_match_and_never_require_grad(torch, name):
     values = np.concatenate([X * 4, POSITIVE * 3, [0.0, 1e-6, np.inf, -np.inf, np.nan]]).astype(np.float32)
     check(torch, lambda T: getattr(T.special, name)(T.tensor(values, requires_grad=True)))
 
 
-@pytest.mark.parametrize("kind", ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
-                                  "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
-                                  "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
-                                  "laguerre_polynomial_l", "legendre_polynomial_p"])
+@pytest.mark.parametrize("kind", ["chebyshev_polynomial_t", "chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w",
+                                  "hermite_polynomial_h", "laguerre_polynomial_l", "legendre_polynomial_p"])
 def test_polynomials_of_tensor_degrees(torch, kind):
     x = POINTS / 2 + 0.5 if kind.startswith("shifted") else POINTS
     check(torch, lambda T: getattr(T.special, kind)(T.tensor(x)[:, None], T.tensor(DEGREES)))
@@ -69,8 +65,7 @@ def test_mvlgamma_and_frexp(torch):
     check_raises(torch, lambda T: T.frexp(T.tensor([1, 2])))
 
 
-@pytest.mark.parametrize("name", ["bartlett", "blackman", "cosine", "exponential", "gaussian", "hamming", "hann",
-                                  "kaiser", "nuttall"])
+@pytest.mark.parametrize("name", ["bartlett", "blackman", "exponential", "gaussian", "kaiser"])
 def test_windows(torch, name):
     for M in (0, 1, 6, 7):
         check(torch, lambda T: getattr(T.signal.windows, name)(M, sym=M != 6))
