@@ -32,6 +32,7 @@ def test_polynomials_of_tensor_degrees(torch, kind):
     x = POINTS / 2 + 0.5 if kind.startswith("shifted") else POINTS
     check(torch, lambda T: getattr(T.special, kind)(T.tensor(x)[:, None], T.tensor(DEGREES)))
     check(torch, lambda T: getattr(T.special, kind)(T.tensor([0.3, 2.0]), 4))
+    check_raises(torch, lambda T: getattr(T.special, kind)(0.5, 2.0))
 
 
 def test_polygamma_and_its_gradient_near_the_poles(torch):

@@ -34,6 +34,7 @@ class Binary(NamedTuple):
     kernel: str | None = None  # PyTorch's kernel, which refuses the dtype categories in `refuses`
     refuses: tuple = ()
     other_name: str = "other"  # PyTorch's name of the second argument
+    input_name: str = "input"  # ... and of the first
     predicate: bool = False  # a bool result, never differentiable
     same_dtypes: bool = False  # PyTorch refuses operands of different dtypes
     differentiable: bool = True  # False: PyTorch's result never requires grad (its polynomials)
@@ -117,8 +118,26 @@ def _invalid_combination(name: str, a, b, other: str = "other") -> TypeError:
         f" * (Tensor input, Number {other}, *, Tensor out = None)\n")
 
 
+def _three_overloads(row: Binary, a, b) -> TypeError:
+    """PyTorch's error for a function taking a number on either side called with neither
+    side a tensor (or something else than a number)."""
+    first, other = row.input_name, row.other_name
+    number_first = "self" if first == "input" else first
+    got = ", ".join(type(value).__name__ for value in (a, b))
+    return TypeError(
+        f"{row.name}() received an invalid combination of arguments - got ({got}), but expected one of:\n"
+        f" * (Tensor {first}, Tensor {other}, *, Tensor out = None)\n"
+        f" * (Number {number_first}, Tensor {other}, *, Tensor out = None)\n"
+        f" * (Tensor {first}, Number {other}, *, Tensor out = None)\n")
+
+
 def _check_operands(row: Binary, a, b, first_position: int) -> None:
     """PyTorch's argument errors: a number where only a tensor is taken, or neither."""
+    if row.number_input is not None and first_position == 1:
+        a_tensor, b_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
+        if not ((a_tensor and (b_tensor or isinstance(b, SCALARS))) or (b_tensor and isinstance(a, SCALARS))):
+            raise _three_overloads(row, a, b)
+        return
     numbers_taken = row.number_other is not None
     for value, argument, position, taken in ((a, "input", first_position, row.number_input is not None),
                                              (b, row.other_name, first_position + 1, numbers_taken)):

@@ -152,7 +152,7 @@ def _legendre(x, n):
 def _row(name: str, fn) -> Binary:
     # The results never require grad, so the grad names of a number operand are never shown.
     return Binary(f"special_{name}", fn, None, number_other=NOT_DIFFERENTIABLE, number_input=NOT_DIFFERENTIABLE,
-                  to_float=True, other_name="n", differentiable=False)
+                  to_float=True, input_name="x", other_name="n", differentiable=False)
 
 
 _FAMILIES = {
