@@ -43,6 +43,13 @@ def test_polygamma_and_its_gradient_near_the_poles(torch):
     check_raises(torch, lambda T: T.polygamma(-1, T.tensor(x)))
 
 
+def test_gradients_at_the_edges_of_the_domains(torch):
+    x, y = np.array([0.0, 0.0, 1.5, -0.5], np.float32), np.array([2.0, -1.0, -1.0, 0.5], np.float32)
+    check(torch, lambda T: gradients(T, lambda T, x, y: T.special.xlog1py(x, y), x, y))
+    check(torch, lambda T: gradients(T, lambda T, x: T.special.entr(x), np.array([0.0, -1.0, 0.5], np.float32)))
+    check(torch, lambda T: gradients(T, lambda T, p: T.special.ndtri(p), np.array([0.0, 0.5, 1.0], np.float32)))
+
+
 def test_zeta_differentiates_in_q_only(torch):
     check(torch, lambda T: gradients(T, lambda T, q: T.special.zeta(3.0, q), POSITIVE))
     check(torch, lambda T: T.special.zeta(T.tensor([2.0, 3.0, 0.5]), T.tensor([-1.5, -8.5, 2.0])))

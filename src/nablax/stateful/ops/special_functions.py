@@ -29,9 +29,15 @@ from .pointwise import BOOL, INTEGER, Binary, binary_function
 from . import zeta
 
 
+@jax.custom_jvp
 def _entr(x):
-    """-x log x; PyTorch's is -inf for negative x (JAX's too) and nan for nan."""
-    return jnp.where(jnp.isnan(x), x, jss.entr(x))
+    """-x log x; PyTorch's is -inf for negative x (JAX's too), nan for nan and +0 at 0
+    (JAX's -0)."""
+    return jnp.where(jnp.isnan(x), x, jnp.where(x == 0, jnp.zeros_like(x), jss.entr(x)))
+
+
+# PyTorch's derivative, -(1 + log x), also where JAX's is zero (x <= 0).
+_entr.defjvps(lambda tangent, _, x: -(1 + jnp.log(x)) * tangent)
 
 
 def _ndtr(x):
@@ -39,9 +45,15 @@ def _ndtr(x):
     return (1 + jss.erf(x * np.sqrt(0.5).astype(x.dtype))) * jnp.asarray(0.5, x.dtype)
 
 
+@jax.custom_jvp
 def _xlog1py(x, y):
     """x log(1 + y), 0 where x is 0 (unless y is nan), as PyTorch's."""
     return jnp.where((x == 0) & ~jnp.isnan(y), jnp.zeros_like(x * y), x * jnp.log1p(y))
+
+
+# PyTorch's derivatives: log(1 + y) for x (also at x = 0, unless y <= -1), x / (1 + y) for y.
+_xlog1py.defjvps(lambda tangent, _, x, y: jnp.where((x == 0) & (y <= -1), 0, jnp.log1p(y)) * tangent,
+                 lambda tangent, _, x, y: x / (y + 1) * tangent)
 
 
 def _igamma(a, x):
@@ -52,9 +64,18 @@ def _igammac(a, x):
     return jss.gammaincc(jax.lax.stop_gradient(a), x)
 
 
+@jax.custom_jvp
+def _ndtri(p):
+    return jss.ndtri(p)
+
+
+# PyTorch's derivative, sqrt(2 pi) exp(ndtri(p)² / 2): infinite at 0 and 1 (JAX's is 0 there).
+_ndtri.defjvps(lambda tangent, result, p: np.sqrt(2 * np.pi).astype(p.dtype) * jnp.exp(result * result / 2) * tangent)
+
+
 UNARY = [
     Unary("special_ndtr", _ndtr, "MulBackward1", to_float=True),
-    Unary("special_ndtri", jss.ndtri, "SpecialNdtriBackward0", to_float=True),
+    Unary("special_ndtri", _ndtri, "SpecialNdtriBackward0", to_float=True),
     Unary("special_log_ndtr", jss.log_ndtr, "SpecialLogNdtrBackward0", to_float=True),
     Unary("special_erfcx", jss.erfcx, "SpecialErfcxBackward0", to_float=True),
     Unary("special_entr", _entr, "SpecialEntrBackward0", to_float=True),
