@@ -1,7 +1,8 @@
-"""The special functions of `torch.special` that JAX has (`jax.scipy.special`), as rows of
-the elementwise tables (`Unary` of elementwise.py, `Binary` of pointwise.py), and the ones
-of `torch.*` with an integer argument besides the tensor: `polygamma(n, x)`,
-`mvlgamma(x, p)`, and `frexp(x)`, of two results.
+"""The special functions of `torch.special` that JAX has (`jax.scipy.special`, with
+PyTorch's derivatives where JAX's differ at the edges of a domain) and the Hurwitz zeta
+function (zeta.py), as rows of the elementwise tables (`Unary` of elementwise.py, `Binary`
+of pointwise.py); and the ones of `torch.*` with an integer argument besides the tensor,
+`polygamma(n, x)` and `mvlgamma(x, p)`, and `frexp(x)`, of two results.
 
     >>> import nablax.stateful as torch
     >>> torch.special.ndtr(torch.tensor([0.0]))
