@@ -63,7 +63,6 @@ KNOWN_FAILURE_GROUPS: dict[str, list[str]] = {
         "nn.functional.batch_norm/forward-float32"],
     "sort, argsort, topk and kthvalue order tied values' indices otherwise (the values agree)": [
         "sort/forward-bool", "argsort/forward-bool", "topk/forward-int64", "kthvalue/forward-int64"],
-    "digamma's gradient (trigamma) differs near 0": ["digamma/backward-float32"],
     "logcumsumexp's gradient is off by up to 3e-3 on large inputs (float32 rounding in JAX's cumulative logsumexp)": [
         "logcumsumexp/backward-float32"],
     "scatter_add of bool tensors raises TypeError (PyTorch adds them as logical or)": ["scatter_add/forward-bool"],

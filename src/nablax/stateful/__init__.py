@@ -97,6 +97,8 @@ from . import utils as utils  # noqa: E402
 from . import func as func  # noqa: E402
 from . import linalg as linalg  # noqa: E402
 from . import fft as fft  # noqa: E402
+from . import special as special  # noqa: E402
+from . import signal as signal  # noqa: E402
 
 _use_persistent_cache()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ops import arithmetic as A
-from .ops import copies, dims, elementwise, factories, gathering, histograms, linalg, matmul, pieces, pointwise, positions, real_parts, rearranging, reductions, repeating, sampling, scans, shape, sorting, splitting, value_shaped, view_copies
+from .ops import copies, dims, elementwise, factories, gathering, histograms, linalg, matmul, pieces, pointwise, positions, real_parts, rearranging, reductions, repeating, sampling, scans, shape, sorting, special_functions, splitting, value_shaped, view_copies
 from .ops.outputs import with_out
 from .tensor import Tensor
 
@@ -27,6 +27,7 @@ FUNCTIONS = {
     "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze, "t": shape.t,
     **value_shaped.FUNCTIONS, **histograms.FUNCTIONS, **splitting.FUNCTIONS, **dims.FUNCTIONS, **pieces.FUNCTIONS,
     **repeating.FUNCTIONS, **positions.FUNCTIONS, **view_copies.FUNCTIONS, **factories.FUNCTIONS, **real_parts.FUNCTIONS,
+    **{name: function for name, function in special_functions.FUNCTIONS.items() if not name.startswith("special_")},
 }
 
 # Functions without PyTorch's `out=`: views, copies, and those of several or data-dependent results.
@@ -36,7 +37,7 @@ _WITHOUT_OUT = {"clone", "reshape", "flatten", "transpose", "permute", "squeeze"
                 "moveaxis", "swapaxes", "swapdims",
                 *dims.FUNCTIONS, *(set(pieces.FUNCTIONS) - {"column_stack", "dstack"}), *repeating.FUNCTIONS,
                 "tril_indices", "triu_indices", "unravel_index", "cartesian_prod", "combinations",
-                *(set(factories.FUNCTIONS) - {"logspace"}), *(set(real_parts.FUNCTIONS) - {"angle", "conj_physical"})}
+                *(set(factories.FUNCTIONS) - {"logspace"}), *(set(real_parts.FUNCTIONS) - {"angle", "conj_physical"}), "frexp"}
 _COMPUTES_IN_OUT_DTYPE = {"sum", "prod", "cumsum", "cumprod"}
 FUNCTIONS = {name: function if name in _WITHOUT_OUT else
              with_out(function, computes_in_out_dtype=name in _COMPUTES_IN_OUT_DTYPE)

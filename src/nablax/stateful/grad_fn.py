@@ -26,6 +26,14 @@ NO_DERIVATIVE = {
     "UniqueDimBackward0": (NotImplementedError, "the derivative for 'unique_dim' is not implemented."),
 }
 
+# Ops PyTorch differentiates in some inputs only: op name -> {input position: the error a
+# backward pass raises when it needs the gradient of that input}.
+NO_DERIVATIVE_IN = {
+    "igamma": {0: (NotImplementedError, "the derivative for 'igamma: input' is not implemented.")},
+    "igammac": {0: (NotImplementedError, "the derivative for 'igammac: input' is not implemented.")},
+    "special_zeta": {0: (NotImplementedError, "the derivative for 'zeta' is not implemented.")},
+}
+
 
 class Node:
     """A node of the backward graph, viewed from Python."""

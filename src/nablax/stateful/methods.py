@@ -17,7 +17,7 @@ from .autograd.backward import backward, retain_grad, retains_grad
 from .ops import arithmetic as A
 from .ops import (copies, creation, dims, elementwise, factories, gathering, histograms, indexing, inplace, inplace_forms, linalg, matmul, pieces,
                   pointwise, positions, real_parts, rearranging, reductions, repeating, sampling, scans, shape, sorting,
-                  splitting, value_shaped, view_copies)
+                  special_functions, splitting, value_shaped, view_copies)
 from .ops.common import SCALARS
 from .tensor import Tensor
 
@@ -56,10 +56,20 @@ def _equal(self, other) -> bool:
 
 _COMPARISONS = {name: A.comparison(name) for name in ("eq", "ne", "lt", "le", "gt", "ge")}
 
+
+def _polygamma(self, n):
+    return special_functions.polygamma(n, self)
+
+
+_SPECIAL = {"polygamma": _polygamma, "mvlgamma": special_functions.mvlgamma, "igamma": special_functions.FUNCTIONS["igamma"],
+            "igammac": special_functions.FUNCTIONS["igammac"]}
+_SPECIAL.update({f"{name}_": inplace_forms.in_place(function, f"{name}_") for name, function in _SPECIAL.items()},
+                frexp=special_functions.frexp)
+
 METHODS = {
     **elementwise.FUNCTIONS, **pointwise.METHODS, **inplace_forms.METHODS, **inplace.FUNCTIONS, **sampling.METHODS,
     **scans.FUNCTIONS, **sorting.FUNCTIONS, **gathering.METHODS, **rearranging.METHODS, **linalg.METHODS,
-    **value_shaped.METHODS, **histograms.FUNCTIONS, **splitting.METHODS, **copies.CONVERSIONS, **_COMPARISONS,
+    **value_shaped.METHODS, **histograms.FUNCTIONS, **splitting.METHODS, **copies.CONVERSIONS, **_COMPARISONS, **_SPECIAL,
     **dims.METHODS, **pieces.METHODS, **repeating.METHODS, **positions.METHODS, **view_copies.METHODS,
     **factories.METHODS, **real_parts.METHODS,
     # arithmetic

@@ -11,7 +11,7 @@ import weakref
 import jax.numpy as jnp
 
 from .. import engine
-from ..grad_fn import NO_DERIVATIVE, NOT_DIFFERENTIABLE
+from ..grad_fn import NO_DERIVATIVE, NO_DERIVATIVE_IN, NOT_DIFFERENTIABLE
 from ..ops.creation import tensor as make_tensor
 from ..tensor import Tensor
 
@@ -34,6 +34,9 @@ def _planned(root: engine.Expr, cotangent, probes=(), create_graph: bool = False
         if expr.grad_name in NO_DERIVATIVE:
             error, message = NO_DERIVATIVE[expr.grad_name]
             raise error(message)
+        for position, (error, message) in NO_DERIVATIVE_IN.get(expr.op.name if expr.op else None, {}).items():
+            if expr.grad_edges[position]:
+                raise error(message)
     return backward
 
 

@@ -17,6 +17,7 @@ from ..engine import Op
 from ..recording import record
 from ..tensor import Tensor
 from .common import cast, host_cast, named, not_implemented
+from .zeta import trigamma
 
 
 class Unary(NamedTuple):
@@ -29,6 +30,7 @@ class Unary(NamedTuple):
     integer_kernel: str | None = None  # the kernel that refuses integer (and bool) inputs
     predicate: bool = False  # a bool result, never differentiable
     host: Callable | None = None  # the NumPy twin, where it computes the same bits (engine/host.py)
+    differentiable: bool = True  # False: PyTorch's result never requires grad (its Bessel functions)
 
 
 def _for_bool(kernel: str) -> tuple:
@@ -49,9 +51,14 @@ def abs_value(x):
     return _abs_inexact(x) if jnp.issubdtype(x.dtype, jnp.inexact) else jnp.abs(x)
 
 
+@jax.custom_jvp
 def digamma(x):
-    """The digamma function; PyTorch's is -inf at 0 (JAX's is nan there)."""
+    """The digamma function; PyTorch's is -inf at 0 (JAX's is nan there). Its derivative is
+    PyTorch's trigamma, finite (and large) near the poles where JAX's is not."""
     return jnp.where(x == 0, -jnp.inf, jax.scipy.special.digamma(x))
+
+
+digamma.defjvps(lambda tangent, _, x: trigamma(x) * tangent)
 
 
 def _sign(x):
@@ -141,7 +148,7 @@ def _floating(x: Tensor) -> dt.dtype:
     return x.dtype if (x.dtype.is_floating_point or x.dtype.is_complex) else dt.get_default_dtype()
 
 
-def _recorder(row: Unary):
+def unary_function(row: Unary):
     """The function `torch.<row.name>` (and the method) of a table row."""
     host = None if row.host is None else (lambda x, *, dtype: row.host(host_cast(x, dtype)))
     op = Op(row.name, lambda x, *, dtype: row.fn(cast(x, dtype)), saves=row.saves, host=host)
@@ -155,16 +162,17 @@ def _recorder(row: Unary):
             return record(op, (input,), input.shape, np.dtype(np.bool_), None, (("dtype", input.dtype.numpy),),
                           differentiable=False)
         result = _floating(input) if row.to_float else input.dtype
-        return record(op, (input,), input.shape, result.numpy, row.grad_name, (("dtype", result.numpy),))
+        return record(op, (input,), input.shape, result.numpy, row.grad_name, (("dtype", result.numpy),),
+                      differentiable=row.differentiable)
 
     return named(apply, row.name, f"`torch.{row.name}`, elementwise.")
 
 
-FUNCTIONS = {row.name: _recorder(row) for row in UNARY}
+FUNCTIONS = {row.name: unary_function(row) for row in UNARY}
 FUNCTIONS.update({alias: FUNCTIONS[name] for alias, name in ALIASES.items()})
 neg, relu, exp, log, sigmoid, tanh, sqrt = (FUNCTIONS[n] for n in ("neg", "relu", "exp", "log", "sigmoid", "tanh", "sqrt"))
 reciprocal, trunc = FUNCTIONS["reciprocal"], FUNCTIONS["trunc"]
-_square = _recorder(Unary("square", jnp.square, "PowBackward0"))
+_square = unary_function(Unary("square", jnp.square, "PowBackward0"))
 
 
 def square(input: Tensor) -> Tensor:

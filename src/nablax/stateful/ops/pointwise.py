@@ -34,8 +34,10 @@ class Binary(NamedTuple):
     kernel: str | None = None  # PyTorch's kernel, which refuses the dtype categories in `refuses`
     refuses: tuple = ()
     other_name: str = "other"  # PyTorch's name of the second argument
+    input_name: str = "input"  # ... and of the first
     predicate: bool = False  # a bool result, never differentiable
     same_dtypes: bool = False  # PyTorch refuses operands of different dtypes
+    differentiable: bool = True  # False: PyTorch's result never requires grad (its polynomials)
 
 
 @jax.custom_jvp
@@ -116,8 +118,26 @@ def _invalid_combination(name: str, a, b, other: str = "other") -> TypeError:
         f" * (Tensor input, Number {other}, *, Tensor out = None)\n")
 
 
+def _three_overloads(row: Binary, a, b) -> TypeError:
+    """PyTorch's error for a function taking a number on either side called with neither
+    side a tensor (or something else than a number)."""
+    first, other = row.input_name, row.other_name
+    number_first = "self" if first == "input" else first
+    got = ", ".join(type(value).__name__ for value in (a, b))
+    return TypeError(
+        f"{row.name}() received an invalid combination of arguments - got ({got}), but expected one of:\n"
+        f" * (Tensor {first}, Tensor {other}, *, Tensor out = None)\n"
+        f" * (Number {number_first}, Tensor {other}, *, Tensor out = None)\n"
+        f" * (Tensor {first}, Number {other}, *, Tensor out = None)\n")
+
+
 def _check_operands(row: Binary, a, b, first_position: int) -> None:
     """PyTorch's argument errors: a number where only a tensor is taken, or neither."""
+    if row.number_input is not None and first_position == 1:
+        a_tensor, b_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
+        if not ((a_tensor and (b_tensor or isinstance(b, SCALARS))) or (b_tensor and isinstance(a, SCALARS))):
+            raise _three_overloads(row, a, b)
+        return
     numbers_taken = row.number_other is not None
     for value, argument, position, taken in ((a, "input", first_position, row.number_input is not None),
                                              (b, row.other_name, first_position + 1, numbers_taken)):
@@ -161,14 +181,19 @@ def _recorder(row: Binary, op: Op, *, method: bool = False):
     def apply(input, other):
         _check_operands(row, input, other, 0 if method else 1)
         compute = _dtypes(row, input, other)
-        if row.predicate:
+        if row.predicate or not row.differentiable:
             shape = broadcast_shapes(shape_of(input), shape_of(other))
-            return record(op, (input, other), shape, np.dtype(np.bool_), None, (("dtype", compute.numpy),),
-                          differentiable=False)
+            result = np.dtype(np.bool_) if row.predicate else compute.numpy
+            return record(op, (input, other), shape, result, None, (("dtype", compute.numpy),), differentiable=False)
         return record_binary(op, input, other, _grad_name(row, input, other), compute.numpy, compute.numpy,
                              broadcast_shapes)
 
     return named(apply, row.name, f"`torch.{row.name}`, elementwise.")
+
+
+def binary_function(row: Binary):
+    """The function `torch.<row.name>(input, other)` of a row of another table (special.py's)."""
+    return _recorder(row, _op(row))
 
 
 def float_power(input, exponent):

@@ -1,0 +1,3 @@
+"""`torch.signal`: signal processing; so far its window functions (`signal.windows`)."""
+
+from . import windows as windows
