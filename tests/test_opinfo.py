@@ -50,8 +50,6 @@ SAMPLE_LIMITS = {"forward-float32": 2, "backward-float32": 2, "forward-int64": 1
 # Checks that fail today: reason -> the checks it explains ("<entry>/<check>").
 FORWARD_AND_BACKWARD = ("forward-float32", "forward-int64", "forward-bool", "backward-float32")
 KNOWN_FAILURE_GROUPS: dict[str, list[str]] = {
-    "var/std(x, True): the positional unbiased flag is taken for dim": [
-        f"{name}.unbiased/{check}" for name in ("var", "std") for check in ("forward-float32", "backward-float32")],
     "memory_format=: nablax.stateful has no torch.preserve_format, contiguous_format, channels_last": [
         f"{name}/{check}" for name in ("to", "bool", "double", "float", "half", "int", "long")
         for check in FORWARD_AND_BACKWARD if name in ("to", "double", "float", "half") or check != "backward-float32"],
@@ -72,6 +70,8 @@ KNOWN_FAILURE_GROUPS: dict[str, list[str]] = {
     "logcumsumexp's gradient is off by up to 3e-3 on large inputs (float32 rounding in JAX's cumulative logsumexp)": [
         "logcumsumexp/backward-float32"],
     "scatter_add of bool tensors raises TypeError (PyTorch adds them as logical or)": ["scatter_add/forward-bool"],
+    "mode of a large 1-D input: PyTorch's kernel gives another position among the ties (its index is unspecified)": [
+        "mode/forward-int64", "mode/forward-bool"],
     "layout=: nablax.stateful has no torch.strided": [
         "normal.number_mean/forward-float32", "normal.number_mean/backward-float32"],
 }
