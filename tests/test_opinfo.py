@@ -69,7 +69,6 @@ KNOWN_FAILURE_GROUPS: dict[str, list[str]] = {
     "digamma's gradient (trigamma) differs near 0": ["digamma/backward-float32"],
     "logcumsumexp's gradient is off by up to 3e-3 on large inputs (float32 rounding in JAX's cumulative logsumexp)": [
         "logcumsumexp/backward-float32"],
-    "scatter_add of bool tensors raises TypeError (PyTorch adds them as logical or)": ["scatter_add/forward-bool"],
     "mode of a large 1-D input: PyTorch's kernel gives another position among the ties (its index is unspecified)": [
         "mode/forward-int64", "mode/forward-bool"],
     "layout=: nablax.stateful has no torch.strided": [
