@@ -33,7 +33,7 @@ def _check_index_type(index, name: str) -> None:
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
 
 
-def _check_bounds(index: Tensor, dim: int, size: int) -> None:
+def check_bounds(index: Tensor, dim: int, size: int) -> None:
     """PyTorch's check of the index values (read here) against the size along `dim`."""
     if index.numel():
         values = index._host()
@@ -164,7 +164,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
         if axis != d and index.shape[axis] > input.shape[axis]:
             raise RuntimeError(f"Size does not match at dimension {axis} expected index {_listed(index.shape)} to be no "
                                f"larger than self {_listed(input.shape)} apart from dimension {d}")
-    _check_bounds(index, d, input.shape[d] if input.ndim else 1)
+    check_bounds(index, d, input.shape[d] if input.ndim else 1)
     return record(_GATHER, (input, index), index.shape, input.dtype.numpy, "GatherBackward0",
                   (("dim", d if input.ndim else None),), differentiable=(True, False))
 
@@ -175,7 +175,7 @@ def _scatter(input: Tensor, dim: int, index: Tensor, src, reduce, name: str, gra
     if isinstance(src, Tensor) and src.dtype is not input.dtype:
         raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
     _check_sizes(input, index, d, src if isinstance(src, Tensor) else None)
-    _check_bounds(index, d, input.shape[d] if input.ndim else 1)
+    check_bounds(index, d, input.shape[d] if input.ndim else 1)
     return record(_SCATTER, (input, index, src), input.shape, input.dtype.numpy, grad_name,
                   (("dim", d if input.ndim else None), ("reduce", reduce)), differentiable=(True, False, True))
 
@@ -208,6 +208,13 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return _scatter(input, dim, index, src, "add", "scatter_add", "ScatterAddBackward0")
 
 
+def scatter_along(input: Tensor, d: int, index: Tensor, src, reduce, grad_name: str, include_self: bool = True):
+    """Records the scatter of `src` at `index` (of `src`'s shape) along `d`, unchecked."""
+    return record(_SCATTER, (input, index, src), input.shape, input.dtype.numpy, grad_name,
+                  (("dim", d if input.ndim else None), ("reduce", reduce), ("include_self", bool(include_self))),
+                  differentiable=(True, False, True))
+
+
 _SCATTER_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
 
@@ -225,10 +232,8 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
     if src.dtype is not input.dtype:
         raise RuntimeError("scatter_reduce(): Expected self.dtype to be equal to src.dtype")
     _check_sizes(input, index, d, src)
-    _check_bounds(index, d, input.shape[d] if input.ndim else 1)
-    return record(_SCATTER, (input, index, src), input.shape, input.dtype.numpy, "ScatterReduceBackward0",
-                  (("dim", d if input.ndim else None), ("reduce", reduce), ("include_self", bool(include_self))),
-                  differentiable=(True, False, True))
+    check_bounds(index, d, input.shape[d] if input.ndim else 1)
+    return scatter_along(input, d, index, src, reduce, "ScatterReduceBackward0", include_self)
 
 
 _TAKE = Op("index_select", lambda x, index, *, dim, shape: jnp.take(x, index.reshape(-1).astype(jnp.int64), axis=dim)
