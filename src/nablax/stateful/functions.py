@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ops import arithmetic as A
-from .ops import copies, index_writes, order_statistics, searching, statistics, elementwise, gathering, histograms, linalg, matmul, pointwise, rearranging, reductions, sampling, scans, shape, sorting, splitting, ternary, value_shaped
+from .ops import copies, differences, index_writes, order_statistics, searching, statistics, elementwise, gathering, histograms, linalg, matmul, pointwise, rearranging, reductions, sampling, scans, shape, sorting, splitting, ternary, value_shaped
 from .ops.outputs import with_out
 from .tensor import Tensor
 
@@ -26,13 +26,13 @@ FUNCTIONS = {
     "reshape": shape.reshape, "flatten": shape.flatten, "transpose": shape.transpose, "permute": shape.permute,
     "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze, "t": shape.t,
     **value_shaped.FUNCTIONS, **histograms.FUNCTIONS, **splitting.FUNCTIONS,
-    **ternary.FUNCTIONS, **order_statistics.FUNCTIONS, **statistics.FUNCTIONS, **searching.FUNCTIONS, **index_writes.FUNCTIONS,
+    **ternary.FUNCTIONS, **order_statistics.FUNCTIONS, **statistics.FUNCTIONS, **searching.FUNCTIONS, **index_writes.FUNCTIONS, **differences.FUNCTIONS,
 }
 
 # Functions without PyTorch's `out=`: views, copies, and those of several or data-dependent results.
 _WITHOUT_OUT = {"clone", "reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "t", "positive",
                 "fliplr", "flipud", "meshgrid", "einsum", "unique", "argwhere", "bincount", "masked_fill", "isfinite",
-                "count_nonzero", "unique_consecutive", "histogram", "histc", "split", "chunk", "narrow", "select", "unflatten", "movedim",
+                "count_nonzero", "unique_consecutive", "gradient", "histogram", "histc", "split", "chunk", "narrow", "select", "unflatten", "movedim",
                 "moveaxis", "swapaxes", "swapdims"}
 _COMPUTES_IN_OUT_DTYPE = {"sum", "prod", "cumsum", "cumprod"}
 FUNCTIONS = {name: function if name in _WITHOUT_OUT else
