@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ops import arithmetic as A
-from .ops import copies, differences, index_writes, order_statistics, searching, statistics, elementwise, gathering, histograms, linalg, matmul, pointwise, rearranging, reductions, sampling, scans, shape, sorting, splitting, ternary, value_shaped
+from .ops import copies, differences, index_writes, view_scatters, order_statistics, searching, statistics, elementwise, gathering, histograms, linalg, matmul, pointwise, rearranging, reductions, sampling, scans, shape, sorting, splitting, ternary, value_shaped
 from .ops.outputs import with_out
 from .tensor import Tensor
 
@@ -26,7 +26,7 @@ FUNCTIONS = {
     "reshape": shape.reshape, "flatten": shape.flatten, "transpose": shape.transpose, "permute": shape.permute,
     "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze, "t": shape.t,
     **value_shaped.FUNCTIONS, **histograms.FUNCTIONS, **splitting.FUNCTIONS,
-    **ternary.FUNCTIONS, **order_statistics.FUNCTIONS, **statistics.FUNCTIONS, **searching.FUNCTIONS, **index_writes.FUNCTIONS, **differences.FUNCTIONS,
+    **ternary.FUNCTIONS, **order_statistics.FUNCTIONS, **statistics.FUNCTIONS, **searching.FUNCTIONS, **index_writes.FUNCTIONS, **differences.FUNCTIONS, **view_scatters.FUNCTIONS,
 }
 
 # Functions without PyTorch's `out=`: views, copies, and those of several or data-dependent results.

@@ -15,7 +15,7 @@ import numpy as np
 from . import dtypes as dt
 from .autograd.backward import backward, retain_grad, retains_grad
 from .ops import arithmetic as A
-from .ops import (copies, differences, index_writes, order_statistics, statistics, creation, elementwise, gathering, histograms, indexing, inplace, inplace_forms, linalg, matmul, pointwise,
+from .ops import (copies, differences, index_writes, view_scatters, order_statistics, statistics, creation, elementwise, gathering, histograms, indexing, inplace, inplace_forms, linalg, matmul, pointwise,
                   rearranging, reductions, sampling, scans, shape, sorting, splitting, ternary, value_shaped)
 from .ops.common import SCALARS
 from .tensor import Tensor
@@ -59,7 +59,7 @@ METHODS = {
     **elementwise.FUNCTIONS, **pointwise.METHODS, **inplace_forms.METHODS, **inplace.FUNCTIONS, **sampling.METHODS,
     **scans.FUNCTIONS, **sorting.FUNCTIONS, **gathering.METHODS, **rearranging.METHODS, **linalg.METHODS,
     **value_shaped.METHODS, **histograms.FUNCTIONS, **splitting.METHODS, **copies.CONVERSIONS, **_COMPARISONS,
-    **ternary.METHODS, **order_statistics.FUNCTIONS, **statistics.METHODS, **index_writes.METHODS, **differences.METHODS,
+    **ternary.METHODS, **order_statistics.FUNCTIONS, **statistics.METHODS, **index_writes.METHODS, **differences.METHODS, **view_scatters.FUNCTIONS,
     # arithmetic
     "add": A.add, "sub": A.sub, "mul": A.mul, "div": A.div, "pow": A.pow, "clamp": A.clamp, "clip": A.clamp,
     # reductions
