@@ -54,8 +54,6 @@ KNOWN_FAILURE_GROUPS: dict[str, list[str]] = {
         f"{name}/{check}" for name in ("to", "bool", "double", "float", "half", "int", "long")
         for check in FORWARD_AND_BACKWARD if name in ("to", "double", "float", "half") or check != "backward-float32"],
     "embedding: max_norm, scale_grad_by_freq and sparse raise NotImplementedError": ["nn.functional.embedding/forward-float32"],
-    "div(rounding_mode='trunc') of int64 tensors gives float32 (PyTorch: int64)": ["div.trunc_rounding/forward-int64"],
-    "div(rounding_mode='floor') backward raises (PyTorch's gradient is zero)": ["div.floor_rounding/backward-float32"],
     "arange with an integer dtype counts its elements from the float bounds (PyTorch casts the bounds first)": [
         "arange/forward-int64"],
     "linspace with an integer dtype is off by one at some points (PyTorch's integer rounding differs)": [
