@@ -223,6 +223,7 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
     """`input` with the values of `src` at `index` along `dim` reduced into it ('sum',
     'prod', 'mean', 'amax' or 'amin'); without `include_self`, the written positions'
     own values take no part."""
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # PyTorch's older names, still taken
     if reduce not in _SCATTER_REDUCTIONS:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
     if not isinstance(src, Tensor):
