@@ -123,7 +123,7 @@ def gradient(input: Tensor, *, spacing=None, dim=None, edge_order: int = 1) -> t
     differences inside and one-sided ones (of `edge_order` 1 or 2) at the edges; `spacing`
     is the step (a number, one per dim) or the points' coordinates (one 1-D tensor per dim)."""
     if edge_order not in (1, 2):
-        raise RuntimeError(f"torch.gradient only supports edge_order=1 and edge_order=2.")
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
     dims = list(range(input.ndim)) if dim is None else [dim] if isinstance(dim, int) else list(dim)
     dims = [wrap_dim(d, input.ndim) for d in dims]
     for d in dims:
