@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ops import arithmetic as A
-from .ops import copies, dims, elementwise, factories, gathering, histograms, linalg, matmul, pieces, pointwise, positions, real_parts, rearranging, reductions, repeating, sampling, scans, shape, sorting, special_functions, splitting, value_shaped, view_copies
+from .ops import copies, differences, dims, elementwise, factories, gathering, histograms, index_writes, linalg, matmul, order_statistics, pieces, pointwise, positions, real_parts, rearranging, reductions, repeating, sampling, scans, searching, shape, sorting, special_functions, splitting, statistics, ternary, value_shaped, view_copies, view_scatters
 from .ops.outputs import with_out
 from .tensor import Tensor
 
@@ -28,12 +28,14 @@ FUNCTIONS = {
     **value_shaped.FUNCTIONS, **histograms.FUNCTIONS, **splitting.FUNCTIONS, **dims.FUNCTIONS, **pieces.FUNCTIONS,
     **repeating.FUNCTIONS, **positions.FUNCTIONS, **view_copies.FUNCTIONS, **factories.FUNCTIONS, **real_parts.FUNCTIONS,
     **{name: function for name, function in special_functions.FUNCTIONS.items() if not name.startswith("special_")},
+    **ternary.FUNCTIONS, **order_statistics.FUNCTIONS, **statistics.FUNCTIONS, **searching.FUNCTIONS,
+    **index_writes.FUNCTIONS, **differences.FUNCTIONS, **view_scatters.FUNCTIONS,
 }
 
 # Functions without PyTorch's `out=`: views, copies, and those of several or data-dependent results.
 _WITHOUT_OUT = {"clone", "reshape", "flatten", "transpose", "permute", "squeeze", "unsqueeze", "t", "positive",
                 "fliplr", "flipud", "meshgrid", "einsum", "unique", "argwhere", "bincount", "masked_fill", "isfinite",
-                "count_nonzero", "histogram", "histc", "split", "chunk", "narrow", "select", "unflatten", "movedim",
+                "count_nonzero", "unique_consecutive", "gradient", "histogram", "histc", "split", "chunk", "narrow", "select", "unflatten", "movedim",
                 "moveaxis", "swapaxes", "swapdims",
                 *dims.FUNCTIONS, *(set(pieces.FUNCTIONS) - {"column_stack", "dstack"}), *repeating.FUNCTIONS,
                 "tril_indices", "triu_indices", "unravel_index", "cartesian_prod", "combinations",

@@ -15,9 +15,10 @@ import numpy as np
 from . import dtypes as dt
 from .autograd.backward import backward, retain_grad, retains_grad
 from .ops import arithmetic as A
-from .ops import (copies, creation, dims, elementwise, factories, gathering, histograms, indexing, inplace, inplace_forms, linalg, matmul, pieces,
-                  pointwise, positions, real_parts, rearranging, reductions, repeating, sampling, scans, shape, sorting,
-                  special_functions, splitting, value_shaped, view_copies)
+from .ops import (copies, creation, differences, dims, elementwise, factories, gathering, histograms, index_writes,
+                  indexing, inplace, inplace_forms, linalg, matmul, order_statistics, pieces, pointwise, positions,
+                  real_parts, rearranging, reductions, repeating, sampling, scans, shape, sorting, special_functions,
+                  splitting, statistics, ternary, value_shaped, view_copies, view_scatters)
 from .ops.common import SCALARS
 from .tensor import Tensor
 
@@ -72,6 +73,8 @@ METHODS = {
     **value_shaped.METHODS, **histograms.FUNCTIONS, **splitting.METHODS, **copies.CONVERSIONS, **_COMPARISONS, **_SPECIAL,
     **dims.METHODS, **pieces.METHODS, **repeating.METHODS, **positions.METHODS, **view_copies.METHODS,
     **factories.METHODS, **real_parts.METHODS,
+    **ternary.METHODS, **order_statistics.FUNCTIONS, **statistics.METHODS, **index_writes.METHODS,
+    **differences.METHODS, **view_scatters.FUNCTIONS,
     # arithmetic
     "add": A.add, "sub": A.sub, "mul": A.mul, "div": A.div, "pow": A.pow, "clamp": A.clamp, "clip": A.clamp,
     # reductions

@@ -13,7 +13,7 @@ from ..grad_fn import NOT_DIFFERENTIABLE
 from ..recording import kind_of, promote, record, record_binary
 from ..tensor import Tensor
 from .common import SCALARS, broadcast_shapes, cast, host_cast, not_implemented, shape_of
-from .elementwise import reciprocal, trunc
+from .elementwise import reciprocal
 
 def _check_operand(value, name: str):
     if not isinstance(value, (Tensor, *SCALARS)):
@@ -160,15 +160,29 @@ def mul(a, b):
     return _binary(MUL, a, b, "MulBackward0")
 
 
+def _truncating_divide(a, b):
+    if jnp.issubdtype(a.dtype, jnp.inexact):
+        return jnp.trunc(a / b)
+    return jax.lax.div(*jnp.broadcast_arrays(a, b))  # XLA's integer division rounds towards zero
+
+
+# PyTorch's derivative of a rounded quotient is zero (it is piecewise constant).
+ROUNDED_DIV = {"floor": _binary_op("div_floor", lambda a, b: jax.lax.stop_gradient(_floor_divide(a, b))),
+               "trunc": _binary_op("div_trunc", lambda a, b: jax.lax.stop_gradient(_truncating_divide(a, b)))}
+
+
 def div(a, b, rounding_mode=None):
     _check_operand(b, "div")
-    if rounding_mode == "floor":
-        return floor_divide(a, b)
+    if rounding_mode is not None:
+        if rounding_mode not in ROUNDED_DIV:
+            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                             f"'{rounding_mode}'")
+        _refuse_bools(a, b, f"div_{rounding_mode}_cpu")
+        return _binary(ROUNDED_DIV[rounding_mode], a, b, "DivBackward2" if isinstance(b, Tensor) else "DivBackward3")
     result = dt.result_type(a, b)
     if not (result.is_floating_point or result.is_complex):
         result = dt.get_default_dtype()
-    out = _binary(DIV, a, b, "DivBackward0", dtype=result)
-    return trunc(out) if rounding_mode == "trunc" else out
+    return _binary(DIV, a, b, "DivBackward0", dtype=result)
 
 
 def rdiv(a, b):

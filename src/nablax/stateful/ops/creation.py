@@ -150,22 +150,46 @@ ARANGE = Op("arange", lambda start, step, *, length, dtype: (start + step * jnp.
             host=lambda start, step, *, length, dtype: (start + step * np.arange(length)).astype(dtype))
 
 
+def _arange_length(start, end, step, dtype) -> int:
+    """PyTorch's count of `arange`'s values: for int64, of the bounds truncated to integers."""
+    if dtype is dt.int64:
+        start, end, step = int(start), int(end), int(step)
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    if dtype is dt.int64:
+        sign = (step > 0) - (step < 0)
+        quotient = abs(end - start + step - sign) // abs(step)  # C++'s division, towards zero
+        return max(quotient if (end - start + step - sign) * step >= 0 else -quotient, 0)
+    return max(math.ceil((end - start) / step), 0)
+
+
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, layout=None):
     """Values from `start` (default 0) up to but not including `end`, `step` apart."""
     if end is None:
         start, end = 0, start
     values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     start, end, step = values
-    if step == 0:
-        raise RuntimeError("step must be nonzero")
-    if (end - start) * step < 0:
-        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         dtype = dt.int64 if all(isinstance(v, (int, np.integer)) for v in values) else dt.get_default_dtype()
     dtype = dt.as_dtype(dtype)
-    length = max(math.ceil((end - start) / step), 0)
+    length = _arange_length(start, end, step, dtype)
+    if not (dtype.is_floating_point or dtype.is_complex):  # PyTorch counts from the bounds cast to the dtype
+        start, step = int(start), int(step)
     tensor = record(ARANGE, (start, step), (length,), dtype.numpy, None, (("length", length), ("dtype", dtype.numpy)))
     return finish(tensor, device, requires_grad, layout)
+
+
+def _integer_linspace(start: float, end: float, steps: int, dtype: dt.dtype) -> np.ndarray:
+    """PyTorch's integer kernel: the bounds cast to the dtype, a float64 step, the first half
+    counted from the start and the second from the end, each value truncated. Computed here
+    with NumPy: XLA turns the division by a constant into an inexact multiplication."""
+    start, end = float(math.trunc(start)), float(math.trunc(end))
+    step = (end - start) / (steps - 1)
+    index = np.arange(steps, dtype=np.float64)
+    values = np.where(index < steps // 2, start + step * index, end - step * (steps - index - 1))
+    return np.trunc(values).astype(dtype.numpy)
 
 
 LINSPACE = Op("linspace", lambda start, end, *, steps, dtype: jnp.linspace(start, end, steps).astype(dtype))
@@ -175,6 +199,9 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
     dtype = dt.as_dtype(dtype) if dtype is not None else dt.get_default_dtype()
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
+    if not (dtype.is_floating_point or dtype.is_complex) and steps >= 2:
+        tensor = Tensor._from_expr(engine.source(jnp.asarray(_integer_linspace(float(start), float(end), steps, dtype))))
+        return finish(tensor, device, requires_grad)
     tensor = record(LINSPACE, (float(start), float(end)), (int(steps),), dtype.numpy, None,
                     (("steps", int(steps)), ("dtype", dtype.numpy)))
     return finish(tensor, device, requires_grad, layout)

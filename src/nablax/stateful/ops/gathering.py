@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import warnings
 
+import jax
 import jax.numpy as jnp
 
 from .. import dtypes as dt
@@ -32,7 +33,7 @@ def _check_index_type(index, name: str) -> None:
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
 
 
-def _check_bounds(index: Tensor, dim: int, size: int) -> None:
+def check_bounds(index: Tensor, dim: int, size: int) -> None:
     """PyTorch's check of the index values (read here) against the size along `dim`."""
     if index.numel():
         values = index._host()
@@ -68,13 +69,66 @@ def _gather_fn(x, index, *, dim):
     return jnp.take_along_axis(cut, index.astype(jnp.int64), axis=dim)
 
 
-def _scatter_fn(x, index, src, *, dim, reduce):
+def _scatter_fn(x, index, src, *, dim, reduce, include_self=True):
+    """`x` with `src` written (`reduce` None) or reduced in at `index` along `dim`; without
+    `include_self`, `x`'s own values at the positions written take no part."""
     _, places = _along_dims(x, index.astype(jnp.int64), dim)
     if jnp.ndim(src):
         src = src[tuple(slice(0, size) for size in index.shape)]
-    at = x.at[places]
-    src = cast(src, x.dtype)
-    return at.set(src) if reduce is None else (at.add(src) if reduce == "add" else at.multiply(src))
+    src = jnp.broadcast_to(cast(src, x.dtype), index.shape)
+    reduce = _BOOL_REDUCTIONS.get(reduce, reduce) if x.dtype == jnp.bool_ else reduce
+    if reduce in ("prod", "multiply"):
+        base = x if include_self else x.at[places].set(jnp.ones((), x.dtype))
+        return base * scatter_products(x.shape, index.astype(jnp.int64), src, dim)
+    if reduce is None:
+        return x.at[places].set(src)
+    if reduce in ("amax", "amin"):
+        base = x if include_self else x.at[places].set(_identity(reduce, x.dtype))
+        return base.at[places].max(src) if reduce == "amax" else base.at[places].min(src)
+    total = (x if include_self else x.at[places].set(jnp.zeros((), x.dtype))).at[places].add(src)
+    if reduce != "mean":
+        return total
+    count = (jnp.ones(x.shape, jnp.int64) if include_self else jnp.zeros(x.shape, jnp.int64)).at[places].add(1)
+    count = jnp.maximum(count, 1)
+    return total / count.astype(x.dtype) if jnp.issubdtype(x.dtype, jnp.inexact) else jnp.floor_divide(total, count)
+
+
+# Of bools, a sum is a logical or and a product a logical and, as in PyTorch.
+_BOOL_REDUCTIONS = {"add": "amax", "sum": "amax", "multiply": "amin", "prod": "amin"}
+
+
+def _identity(reduce: str, dtype):
+    """The value that `amax`/`amin` never keep over another."""
+    if jnp.issubdtype(dtype, jnp.inexact):
+        return jnp.asarray(-jnp.inf if reduce == "amax" else jnp.inf, dtype)
+    info = jnp.iinfo(dtype) if dtype != jnp.bool_ else None
+    if info is None:
+        return jnp.asarray(reduce == "amin")
+    return jnp.asarray(info.min if reduce == "amax" else info.max, dtype)
+
+
+def scatter_products(shape: tuple, index, src, dim: int):
+    """The product of the values of `src` sent to each position along `dim` (1 where none
+    is), of `shape`. A product over runs of the values sorted by destination, so that JAX
+    differentiates it (also where a value is zero), which it does not for a scatter-multiply."""
+    index_last, src_last = jnp.moveaxis(index, dim, -1), jnp.moveaxis(src, dim, -1)
+    order = jnp.argsort(index_last, axis=-1, stable=True)
+    targets = jnp.take_along_axis(index_last, order, axis=-1)
+    values = jnp.take_along_axis(src_last, order, axis=-1)
+    starts = jnp.concatenate([jnp.ones(targets.shape[:-1] + (1,), bool), targets[..., 1:] != targets[..., :-1]], -1)
+
+    def combine(earlier, later):
+        return jnp.where(later[1], later[0], earlier[0] * later[0]), earlier[1] | later[1]
+
+    runs = jax.lax.associative_scan(combine, (values, starts), axis=values.ndim - 1)[0]
+    ends = jnp.concatenate([starts[..., 1:], jnp.ones(starts.shape[:-1] + (1,), bool)], -1)
+    size = shape[dim]
+    places = tuple(jnp.arange(n).reshape([-1 if i == d else 1 for i in range(targets.ndim)])
+                   for d, n in enumerate(targets.shape[:-1]))
+    products = jnp.ones(targets.shape[:-1] + (size,), src.dtype).at[
+        (*places, jnp.where(ends, targets, size))].set(runs, mode="drop")
+    products = jnp.moveaxis(products, -1, dim)
+    return jnp.pad(products, [(0, full - part) for full, part in zip(shape, products.shape)], constant_values=1)
 
 
 _GATHER = Op("gather", _one_dim(_gather_fn, writes=False))
@@ -110,7 +164,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
         if axis != d and index.shape[axis] > input.shape[axis]:
             raise RuntimeError(f"Size does not match at dimension {axis} expected index {_listed(index.shape)} to be no "
                                f"larger than self {_listed(input.shape)} apart from dimension {d}")
-    _check_bounds(index, d, input.shape[d] if input.ndim else 1)
+    check_bounds(index, d, input.shape[d] if input.ndim else 1)
     return record(_GATHER, (input, index), index.shape, input.dtype.numpy, "GatherBackward0",
                   (("dim", d if input.ndim else None),), differentiable=(True, False))
 
@@ -121,7 +175,7 @@ def _scatter(input: Tensor, dim: int, index: Tensor, src, reduce, name: str, gra
     if isinstance(src, Tensor) and src.dtype is not input.dtype:
         raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
     _check_sizes(input, index, d, src if isinstance(src, Tensor) else None)
-    _check_bounds(index, d, input.shape[d] if input.ndim else 1)
+    check_bounds(index, d, input.shape[d] if input.ndim else 1)
     return record(_SCATTER, (input, index, src), input.shape, input.dtype.numpy, grad_name,
                   (("dim", d if input.ndim else None), ("reduce", reduce)), differentiable=(True, False, True))
 
@@ -152,6 +206,35 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_add(): argument 'src' (position 4) must be Tensor, not {type(src).__name__}")
     return _scatter(input, dim, index, src, "add", "scatter_add", "ScatterAddBackward0")
+
+
+def scatter_along(input: Tensor, d: int, index: Tensor, src, reduce, grad_name: str, include_self: bool = True):
+    """Records the scatter of `src` at `index` (of `src`'s shape) along `d`, unchecked."""
+    return record(_SCATTER, (input, index, src), input.shape, input.dtype.numpy, grad_name,
+                  (("dim", d if input.ndim else None), ("reduce", reduce), ("include_self", bool(include_self))),
+                  differentiable=(True, False, True))
+
+
+_SCATTER_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """`input` with the values of `src` at `index` along `dim` reduced into it ('sum',
+    'prod', 'mean', 'amax' or 'amin'); without `include_self`, the written positions'
+    own values take no part."""
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # PyTorch's older names, still taken
+    if reduce not in _SCATTER_REDUCTIONS:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_reduce(): argument 'src' (position 4) must be Tensor, not {type(src).__name__}")
+    d = wrap_dim(dim, input.ndim)
+    _check_index_type(index, "scatter_reduce")
+    if src.dtype is not input.dtype:
+        raise RuntimeError("scatter_reduce(): Expected self.dtype to be equal to src.dtype")
+    _check_sizes(input, index, d, src)
+    check_bounds(index, d, input.shape[d] if input.ndim else 1)
+    return scatter_along(input, d, index, src, reduce, "ScatterReduceBackward0", include_self)
 
 
 _TAKE = Op("index_select", lambda x, index, *, dim, shape: jnp.take(x, index.reshape(-1).astype(jnp.int64), axis=dim)
@@ -194,7 +277,9 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
                   differentiable=(True, False, True))
 
 
-FUNCTIONS = {function.__name__: function for function in (gather, scatter, scatter_add, index_select, masked_fill)}
+FUNCTIONS = {function.__name__: function for function in
+             (gather, scatter, scatter_add, scatter_reduce, index_select, masked_fill)}
 METHODS = {**FUNCTIONS, "scatter_": in_place(scatter, "scatter_", broadcast=False),
            "scatter_add_": in_place(scatter_add, "scatter_add_", broadcast=False),
+           "scatter_reduce_": in_place(scatter_reduce, "scatter_reduce_", broadcast=False),
            "masked_fill_": in_place(masked_fill, "masked_fill_")}

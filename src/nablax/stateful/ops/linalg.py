@@ -1,5 +1,5 @@
 """Norms and products of vectors and matrices: `vector_norm`, `matrix_norm` and
-`linalg.norm` (the `torch.linalg` module), `torch.norm`, `mv`, `outer`, `trace` and
+`linalg.norm` (the `torch.linalg` module), `torch.norm`, `renorm`, `mv`, `outer`, `trace` and
 `einsum`, with PyTorch's checks and the backward-node names its implementations end in."""
 
 from __future__ import annotations
@@ -174,6 +174,28 @@ def torch_norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=No
     return vector_norm(input, 2 if p == "fro" or p is None else p, dims, keepdim, dtype=dtype)
 
 
+def _renorm_fn(x, *, p, dim, maxnorm):
+    dims = tuple(i for i in range(x.ndim) if i != dim)
+    norm = _vector_norm_fn(x, ord=p, dims=dims, keepdim=True, dtype=x.dtype)
+    return x * jnp.where(norm > maxnorm, maxnorm / (norm + 1e-7), jnp.ones_like(norm))
+
+
+_RENORM = Op("renorm", _renorm_fn)
+
+
+def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
+    """Each slice of `input` along `dim` whose `p`-norm exceeds `maxnorm`, scaled to that norm."""
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    if input.ndim <= 1:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} dimensions")
+    _floating(input, "renorm", None)
+    return record(_RENORM, (input,), input.shape, input.dtype.numpy, "RenormBackward0",
+                  (("p", float(p)), ("dim", wrap_dim(dim, input.ndim)), ("maxnorm", float(maxnorm))))
+
+
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
@@ -233,6 +255,6 @@ def einsum(equation: str, *operands) -> Tensor:
                   (("equation", equation),))
 
 
-FUNCTIONS = {"norm": torch_norm, "mv": mv, "outer": outer, "ger": outer, "trace": trace, "einsum": einsum}
-METHODS = {"norm": torch_norm, "mv": mv, "outer": outer, "ger": outer, "trace": trace}
+FUNCTIONS = {"norm": torch_norm, "renorm": renorm, "mv": mv, "outer": outer, "ger": outer, "trace": trace, "einsum": einsum}
+METHODS = {"norm": torch_norm, "renorm": renorm, "mv": mv, "outer": outer, "ger": outer, "trace": trace}
 LINALG = {"norm": norm, "vector_norm": vector_norm, "matrix_norm": matrix_norm}

@@ -23,7 +23,7 @@ from .common import cast, not_implemented, numpy_keywords
 # -- reductions ----------------------------------------------------------------------------------
 
 
-def _dims(x: Tensor, dim) -> tuple | None:
+def reduced_dims(x: Tensor, dim) -> tuple | None:
     """The reduced axes, sorted; a 0-d tensor accepts dim 0 or -1 and has none to reduce."""
     if dim is None:
         return None
@@ -34,7 +34,7 @@ def _dims(x: Tensor, dim) -> tuple | None:
     return tuple(sorted(dims)) if x.ndim else ()
 
 
-def _reduced_shape(shape: tuple, dims, keepdim: bool) -> tuple:
+def reduced_shape(shape: tuple, dims, keepdim: bool) -> tuple:
     if dims is None:
         return tuple(1 for _ in shape) if keepdim else ()
     return tuple(1 if i in dims else s for i, s in enumerate(shape)) if keepdim else tuple(s for i, s in enumerate(shape) if i not in dims)
@@ -48,9 +48,9 @@ PROD = Op("prod", lambda x, *, dims, keepdim, dtype: jnp.prod(cast(x, dtype), ax
 @numpy_keywords
 def sum(x, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
     result = dt.as_dtype(dtype) if dtype is not None else (dt.int64 if not (x.dtype.is_floating_point or x.dtype.is_complex) else x.dtype)
-    dims = _dims(x, dim)
+    dims = reduced_dims(x, dim)
     name = "SumBackward0" if dim is None else "SumBackward1"
-    return record(SUM, (x,), _reduced_shape(x.shape, dims, keepdim), result.numpy, name,
+    return record(SUM, (x,), reduced_shape(x.shape, dims, keepdim), result.numpy, name,
                   (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)))
 
 
@@ -62,9 +62,9 @@ def mean(x, dim=None, keepdim=False, *, dtype=None):
             "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
             f"Got: {result.scalar_name}"
         )
-    dims = _dims(x, dim)
+    dims = reduced_dims(x, dim)
     name = "MeanBackward0" if dim is None else "MeanBackward1"
-    return record(MEAN, (x,), _reduced_shape(x.shape, dims, keepdim), result.numpy, name,
+    return record(MEAN, (x,), reduced_shape(x.shape, dims, keepdim), result.numpy, name,
                   (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)))
 
 
@@ -75,8 +75,8 @@ def prod(x, dim=None, keepdim=False, *, dtype=None):
             f"prod() received an invalid combination of arguments - got ({type(dim).__name__}), but expected one of:\n"
             " * (*, torch.dtype dtype = None)\n * (int dim, bool keepdim = False, *, torch.dtype dtype = None)\n")
     result = dt.as_dtype(dtype) if dtype is not None else (dt.int64 if not (x.dtype.is_floating_point or x.dtype.is_complex) else x.dtype)
-    dims = _dims(x, dim)
-    return record(PROD, (x,), _reduced_shape(x.shape, dims, keepdim), result.numpy,
+    dims = reduced_dims(x, dim)
+    return record(PROD, (x,), reduced_shape(x.shape, dims, keepdim), result.numpy,
                   "ProdBackward0" if dim is None else "ProdBackward1", (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)))
 
 
@@ -106,8 +106,8 @@ def variance(x, dim=None, correction=1, keepdim=False, *, root=False):
     """`var` (or `std` with `root`), one node as in PyTorch (`VarBackward0`, `StdBackward0`)."""
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
         raise RuntimeError("std and var only support floating point and complex dtypes")
-    dims = _dims(x, dim)
-    return record(VARIANCE, (x,), _reduced_shape(x.shape, dims, keepdim), x.dtype.numpy,
+    dims = reduced_dims(x, dim)
+    return record(VARIANCE, (x,), reduced_shape(x.shape, dims, keepdim), x.dtype.numpy,
                   "StdBackward0" if root else "VarBackward0",
                   (("dims", dims), ("keepdim", bool(keepdim)), ("correction", correction), ("root", root)))
 
@@ -173,7 +173,7 @@ def extreme(x, which: str, dim=None, keepdim=False):
         return record(_REDUCE_ALL[which], (x,), (), x.dtype.numpy, f"{which.capitalize()}Backward1")
     d = wrap_dim(dim, x.ndim)
     _check_reduction_dim(x, which, d)
-    shape = _reduced_shape(x.shape, (d,), keepdim) if x.ndim else ()
+    shape = reduced_shape(x.shape, (d,), keepdim) if x.ndim else ()
     static = (("dim", d if x.ndim else None), ("keepdim", bool(keepdim)))
     values = record(_EXTREME_VALUES, (x,), shape, x.dtype.numpy, f"{which.capitalize()}Backward0", (*static, ("which", which)))
     indices = record(_ARG["arg" + which], (x,), shape, np.dtype(np.int64), None, static, differentiable=False)
@@ -205,7 +205,7 @@ def arg_extreme(x, name: str, dim=None, keepdim=False):
     if not x.ndim:
         return record(_ARG[name], (x,), (), np.dtype(np.int64), None, (("dim", None), ("keepdim", False)),
                       differentiable=False)
-    return record(_ARG[name], (x,), _reduced_shape(x.shape, (d,), keepdim), np.dtype(np.int64), None,
+    return record(_ARG[name], (x,), reduced_shape(x.shape, (d,), keepdim), np.dtype(np.int64), None,
                   (("dim", d), ("keepdim", bool(keepdim))), differentiable=False)
 
 
@@ -218,13 +218,13 @@ _AMAX = {
 def _amax(x, name: str, dim, keepdim):
     """`amax`/`amin`: the extreme over `dim` (all dims when empty), the gradient shared
     evenly among ties, as PyTorch's."""
-    dims = _dims(x, dim) if dim not in ((), []) else None
+    dims = reduced_dims(x, dim) if dim not in ((), []) else None
     if dims is None and x.numel() == 0:
         raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
                            "reduction dim with the 'dim' argument.")
     for d in dims or ():
         _check_reduction_dim(x, name, d)
-    return record(_AMAX[name], (x,), _reduced_shape(x.shape, dims, keepdim), x.dtype.numpy,
+    return record(_AMAX[name], (x,), reduced_shape(x.shape, dims, keepdim), x.dtype.numpy,
                   f"{name.capitalize()}Backward0", (("dims", dims), ("keepdim", bool(keepdim))))
 
 
@@ -238,9 +238,9 @@ _TRUTH = Op("all_any", _truth_fn)
 
 def _truth(x, which: str, dim, keepdim):
     """`all`/`any`: bool, or uint8 for a uint8 input, as in PyTorch."""
-    dims = _dims(x, dim)
+    dims = reduced_dims(x, dim)
     result = dt.uint8 if x.dtype is dt.uint8 else dt.bool_
-    return record(_TRUTH, (x,), _reduced_shape(x.shape, dims, keepdim), result.numpy, None,
+    return record(_TRUTH, (x,), reduced_shape(x.shape, dims, keepdim), result.numpy, None,
                   (("which", which), ("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)),
                   differentiable=False)
 
@@ -259,8 +259,8 @@ LOGSUMEXP = Op("logsumexp", _logsumexp_fn)
 def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(x))) over `dim`, computed stably; integers in the default float dtype."""
     result = input.dtype if (input.dtype.is_floating_point or input.dtype.is_complex) else dt.get_default_dtype()
-    dims = _dims(input, dim)
-    return record(LOGSUMEXP, (input,), _reduced_shape(input.shape, dims, keepdim), result.numpy, "LogsumexpBackward0",
+    dims = reduced_dims(input, dim)
+    return record(LOGSUMEXP, (input,), reduced_shape(input.shape, dims, keepdim), result.numpy, "LogsumexpBackward0",
                   (("dims", dims), ("keepdim", bool(keepdim)), ("dtype", result.numpy)))
 
 
@@ -340,14 +340,21 @@ def argmin(input, dim=None, keepdim=False):
     return arg_extreme(input, "argmin", dim, keepdim)
 
 
+def unbiased_overload(dim, unbiased) -> tuple:
+    """(dim, unbiased): PyTorch's `var(input, unbiased)` overload takes a bool in dim's place."""
+    return (None, dim) if isinstance(dim, bool) else (dim, unbiased)
+
+
 @numpy_keywords
 def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    dim, unbiased = unbiased_overload(dim, unbiased)
     correction = (1 if unbiased else 0) if correction is None else correction
     return variance(input, dim, correction, keepdim)
 
 
 @numpy_keywords
 def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    dim, unbiased = unbiased_overload(dim, unbiased)
     correction = (1 if unbiased else 0) if correction is None else correction
     return variance(input, dim, correction, keepdim, root=True)
 
@@ -357,8 +364,8 @@ _COUNT_NONZERO = Op("count_nonzero", lambda x, *, dims: jnp.count_nonzero(x, axi
 
 @numpy_keywords
 def count_nonzero(input, dim=None):
-    dims = _dims(input, dim)
-    return record(_COUNT_NONZERO, (input,), _reduced_shape(input.shape, dims, False), np.dtype(np.int64), None,
+    dims = reduced_dims(input, dim)
+    return record(_COUNT_NONZERO, (input,), reduced_shape(input.shape, dims, False), np.dtype(np.int64), None,
                   (("dims", dims),), differentiable=False)
 
 

@@ -124,5 +124,35 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     return (result, *extras) if extras else result
 
 
-FUNCTIONS = {function.__name__: function for function in (nonzero, argwhere, where, masked_select, bincount, unique)}
-METHODS = {function.__name__: function for function in (nonzero, argwhere, masked_select, bincount, unique)}
+def _runs(values: np.ndarray, axis: int | None) -> np.ndarray:
+    """Where a run of equal elements (along `axis`: of equal slices) starts, one flag each."""
+    moved = values.reshape(-1) if axis is None else np.moveaxis(values, axis, 0)
+    rows = moved.reshape(moved.shape[0], int(np.prod(moved.shape[1:])))
+    starts = np.ones(rows.shape[0], bool)
+    starts[1:] = np.any(rows[1:] != rows[:-1], axis=1)
+    return starts
+
+
+def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
+                       dim: int | None = None):
+    """The first element (or, along `dim`, slice) of each run of equal ones, with (if asked)
+    the run each element belongs to (`inverse`) and each run's length (`counts`)."""
+    values = np.asarray(input._host())
+    axis = None if dim is None else wrap_dim(dim, input.ndim)
+    starts = _runs(values, axis)
+    first = np.flatnonzero(starts).astype(np.int64)
+    inverse = (np.cumsum(starts) - 1).astype(np.int64)
+    counts = np.diff(np.append(first, starts.size)).astype(np.int64)
+    source = input.reshape(-1) if axis is None else input
+    shape = (first.size,) if axis is None else tuple(first.size if d == axis else s for d, s in enumerate(input.shape))
+    result = record(_TAKE, (source, engine.source(jnp.asarray(first))), shape, input.dtype.numpy,
+                    "UniqueConsecutiveBackward0", (("dim", axis or 0),), differentiable=(True, False))
+    extras = [_known(inverse.reshape(values.shape) if axis is None else inverse)] if return_inverse else []
+    extras += [_known(counts)] if return_counts else []
+    return (result, *extras) if extras else result
+
+
+FUNCTIONS = {function.__name__: function for function in
+             (nonzero, argwhere, where, masked_select, bincount, unique, unique_consecutive)}
+METHODS = {function.__name__: function for function in
+           (nonzero, argwhere, masked_select, bincount, unique, unique_consecutive)}
