@@ -62,10 +62,6 @@ KNOWN_FAILURE_GROUPS: dict[str, list[str]] = {
         "arange/forward-int64"],
     "linspace with an integer dtype is off by one at some points (PyTorch's integer rounding differs)": [
         "linspace/forward-int64", "linspace.tensor_overload/forward-int64"],
-    "group_norm of an empty batch raises ZeroDivisionError": [
-        "nn.functional.group_norm/forward-float32", "nn.functional.group_norm/backward-float32"],
-    "batch_norm of an empty 1-D input: .numpy() has shape (1, 0) where .shape says (0,)": [
-        "nn.functional.batch_norm/forward-float32"],
     "sort, argsort, topk and kthvalue order tied values' indices otherwise (the values agree)": [
         "sort/forward-bool", "argsort/forward-bool", "topk/forward-int64", "kthvalue/forward-int64"],
     "digamma's gradient (trigamma) differs near 0": ["digamma/backward-float32"],

@@ -39,7 +39,8 @@ def batch_norm(
         ([[-1.0], [1.0]], [0.2], [1.1], 1)
     """
     axes = (0,) + tuple(range(2, x.ndim))
-    broadcast = (1, -1) + (1,) * (x.ndim - 2)
+    # A 1-D input has no channel dim (PyTorch accepts only an empty one): statistics broadcast along it.
+    broadcast = (1, -1) + (1,) * (x.ndim - 2) if x.ndim > 1 else (-1,)
     use_batch = training or running_mean is None
     if use_batch:
         mean = jnp.mean(x, axis=axes)
@@ -251,7 +252,8 @@ class RMSNorm(Layer):
 def group_norm(x: jax.Array, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> jax.Array:
     """Normalises [N, C, ...] over groups of C/num_groups channels (and all other dims)."""
     n, channels = x.shape[0], x.shape[1]
-    grouped = x.reshape((n, num_groups, -1))
+    # Sizes spelled out: an empty batch leaves -1 undetermined.
+    grouped = x.reshape((n, num_groups, channels // num_groups * math.prod(x.shape[2:])))
     mean = jnp.mean(grouped, axis=-1, keepdims=True)
     var = jnp.mean(jnp.square(grouped - mean), axis=-1, keepdims=True)
     y = ((grouped - mean) * jax.lax.rsqrt(var + eps)).reshape(x.shape)
