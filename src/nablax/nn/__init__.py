@@ -86,6 +86,8 @@ from .norm import layer_norm as layer_norm
 from .norm import LayerNorm as LayerNorm
 from .norm import rms_norm as rms_norm
 from .norm import RMSNorm as RMSNorm
+from .padding import pad as pad
+from .padding import padding_pairs as padding_pairs
 from .pool import avg_pool1d as avg_pool1d
 from .pool import avg_pool2d as avg_pool2d
 from .pool import AvgPool1d as AvgPool1d

@@ -54,6 +54,7 @@ from ._norm import group_norm as group_norm
 from ._norm import layer_norm as layer_norm
 from ._norm import normalize as normalize
 from ._norm import rms_norm as rms_norm
+from ._padding import pad as pad
 from ._pool import avg_pool1d as avg_pool1d
 from ._pool import avg_pool2d as avg_pool2d
 from ._pool import max_pool1d as max_pool1d
