@@ -110,6 +110,9 @@ from .recurrent import RNNCell as RNNCell
 from .remat import Remat as Remat
 from .rotary import rotary_embedding as rotary_embedding
 from .sequential import MLP as MLP
+from .shuffle import channel_shuffle as channel_shuffle
+from .shuffle import pixel_shuffle as pixel_shuffle
+from .shuffle import pixel_unshuffle as pixel_unshuffle
 from .sequential import Sequential as Sequential
 from .transformer import Transformer as Transformer
 from .transformer import TransformerDecoder as TransformerDecoder

@@ -60,6 +60,9 @@ from ._pool import avg_pool2d as avg_pool2d
 from ._pool import max_pool1d as max_pool1d
 from ._pool import max_pool2d as max_pool2d
 from ._pool import max_unpool2d as max_unpool2d
+from ._shuffle import channel_shuffle as channel_shuffle
+from ._shuffle import pixel_shuffle as pixel_shuffle
+from ._shuffle import pixel_unshuffle as pixel_unshuffle
 
 relu, sigmoid, tanh = elementwise.relu, elementwise.sigmoid, elementwise.tanh
 
