@@ -61,6 +61,12 @@ from .conv import Conv1d as Conv1d
 from .conv import conv1d as conv1d
 from .conv import Conv2d as Conv2d
 from .conv import conv2d as conv2d
+from .conv import Conv3d as Conv3d
+from .conv import conv3d as conv3d
+from .conv_transpose import conv_transpose as conv_transpose
+from .conv_transpose import conv_transpose1d as conv_transpose1d
+from .conv_transpose import conv_transpose2d as conv_transpose2d
+from .conv_transpose import conv_transpose3d as conv_transpose3d
 from .dropout import Dropout as Dropout
 from .dropout import dropout as dropout
 from .embedding import Embedding as Embedding

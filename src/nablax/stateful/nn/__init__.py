@@ -21,6 +21,7 @@ from .layers import BatchNorm1d as BatchNorm1d
 from .layers import BatchNorm2d as BatchNorm2d
 from .layers import Conv1d as Conv1d
 from .layers import Conv2d as Conv2d
+from .layers import Conv3d as Conv3d
 from .layers import Embedding as Embedding
 from .layers import GroupNorm as GroupNorm
 from .layers import LayerNorm as LayerNorm

@@ -40,6 +40,10 @@ from ._checks import known_value, padding_index, reject_unsupported
 from ._attention import scaled_dot_product_attention as scaled_dot_product_attention
 from ._conv import conv1d as conv1d
 from ._conv import conv2d as conv2d
+from ._conv import conv3d as conv3d
+from ._conv_transpose import conv_transpose1d as conv_transpose1d
+from ._conv_transpose import conv_transpose2d as conv_transpose2d
+from ._conv_transpose import conv_transpose3d as conv_transpose3d
 from ._losses import binary_cross_entropy as binary_cross_entropy
 from ._losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits
 from ._losses import cross_entropy as cross_entropy
