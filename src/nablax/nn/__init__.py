@@ -49,8 +49,10 @@ from .activation import Threshold as Threshold
 from .activation import threshold as threshold
 from .adaptive_pool import adaptive_avg_pool1d as adaptive_avg_pool1d
 from .adaptive_pool import adaptive_avg_pool2d as adaptive_avg_pool2d
+from .adaptive_pool import adaptive_avg_pool3d as adaptive_avg_pool3d
 from .adaptive_pool import adaptive_max_pool1d as adaptive_max_pool1d
 from .adaptive_pool import adaptive_max_pool2d as adaptive_max_pool2d
+from .adaptive_pool import adaptive_max_pool3d as adaptive_max_pool3d
 from .adaptive_pool import AdaptiveAvgPool1d as AdaptiveAvgPool1d
 from .adaptive_pool import AdaptiveAvgPool2d as AdaptiveAvgPool2d
 from .adaptive_pool import AdaptiveMaxPool1d as AdaptiveMaxPool1d
@@ -96,13 +98,17 @@ from .padding import pad as pad
 from .padding import padding_pairs as padding_pairs
 from .pool import avg_pool1d as avg_pool1d
 from .pool import avg_pool2d as avg_pool2d
+from .pool import avg_pool3d as avg_pool3d
 from .pool import AvgPool1d as AvgPool1d
 from .pool import AvgPool2d as AvgPool2d
+from .pool import AvgPool3d as AvgPool3d
 from .pool import max_pool1d as max_pool1d
 from .pool import max_pool2d as max_pool2d
+from .pool import max_pool3d as max_pool3d
 from .pool import max_unpool2d as max_unpool2d
 from .pool import MaxPool1d as MaxPool1d
 from .pool import MaxPool2d as MaxPool2d
+from .pool import MaxPool3d as MaxPool3d
 from .pool import MaxUnpool2d as MaxUnpool2d
 from .recurrent import GRU as GRU
 from .recurrent import gru_cell as gru_cell
@@ -114,6 +120,7 @@ from .recurrent import RNN as RNN
 from .recurrent import rnn_cell as rnn_cell
 from .recurrent import RNNCell as RNNCell
 from .remat import Remat as Remat
+from .resample import interpolate as interpolate
 from .rotary import rotary_embedding as rotary_embedding
 from .sequential import MLP as MLP
 from .shuffle import channel_shuffle as channel_shuffle

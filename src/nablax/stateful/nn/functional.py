@@ -64,6 +64,14 @@ from ._pool import avg_pool2d as avg_pool2d
 from ._pool import max_pool1d as max_pool1d
 from ._pool import max_pool2d as max_pool2d
 from ._pool import max_unpool2d as max_unpool2d
+from ._pool3d import adaptive_avg_pool3d as adaptive_avg_pool3d
+from ._pool3d import adaptive_max_pool3d as adaptive_max_pool3d
+from ._pool3d import avg_pool3d as avg_pool3d
+from ._pool3d import max_pool3d as max_pool3d
+from ._resample import interpolate as interpolate
+from ._resample import upsample as upsample
+from ._resample import upsample_bilinear as upsample_bilinear
+from ._resample import upsample_nearest as upsample_nearest
 from ._shuffle import channel_shuffle as channel_shuffle
 from ._shuffle import pixel_shuffle as pixel_shuffle
 from ._shuffle import pixel_unshuffle as pixel_unshuffle
