@@ -83,6 +83,7 @@ from .layer import LayerDict as LayerDict
 from .layer import Params as Params
 from .layer import State as State
 from .layer import sublayer_key as sublayer_key
+from .linear import bilinear as bilinear
 from .linear import Linear as Linear
 from .linear import linear as linear
 from .norm import batch_norm as batch_norm
@@ -90,6 +91,7 @@ from .norm import BatchNorm1d as BatchNorm1d
 from .norm import BatchNorm2d as BatchNorm2d
 from .norm import group_norm as group_norm
 from .norm import GroupNorm as GroupNorm
+from .norm import instance_norm as instance_norm
 from .norm import layer_norm as layer_norm
 from .norm import LayerNorm as LayerNorm
 from .norm import rms_norm as rms_norm

@@ -263,6 +263,25 @@ def group_norm(x: jax.Array, num_groups: int, weight=None, bias=None, eps: float
     return y if bias is None else y + bias.reshape(broadcast)
 
 
+def instance_norm(x: jax.Array, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5):
+    """Normalises each (sample, channel) of [N, C, ...] over its other dims, as PyTorch computes
+    it: a `batch_norm` of the input seen as [1, N * C, ...]. Returns `(y, running_mean,
+    running_var)`, the statistics updated with the mean over the batch of each instance's.
+
+        >>> import jax.numpy as jnp
+        >>> instance_norm(jnp.array([[[1.0, 3.0]]]))[0].round(3).tolist()
+        [[[-1.0, 1.0]]]
+    """
+    n, channels = x.shape[0], x.shape[1]
+    repeat = lambda value: None if value is None else jnp.tile(value, n)  # noqa: E731
+    y, mean, var, _ = batch_norm(x.reshape(1, n * channels, *x.shape[2:]), repeat(running_mean), repeat(running_var),
+                                 repeat(weight), repeat(bias), use_input_stats, momentum, eps)
+    if running_mean is not None and use_input_stats:
+        running_mean, running_var = (s.reshape(n, channels).mean(axis=0) for s in (mean, var))
+    return y.reshape(x.shape), running_mean, running_var
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class GroupNorm(Layer):
     """`torch.nn.GroupNorm(num_groups, num_channels, eps, affine)`."""

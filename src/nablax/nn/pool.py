@@ -187,6 +187,19 @@ def max_pool2d(x, kernel_size: Size, stride: Size | None = None, padding: Size =
     return max_pool(x, window, return_indices, "max_pool2d")
 
 
+def max_pool3d(x, kernel_size: Size, stride: Size | None = None, padding: Size = 0, dilation: Size = 1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """The maximum of each window over (N, C, D, H, W) or (C, D, H, W); with `return_indices`,
+    also each maximum's position `(d * H + h) * W + w`.
+
+        >>> import jax.numpy as jnp
+        >>> max_pool3d(jnp.arange(8.0).reshape(1, 2, 2, 2), 2).tolist()
+        [[[[7.0]]]]
+    """
+    window = Window.of(3, kernel_size, stride, padding, dilation, ceil_mode, "max_pool3d")
+    return max_pool(x, window, return_indices, "max_pool3d")
+
+
 def _window_counts(size: int, out: int, kernel: int, stride: int, padding: int, include_pad: bool) -> np.ndarray:
     """What PyTorch divides each window's sum by along one axis: the elements it covers,
     padding included or not (the part beyond the padding that ceil mode adds never counts)."""
@@ -243,6 +256,19 @@ def avg_pool2d(x, kernel_size: Size, stride: Size | None = None, padding: Size =
     _check_divisor(divisor_override, "avg_pool2d")
     window = Window.of(2, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     return avg_pool(x, window, count_include_pad, divisor_override, "avg_pool2d")
+
+
+def avg_pool3d(x, kernel_size: Size, stride: Size | None = None, padding: Size = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> jax.Array:
+    """The mean of each window over (N, C, D, H, W) or (C, D, H, W), with `avg_pool2d`'s options.
+
+        >>> import jax.numpy as jnp
+        >>> avg_pool3d(jnp.arange(8.0).reshape(1, 2, 2, 2), 2).tolist()
+        [[[[3.5]]]]
+    """
+    _check_divisor(divisor_override, "avg_pool3d")
+    window = Window.of(3, kernel_size, stride, padding, 1, ceil_mode, "avg_pool3d")
+    return avg_pool(x, window, count_include_pad, divisor_override, "avg_pool3d")
 
 
 def hashable(value):
@@ -313,6 +339,13 @@ class MaxPool2d(_MaxPool):
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
+class MaxPool3d(_MaxPool):
+    """`torch.nn.MaxPool3d(kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False)`."""
+
+    _dims = 3
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
 class AvgPool1d(Layer):
     """`torch.nn.AvgPool1d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True)`;
     it prints its sizes as 1-tuples, as PyTorch's does.
@@ -355,18 +388,27 @@ class AvgPool2d(Layer):
     ceil_mode: bool = False
     count_include_pad: bool = True
     divisor_override: int | None = None
+    _dims = 2
 
     def __post_init__(self):
         _as_given(self, "kernel_size", "stride", "padding")
-        _check_divisor(self.divisor_override, "AvgPool2d")
-        Window.of(2, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode, "AvgPool2d")
+        _check_divisor(self.divisor_override, type(self).__name__)
+        Window.of(self._dims, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode, type(self).__name__)
 
     def apply(self, params: Params, x: jax.Array, *, key=None, train: bool = False) -> jax.Array:
-        window = Window.of(2, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode, repr(self))
+        window = Window.of(self._dims, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode, repr(self))
         return avg_pool(x, window, self.count_include_pad, self.divisor_override, repr(self))
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class AvgPool3d(AvgPool2d):
+    """`torch.nn.AvgPool3d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+    divisor_override=None)`."""
+
+    _dims = 3
 
 
 def max_unpool2d(x, indices, kernel_size: Size, stride: Size | None = None, padding: Size = 0,
