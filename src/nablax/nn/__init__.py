@@ -107,11 +107,13 @@ from .pool import AvgPool3d as AvgPool3d
 from .pool import max_pool1d as max_pool1d
 from .pool import max_pool2d as max_pool2d
 from .pool import max_pool3d as max_pool3d
-from .pool import max_unpool2d as max_unpool2d
+from .unpool import max_unpool1d as max_unpool1d
+from .unpool import max_unpool2d as max_unpool2d
+from .unpool import max_unpool3d as max_unpool3d
 from .pool import MaxPool1d as MaxPool1d
 from .pool import MaxPool2d as MaxPool2d
 from .pool import MaxPool3d as MaxPool3d
-from .pool import MaxUnpool2d as MaxUnpool2d
+from .unpool import MaxUnpool2d as MaxUnpool2d
 from .recurrent import GRU as GRU
 from .recurrent import gru_cell as gru_cell
 from .recurrent import GRUCell as GRUCell

@@ -65,7 +65,9 @@ from ._pool import avg_pool1d as avg_pool1d
 from ._pool import avg_pool2d as avg_pool2d
 from ._pool import max_pool1d as max_pool1d
 from ._pool import max_pool2d as max_pool2d
+from ._pool import max_unpool1d as max_unpool1d
 from ._pool import max_unpool2d as max_unpool2d
+from ._pool import max_unpool3d as max_unpool3d
 from ._pool3d import adaptive_avg_pool3d as adaptive_avg_pool3d
 from ._pool3d import adaptive_max_pool3d as adaptive_max_pool3d
 from ._pool3d import avg_pool3d as avg_pool3d
