@@ -76,6 +76,8 @@ from .embedding import embedding as embedding
 from .embedding import one_hot as one_hot
 from .flatten import Flatten as Flatten
 from .flatten import flatten as flatten
+from .fold import fold as fold
+from .fold import unfold as unfold
 from .identity import Identity as Identity
 from .layer import Bound as Bound
 from .layer import Layer as Layer

@@ -44,6 +44,8 @@ from ._conv import conv3d as conv3d
 from ._conv_transpose import conv_transpose1d as conv_transpose1d
 from ._conv_transpose import conv_transpose2d as conv_transpose2d
 from ._conv_transpose import conv_transpose3d as conv_transpose3d
+from ._fold import fold as fold
+from ._fold import unfold as unfold
 from ._local_norms import instance_norm as instance_norm
 from ._local_norms import local_response_norm as local_response_norm
 from ._losses import binary_cross_entropy as binary_cross_entropy
