@@ -24,7 +24,6 @@ def pad(x, pad, mode: str = "constant", value: float | None = None) -> jax.Array
     'replicate' or 'circular'.
 
         >>> import jax.numpy as jnp
-import numpy as np
         >>> pad(jnp.array([1.0, 2.0, 3.0]), (1, 2), "reflect").tolist()
         [2.0, 1.0, 2.0, 3.0, 2.0, 1.0]
         >>> pad(jnp.array([1, 2, 3]), (-1, 1), value=9).tolist()
