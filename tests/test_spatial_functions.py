@@ -89,6 +89,15 @@ def test_bilinear_and_local_response_norm():
              _image(2, 5, 3, 3))
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample(mode, padding_mode):
+    grid = RNG.uniform(-1.3, 1.3, (2, 3, 4, 2)).astype(np.float32)
+    _compare(lambda x, g: nb.nn.functional.grid_sample(x, g, mode, padding_mode, align_corners=False),
+             lambda x, g: torch.nn.functional.grid_sample(x, g, mode, padding_mode, align_corners=False),
+             _image(2, 3, 5, 4), grid, atol=1e-4)
+
+
 @pytest.mark.parametrize(("call", "error"), [
     (lambda F, x: F.interpolate(x, size=3, mode="bilinear"), NotImplementedError),
     (lambda F, x: F.pad(x, (3, 3), "reflect"), RuntimeError),

@@ -78,6 +78,7 @@ from .flatten import Flatten as Flatten
 from .flatten import flatten as flatten
 from .fold import fold as fold
 from .fold import unfold as unfold
+from .grid_sample import grid_sample as grid_sample
 from .identity import Identity as Identity
 from .layer import Bound as Bound
 from .layer import Layer as Layer

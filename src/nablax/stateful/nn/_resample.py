@@ -1,5 +1,6 @@
-"""`nn.functional.interpolate`, `upsample`, `upsample_nearest` and `upsample_bilinear`: PyTorch's
-checks, messages and warnings, recorded as one op whose math is `nablax.nn.interpolate`."""
+"""`nn.functional.interpolate`, `upsample`, `upsample_nearest`, `upsample_bilinear` and
+`grid_sample`: PyTorch's checks, messages and warnings, recorded as one op whose math is
+`nablax.nn.interpolate` or `nablax.nn.grid_sample`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from ... import nn as pure
 from ...nn.resample import output_sizes
 from ..engine import Op
 from ..tensor import Tensor
-from ._checks import not_implemented, record_traced, reject_unsupported
+from ._checks import not_implemented, record_traced, reject_unsupported, require_floating, sizes
 
 INTERPOLATE = Op("interpolate", pure.interpolate)
 _MODES = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact"
@@ -107,3 +108,29 @@ def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
     warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
                   stacklevel=2)
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+GRID_SAMPLE = Op("grid_sample", pure.grid_sample)
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners=None) -> Tensor:
+    """`input` (N, C, H, W) or (N, C, D, H, W) sampled at the normalised points `grid`
+    (N, H_out, W_out, 2) or (N, D_out, H_out, W_out, 3) (`nablax.nn.grid_sample`)."""
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but "
+                         f"got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or 'reflection', "
+                         f"but got: '{padding_mode}'")
+    if input.ndim not in (4, 5) or grid.ndim != input.ndim or grid.shape[-1] != input.ndim - 2:
+        raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, but got "
+                           f"input with sizes {sizes(input.shape)} and grid with sizes {sizes(grid.shape)}")
+    if input.shape[0] != grid.shape[0]:
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, but got input with sizes "
+                           f"{sizes(input.shape)} and grid with sizes {sizes(grid.shape)}")
+    if mode == "bicubic" and input.ndim != 4:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    require_floating("grid_sampler_2d" if input.ndim == 4 else "grid_sampler_3d", input)
+    static = (("mode", mode), ("padding_mode", padding_mode), ("align_corners", bool(align_corners)))
+    return record_traced(GRID_SAMPLE, (input, grid), f"GridSampler{input.ndim - 2}DBackward0", static)

@@ -74,6 +74,7 @@ from ._pool3d import adaptive_avg_pool3d as adaptive_avg_pool3d
 from ._pool3d import adaptive_max_pool3d as adaptive_max_pool3d
 from ._pool3d import avg_pool3d as avg_pool3d
 from ._pool3d import max_pool3d as max_pool3d
+from ._resample import grid_sample as grid_sample
 from ._resample import interpolate as interpolate
 from ._resample import upsample as upsample
 from ._resample import upsample_bilinear as upsample_bilinear
