@@ -15,8 +15,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-_CUBIC_A = -0.75
-
+from .resample import cubic_weights
 
 def _unnormalize(coord, size: int, align_corners: bool):
     if align_corners:
@@ -62,13 +61,6 @@ def _all(masks):
     return result
 
 
-def _cubic_weights(t) -> list:
-    a = _CUBIC_A
-    near = lambda x: ((a + 2) * x - (a + 3)) * x * x + 1  # noqa: E731 - |x| <= 1
-    far = lambda x: ((a * x - 5 * a) * x + 8 * a) * x - 4 * a  # noqa: E731 - 1 < |x| < 2
-    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
-
-
 def grid_sample(x, grid, mode: str = "bilinear", padding_mode: str = "zeros", align_corners: bool = False):
     """`torch.nn.functional.grid_sample`: (N, C, *in) sampled at `grid` (N, *out, dims) -> (N, C, *out).
 
@@ -82,7 +74,7 @@ def grid_sample(x, grid, mode: str = "bilinear", padding_mode: str = "zeros", al
     coords = [_unnormalize(grid[..., len(sizes) - 1 - axis], size, align_corners) for axis, size in enumerate(sizes)]
     if mode == "bicubic":
         starts = [jnp.floor(c) for c in coords]
-        weights = [_cubic_weights(c - s) for c, s in zip(coords, starts)]
+        weights = [cubic_weights(c - s) for c, s in zip(coords, starts)]
         out = 0
         for taps in itertools.product(range(4), repeat=len(sizes)):
             positions = [_padded(s - 1 + tap, size, padding_mode, align_corners)

@@ -12,7 +12,6 @@ dilation. Adaptive pooling (`adaptive_pool.py`) gathers its bins the same way.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 
 import jax

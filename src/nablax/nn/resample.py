@@ -69,8 +69,8 @@ def _linear_matrix(size: int, out: int, align_corners: bool, scale_factor) -> np
     return matrix
 
 
-def _cubic_weights(t: np.ndarray) -> list[np.ndarray]:
-    """The four taps' weights at distance t (in [0, 1)) past the second one."""
+def cubic_weights(t) -> list:
+    """The four taps' weights at distance t (in [0, 1)) past the second one (NumPy or JAX arrays)."""
     a = _CUBIC_A
 
     def near(x):  # |x| <= 1
@@ -86,7 +86,7 @@ def _cubic_weights(t: np.ndarray) -> list[np.ndarray]:
 def _cubic_matrix(size: int, out: int, align_corners: bool, scale_factor) -> np.ndarray:
     source = _sources(size, out, align_corners, scale_factor, cubic=True)
     start = np.floor(source)
-    weights = _cubic_weights((source - start).astype(np.float32))
+    weights = cubic_weights((source - start).astype(np.float32))
     matrix = np.zeros((out, size), np.float32)
     rows = np.arange(out)
     for tap, weight in enumerate(weights):  # taps outside the input read its edge

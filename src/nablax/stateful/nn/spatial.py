@@ -164,26 +164,27 @@ class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
     _functional = staticmethod(F.adaptive_max_pool3d)
 
 
-class MaxUnpool1d(MaxUnpool2d):
+class _MaxUnpoolNd(MaxUnpool2d):
+    """`MaxUnpool2d` over `_dims` axes: its sizes kept as `_dims`-tuples."""
+
+    _dims, _functional = 0, None
+
     def __init__(self, kernel_size, stride=None, padding=0):
         Module.__init__(self)
-        self.kernel_size = _ntuple(kernel_size, 1)
-        self.stride = _ntuple(stride if stride is not None else kernel_size, 1)
-        self.padding = _ntuple(padding, 1)
+        self.kernel_size = _ntuple(kernel_size, self._dims)
+        self.stride = _ntuple(stride if stride is not None else kernel_size, self._dims)
+        self.padding = _ntuple(padding, self._dims)
 
     def forward(self, input, indices, output_size=None):
-        return F.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+        return type(self)._functional(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
 
-class MaxUnpool3d(MaxUnpool2d):
-    def __init__(self, kernel_size, stride=None, padding=0):
-        Module.__init__(self)
-        self.kernel_size = _ntuple(kernel_size, 3)
-        self.stride = _ntuple(stride if stride is not None else kernel_size, 3)
-        self.padding = _ntuple(padding, 3)
+class MaxUnpool1d(_MaxUnpoolNd):
+    _dims, _functional = 1, staticmethod(F.max_unpool1d)
 
-    def forward(self, input, indices, output_size=None):
-        return F.max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    _dims, _functional = 3, staticmethod(F.max_unpool3d)
 
 
 class LocalResponseNorm(Module):
