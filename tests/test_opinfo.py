@@ -49,10 +49,6 @@ SAMPLE_LIMITS = {"forward-float32": 2, "backward-float32": 2, "forward-int64": 1
 
 # Checks that fail today: reason -> the checks it explains ("<entry>/<check>").
 KNOWN_FAILURE_GROUPS: dict[str, list[str]] = {
-    "group_norm of an empty batch raises ZeroDivisionError": [
-        "nn.functional.group_norm/forward-float32", "nn.functional.group_norm/backward-float32"],
-    "batch_norm of an empty 1-D input: .numpy() has shape (1, 0) where .shape says (0,)": [
-        "nn.functional.batch_norm/forward-float32"],
     "sort, argsort, topk and kthvalue order tied values' indices otherwise (the values agree): PyTorch's default "
     "sort is its introsort, not stable, and topk/kthvalue its quickselect, whose tie orders nablax does not copy": [
         "sort/forward-bool", "argsort/forward-bool", "topk/forward-int64", "kthvalue/forward-int64"],

@@ -42,7 +42,7 @@ def check_spatial_input(x, spatial_dims: int, who: str) -> jax.Array:
     """`x` as an array, after checking it is (N, C, *spatial) or unbatched (C, *spatial)."""
     x = jnp.asarray(x)
     if x.ndim not in (spatial_dims + 1, spatial_dims + 2):
-        layout = "CL" if spatial_dims == 1 else "CHW"
+        layout = {1: "CL", 2: "CHW"}.get(spatial_dims, "CDHW")
         raise ValueError(
             f"{who}: expected a {spatial_dims + 1}-D unbatched ({', '.join(layout)}) or "
             f"{spatial_dims + 2}-D batched (N, {', '.join(layout)}) input, got input of shape {x.shape}"

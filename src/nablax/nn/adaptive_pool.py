@@ -6,6 +6,7 @@ running from floor(i * n / out) to ceil((i + 1) * n / out); bins may overlap."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -58,10 +59,10 @@ def adaptive_avg_pool(x, output_size, dims: int, who: str) -> jax.Array:
     matrices = [_bins(size, out) for size, out in zip(x.shape[-dims:], sizes)]
     # Sums over possibly overlapping bins as one contraction; full precision keeps GPUs from
     # rounding the operands to TF32 in it.
-    inputs, outputs = "hw"[-dims:], "ij"[-dims:]
+    inputs, outputs = "dhw"[-dims:], "ijk"[-dims:]
     spec = f"...{inputs}," + ",".join(o + i for o, i in zip(outputs, inputs)) + f"->...{outputs}"
     sums = jnp.einsum(spec, x, *(m.astype(x.dtype) for m in matrices), precision="highest")
-    counts = matrices[0].sum(1) if dims == 1 else np.outer(matrices[0].sum(1), matrices[1].sum(1))
+    counts = functools.reduce(np.multiply.outer, [m.sum(1) for m in matrices])
     return sums / jnp.asarray(counts, sums.dtype)
 
 
@@ -108,6 +109,22 @@ def adaptive_max_pool2d(x, output_size: OutputSize, return_indices: bool = False
         ([[[4.0, 5.0], [7.0, 8.0]]], [[[4, 5], [7, 8]]])
     """
     return adaptive_max_pool(x, output_size, return_indices, 2, "adaptive_max_pool2d")
+
+
+def adaptive_avg_pool3d(x, output_size: OutputSize) -> jax.Array:
+    """Means over `output_size` bins per axis of (N, C, D, H, W) or (C, D, H, W).
+
+        >>> import jax.numpy as jnp
+        >>> adaptive_avg_pool3d(jnp.arange(8.0).reshape(1, 2, 2, 2), 1).tolist()
+        [[[[3.5]]]]
+    """
+    return adaptive_avg_pool(x, output_size, 3, "adaptive_avg_pool3d")
+
+
+def adaptive_max_pool3d(x, output_size: OutputSize, return_indices: bool = False):
+    """The maximum of each bin of (N, C, D, H, W) or (C, D, H, W), and with `return_indices`
+    its position `(d * H + h) * W + w`."""
+    return adaptive_max_pool(x, output_size, return_indices, 3, "adaptive_max_pool3d")
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

@@ -1,4 +1,4 @@
-"""Convolutions over (N, C, L) and (N, C, H, W) inputs with PyTorch's layouts, arguments and
+"""Convolutions over (N, C, L), (N, C, H, W) and (N, C, D, H, W) inputs with PyTorch's layouts, arguments and
 initialisation: weight `[out_channels, in_channels / groups, *kernel_size]`, bias `[out_channels]`."""
 
 from __future__ import annotations
@@ -110,6 +110,17 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> j
     return _conv(x, weight, bias, stride, padding, dilation, groups, spatial_dims=2, who="conv2d")
 
 
+def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> jax.Array:
+    """`torch.nn.functional.conv3d`: `x` is (N, C_in, D, H, W) or (C_in, D, H, W), `weight` is
+    `[C_out, C_in / groups, kD, kH, kW]`.
+
+        >>> import jax.numpy as jnp
+        >>> conv3d(jnp.ones((1, 2, 4, 4, 4)), jnp.ones((3, 2, 3, 3, 3)), padding=1).shape
+        (1, 3, 4, 4, 4)
+    """
+    return _conv(x, weight, bias, stride, padding, dilation, groups, spatial_dims=3, who="conv3d")
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class _ConvNd(Layer):
     """A convolution layer over `spatial_dims` dimensions; see `Conv1d` and `Conv2d`."""
@@ -205,3 +216,17 @@ class Conv2d(_ConvNd):
     """
 
     spatial_dims: ClassVar[int] = 2
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Conv3d(_ConvNd):
+    """`torch.nn.Conv3d` over (N, C, D, H, W) or (C, D, H, W): weight `[out, in / groups, kD, kH, kW]`
+    and bias `[out]`, both from U(-b, b) with b = 1/sqrt(in_channels / groups * kD * kH * kW).
+
+        >>> import jax.numpy as jnp
+        >>> layer = Conv3d(2, 4, kernel_size=3)
+        >>> layer.apply(layer.init(0), jnp.ones((2, 5, 5, 5))).shape
+        (4, 3, 3, 3)
+    """
+
+    spatial_dims: ClassVar[int] = 3

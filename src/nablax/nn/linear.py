@@ -36,6 +36,19 @@ def linear(x: jax.Array, weight: jax.Array, bias: jax.Array | None = None) -> ja
     return without_negative_zeros(y) if bias is None else y + bias
 
 
+def bilinear(x1: jax.Array, x2: jax.Array, weight: jax.Array, bias: jax.Array | None = None) -> jax.Array:
+    """`torch.nn.functional.bilinear`: `y[..., o] = x1[..., :] @ weight[o] @ x2[..., :] + bias[o]`,
+    with `weight` `[out_features, in1_features, in2_features]`.
+
+        >>> import jax.numpy as jnp
+        >>> bilinear(jnp.ones((1, 2)), jnp.ones((1, 3)), jnp.ones((4, 2, 3))).tolist()
+        [[6.0, 6.0, 6.0, 6.0]]
+    """
+    precision = "highest" if jnp.issubdtype(weight.dtype, jnp.inexact) else None
+    y = jnp.einsum("...i,oij,...j->...o", x1, weight, x2, precision=precision)
+    return y if bias is None else y + bias
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class Linear(Layer):
     """`torch.nn.Linear`: weight `[out_features, in_features]` and bias `[out_features]`,

@@ -39,7 +39,8 @@ def batch_norm(
         ([[-1.0], [1.0]], [0.2], [1.1], 1)
     """
     axes = (0,) + tuple(range(2, x.ndim))
-    broadcast = (1, -1) + (1,) * (x.ndim - 2)
+    # A 1-D input has no channel dim (PyTorch accepts only an empty one): statistics broadcast along it.
+    broadcast = (1, -1) + (1,) * (x.ndim - 2) if x.ndim > 1 else (-1,)
     use_batch = training or running_mean is None
     if use_batch:
         mean = jnp.mean(x, axis=axes)
@@ -251,7 +252,8 @@ class RMSNorm(Layer):
 def group_norm(x: jax.Array, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> jax.Array:
     """Normalises [N, C, ...] over groups of C/num_groups channels (and all other dims)."""
     n, channels = x.shape[0], x.shape[1]
-    grouped = x.reshape((n, num_groups, -1))
+    # Sizes spelled out: an empty batch leaves -1 undetermined.
+    grouped = x.reshape((n, num_groups, channels // num_groups * math.prod(x.shape[2:])))
     mean = jnp.mean(grouped, axis=-1, keepdims=True)
     var = jnp.mean(jnp.square(grouped - mean), axis=-1, keepdims=True)
     y = ((grouped - mean) * jax.lax.rsqrt(var + eps)).reshape(x.shape)
@@ -259,6 +261,25 @@ def group_norm(x: jax.Array, num_groups: int, weight=None, bias=None, eps: float
     if weight is not None:
         y = y * weight.reshape(broadcast)
     return y if bias is None else y + bias.reshape(broadcast)
+
+
+def instance_norm(x: jax.Array, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5):
+    """Normalises each (sample, channel) of [N, C, ...] over its other dims, as PyTorch computes
+    it: a `batch_norm` of the input seen as [1, N * C, ...]. Returns `(y, running_mean,
+    running_var)`, the statistics updated with the mean over the batch of each instance's.
+
+        >>> import jax.numpy as jnp
+        >>> instance_norm(jnp.array([[[1.0, 3.0]]]))[0].round(3).tolist()
+        [[[-1.0, 1.0]]]
+    """
+    n, channels = x.shape[0], x.shape[1]
+    repeat = lambda value: None if value is None else jnp.tile(value, n)  # noqa: E731
+    y, mean, var, _ = batch_norm(x.reshape(1, n * channels, *x.shape[2:]), repeat(running_mean), repeat(running_var),
+                                 repeat(weight), repeat(bias), use_input_stats, momentum, eps)
+    if running_mean is not None and use_input_stats:
+        running_mean, running_var = (s.reshape(n, channels).mean(axis=0) for s in (mean, var))
+    return y.reshape(x.shape), running_mean, running_var
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

@@ -12,7 +12,6 @@ dilation. Adaptive pooling (`adaptive_pool.py`) gathers its bins the same way.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 
 import jax
@@ -187,6 +186,19 @@ def max_pool2d(x, kernel_size: Size, stride: Size | None = None, padding: Size =
     return max_pool(x, window, return_indices, "max_pool2d")
 
 
+def max_pool3d(x, kernel_size: Size, stride: Size | None = None, padding: Size = 0, dilation: Size = 1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """The maximum of each window over (N, C, D, H, W) or (C, D, H, W); with `return_indices`,
+    also each maximum's position `(d * H + h) * W + w`.
+
+        >>> import jax.numpy as jnp
+        >>> max_pool3d(jnp.arange(8.0).reshape(1, 2, 2, 2), 2).tolist()
+        [[[[7.0]]]]
+    """
+    window = Window.of(3, kernel_size, stride, padding, dilation, ceil_mode, "max_pool3d")
+    return max_pool(x, window, return_indices, "max_pool3d")
+
+
 def _window_counts(size: int, out: int, kernel: int, stride: int, padding: int, include_pad: bool) -> np.ndarray:
     """What PyTorch divides each window's sum by along one axis: the elements it covers,
     padding included or not (the part beyond the padding that ceil mode adds never counts)."""
@@ -243,6 +255,19 @@ def avg_pool2d(x, kernel_size: Size, stride: Size | None = None, padding: Size =
     _check_divisor(divisor_override, "avg_pool2d")
     window = Window.of(2, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     return avg_pool(x, window, count_include_pad, divisor_override, "avg_pool2d")
+
+
+def avg_pool3d(x, kernel_size: Size, stride: Size | None = None, padding: Size = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> jax.Array:
+    """The mean of each window over (N, C, D, H, W) or (C, D, H, W), with `avg_pool2d`'s options.
+
+        >>> import jax.numpy as jnp
+        >>> avg_pool3d(jnp.arange(8.0).reshape(1, 2, 2, 2), 2).tolist()
+        [[[[3.5]]]]
+    """
+    _check_divisor(divisor_override, "avg_pool3d")
+    window = Window.of(3, kernel_size, stride, padding, 1, ceil_mode, "avg_pool3d")
+    return avg_pool(x, window, count_include_pad, divisor_override, "avg_pool3d")
 
 
 def hashable(value):
@@ -313,6 +338,13 @@ class MaxPool2d(_MaxPool):
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
+class MaxPool3d(_MaxPool):
+    """`torch.nn.MaxPool3d(kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False)`."""
+
+    _dims = 3
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
 class AvgPool1d(Layer):
     """`torch.nn.AvgPool1d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True)`;
     it prints its sizes as 1-tuples, as PyTorch's does.
@@ -355,87 +387,24 @@ class AvgPool2d(Layer):
     ceil_mode: bool = False
     count_include_pad: bool = True
     divisor_override: int | None = None
+    _dims = 2
 
     def __post_init__(self):
         _as_given(self, "kernel_size", "stride", "padding")
-        _check_divisor(self.divisor_override, "AvgPool2d")
-        Window.of(2, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode, "AvgPool2d")
+        _check_divisor(self.divisor_override, type(self).__name__)
+        Window.of(self._dims, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode, type(self).__name__)
 
     def apply(self, params: Params, x: jax.Array, *, key=None, train: bool = False) -> jax.Array:
-        window = Window.of(2, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode, repr(self))
+        window = Window.of(self._dims, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode, repr(self))
         return avg_pool(x, window, self.count_include_pad, self.divisor_override, repr(self))
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-def max_unpool2d(x, indices, kernel_size: Size, stride: Size | None = None, padding: Size = 0,
-                 output_size: tuple[int, int] | None = None) -> jax.Array:
-    """The inverse of `max_pool2d(..., return_indices=True)`: each value of `x` at its position
-    `indices` (`h * W + w`) in a plane of zeros of `output_size`, by default
-    (in - 1) * stride - 2 * padding + kernel_size along each axis. An index outside the plane
-    is dropped.
-
-        >>> import jax.numpy as jnp
-        >>> values, indices = max_pool2d(jnp.arange(16.0).reshape(1, 4, 4), 2, return_indices=True)
-        >>> max_unpool2d(values, indices, 2)[0, :2].tolist()
-        [[0.0, 0.0, 0.0, 0.0], [0.0, 5.0, 0.0, 7.0]]
-    """
-    x, indices = check_spatial_input(x, 2, "max_unpool2d"), jnp.asarray(indices)
-    if indices.shape != x.shape or not jnp.issubdtype(indices.dtype, jnp.integer):
-        raise ValueError(f"max_unpool2d: indices must be integers of the input's shape {x.shape}, got "
-                         f"{indices.dtype} of shape {indices.shape}")
-    kernel = as_tuple(kernel_size, 2, "kernel_size", "max_unpool2d", minimum=1)
-    stride = kernel if stride is None else as_tuple(stride, 2, "stride", "max_unpool2d", minimum=1)
-    padding = as_tuple(padding, 2, "padding", "max_unpool2d")
-    if output_size is None:
-        output_size = tuple((size - 1) * s - 2 * p + k for size, k, s, p in zip(x.shape[-2:], kernel, stride, padding))
-    height, width = as_tuple(tuple(output_size)[-2:], 2, "output_size", "max_unpool2d")
-    rows = math.prod(x.shape[:-2])
-    planes = _place(x.reshape(rows, -1), indices.reshape(rows, -1), height * width)
-    return planes.reshape(*x.shape[:-2], height, width)
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _place(values, positions, size: int) -> jax.Array:
-    """Rows of zeros of length `size` with `values` at `positions` (one row each); a
-    position outside the row is dropped."""
-    rows = jnp.arange(values.shape[0])[:, None]
-    return jnp.zeros((values.shape[0], size), values.dtype).at[rows, positions].set(values, mode="drop")
-
-
-def _place_forward(values, positions, size: int):
-    return _place(values, positions, size), positions
-
-
-def _place_backward(size: int, positions, cotangent):
-    # Every value gets the cotangent at its position, a repeated position too, as in PyTorch
-    # (JAX's own rule for a scatter gives a repeated position's cotangent to one value only).
-    return jnp.take_along_axis(cotangent, positions, axis=1, mode="fill", fill_value=0), None
-
-
-_place.defvjp(_place_forward, _place_backward)
-
-
 @dataclasses.dataclass(frozen=True, repr=False)
-class MaxUnpool2d(Layer):
-    """`torch.nn.MaxUnpool2d(kernel_size, stride=None, padding=0)`; `apply(params, (x, indices))`
-    takes what `MaxPool2d(..., return_indices=True)` returned. Its sizes are kept as pairs.
+class AvgPool3d(AvgPool2d):
+    """`torch.nn.AvgPool3d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+    divisor_override=None)`."""
 
-        >>> MaxUnpool2d(2)
-        MaxUnpool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))
-    """
-
-    kernel_size: Size
-    stride: Size | None = None
-    padding: Size = 0
-
-    def __post_init__(self):
-        _as_given(self, "kernel_size", "stride", "padding", tuples_of=2)  # PyTorch's `_pair`
-
-    def apply(self, params: Params, x, *, key=None, train: bool = False) -> jax.Array:
-        values, indices = x
-        return max_unpool2d(values, indices, self.kernel_size, self.stride, self.padding)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+    _dims = 3

@@ -1,9 +1,11 @@
 """Helpers shared by the layers of `nn.functional`: PyTorch's wording of sizes and dtypes in
 messages, its dtype checks, values already known (for PyTorch's checks of indices), the
 calling of a pure function with optional operands, and the outputs of multi-output ops
-(a pool with its indices)."""
+(a pool with its indices), and ops whose result's shape is found by tracing their function."""
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import numpy as np
@@ -100,3 +102,18 @@ def record_pool(op: engine.Op, input: Tensor, shape: tuple, grad_name: str, stat
     values = output(expr, 0, shape, input.dtype.numpy, expr.requires_grad, grad_name)
     indices = output(expr, 1, shape, np.dtype(np.int64), False, None)
     return Tensor._from_expr(values, device), Tensor._from_expr(indices, device)
+
+
+@functools.lru_cache(maxsize=1024)
+def _traced_result(op: engine.Op, static, avals: tuple):
+    out = jax.eval_shape(functools.partial(op.fn, **dict(static)), *avals)
+    return out.shape, np.dtype(out.dtype)
+
+
+def record_traced(op: engine.Op, operands: tuple, grad_name: str | None, static=(), *, differentiable=True) -> Tensor:
+    """Records `op` over tensor `operands`, its result's shape and dtype found by tracing
+    its function once per static arguments and operand shapes (after PyTorch's checks, so
+    a bad input has been refused with PyTorch's message already)."""
+    avals = tuple(jax.ShapeDtypeStruct(tuple(o.shape), o.dtype.numpy) for o in operands)
+    shape, dtype = _traced_result(op, static, avals)
+    return record(op, operands, shape, dtype, grad_name, static, differentiable=differentiable)

@@ -1,5 +1,5 @@
-"""`nn.functional.conv1d` and `conv2d`: PyTorch's argument checks and messages, recorded as
-one op whose math is `nablax.nn.conv1d`/`conv2d`."""
+"""`nn.functional.conv1d`, `conv2d` and `conv3d`: PyTorch's argument checks and messages,
+recorded as one op whose math is `nablax.nn.conv1d`/`conv2d`/`conv3d`."""
 
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ from ._checks import is_int, optional_operands, sizes, with_optional
 _CONV_OPS = {
     1: Op("conv1d", with_optional(pure.conv1d, required=2)),
     2: Op("conv2d", with_optional(pure.conv2d, required=2)),
+    3: Op("conv3d", with_optional(pure.conv3d, required=2)),
 }
 
 # C++'s names of the scalar types, which PyTorch's bias message uses.
-def _check_input_rank(input: Tensor, spatial_dims: int) -> None:
+def _check_input_rank(input: Tensor, spatial_dims: int, who: str | None = None) -> None:
     if input.ndim not in (spatial_dims + 1, spatial_dims + 2):
         unbatched, batched = spatial_dims + 1, spatial_dims + 2
-        raise RuntimeError(f"Expected {unbatched}D (unbatched) or {batched}D (batched) input to conv{spatial_dims}d, "
-                           f"but got input of size: {sizes(input.shape)}")
+        raise RuntimeError(f"Expected {unbatched}D (unbatched) or {batched}D (batched) input to "
+                           f"{who or f'conv{spatial_dims}d'}, but got input of size: {sizes(input.shape)}")
 
 
 def _check_padding_string(padding: str, stride) -> None:
@@ -96,7 +97,7 @@ def _output_shape(batched_shape, weight_shape, padding, stride, dilation) -> tup
 
 
 def convolution(input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups, spatial_dims: int):
-    """conv1d (`spatial_dims=1`) or conv2d (2) with PyTorch's checks, in PyTorch's order."""
+    """conv1d (`spatial_dims=1`), conv2d (2) or conv3d (3) with PyTorch's checks, in PyTorch's order."""
     _check_input_rank(input, spatial_dims)
     if isinstance(padding, str):
         _check_padding_string(padding, stride)
@@ -131,3 +132,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """A 2-D convolution over (N, C_in, H, W) or (C_in, H, W) with a `[C_out, C_in / groups,
     kH, kW]` weight; `padding` is an int, a pair, 'valid' or 'same' (`nablax.nn.conv2d`)."""
     return convolution(input, weight, bias, stride, padding, dilation, groups, spatial_dims=2)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """A 3-D convolution over (N, C_in, D, H, W) or (C_in, D, H, W) with a `[C_out, C_in / groups,
+    kD, kH, kW]` weight (`nablax.nn.conv3d`)."""
+    return convolution(input, weight, bias, stride, padding, dilation, groups, spatial_dims=3)

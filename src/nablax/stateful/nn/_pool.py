@@ -228,20 +228,21 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     return record_pool(AVG_POOL1D, input, (*input.shape[:-1], length), "SqueezeBackward1", static)
 
 
-MAX_UNPOOL2D = Op("max_unpool2d", pure.max_unpool2d)
+MAX_UNPOOL = {dims: Op(f"max_unpool{dims}d", getattr(pure, f"max_unpool{dims}d")) for dims in (1, 2, 3)}
 
 
-def _unpool_output_size(input: Tensor, kernel, stride, padding, output_size) -> tuple[int, int]:
-    """PyTorch's `_unpool_output_size`: the default size, or `output_size` (its last two
-    entries) if it is within a stride of it."""
-    default = [(size - 1) * s + k - 2 * p for size, k, s, p in zip(input.shape[-2:], kernel, stride, padding)]
+def _unpool_output_size(input: Tensor, kernel, stride, padding, output_size) -> tuple[int, ...]:
+    """PyTorch's `_unpool_output_size`: the default size, or `output_size` (its last
+    `len(kernel)` entries) if it is within a stride of it."""
+    dims = len(kernel)
+    default = [(size - 1) * s + k - 2 * p for size, k, s, p in zip(input.shape[-dims:], kernel, stride, padding)]
     if output_size is None:
         sizes = default
     else:
-        sizes = list(output_size)[2:] if len(output_size) == 4 else list(output_size)
-        if len(sizes) != 2:
-            raise ValueError(f"output_size should be a sequence containing 2 or 4 elements, but it has a length of "
-                             f"'{len(sizes)}'")
+        sizes = list(output_size)[2:] if len(output_size) == dims + 2 else list(output_size)
+        if len(sizes) != dims:
+            raise ValueError(f"output_size should be a sequence containing {dims} or {dims + 2} elements, but it has a "
+                             f"length of '{len(sizes)}'")
         for dim, (size, usual, s) in enumerate(zip(sizes, default, stride)):
             if not usual - s < size < usual + s:
                 raise ValueError(f'invalid output_size "{output_size}" (dim {dim} must be between {usual - s} and '
@@ -250,39 +251,71 @@ def _unpool_output_size(input: Tensor, kernel, stride, padding, output_size) -> 
         if size < 0:
             raise ValueError(f"max_unpooling: output_size must contain non-negative spatial dimensions, but got "
                              f"output_size[{dim}]={size}")
-    return int(sizes[0]), int(sizes[1])
+    return tuple(int(size) for size in sizes)
 
 
-def _check_unpool_indices(input: Tensor, indices: Tensor, height: int, width: int) -> None:
-    """PyTorch's checks of the indices; their range only when their values are known (a
-    pending index out of range is dropped)."""
+def _check_unpool_indices(input: Tensor, indices: Tensor, sizes_out: tuple, kernel_dims: int, trailing=()) -> None:
+    """PyTorch's checks of the indices, for its kernel over `kernel_dims` dims (shapes shown with
+    `trailing` sizes appended); their range only when their values are known (a pending index
+    out of range is dropped)."""
+    input_shape, indices_shape = (*input.shape, *trailing), (*indices.shape, *trailing)
     if indices.dtype.name != "int64":
-        raise RuntimeError(f"elements in indices should be type int64 but got: {indices.dtype.scalar_name}")
-    if tuple(indices.shape) != tuple(input.shape):
-        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({sizes(input.shape)}) but "
-                           f"got indices tensor with shape: {sizes(indices.shape)}")
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"Input to max_unpooling2d should be a 3d or 4d Tensor, but got a tensor with {input.ndim} "
-                           "dimensions.")
+        but = f" but got: {indices.dtype.scalar_name}" if kernel_dims == 2 else ""
+        raise RuntimeError(f"elements in indices should be type int64{but}")
+    if indices_shape != input_shape:
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({sizes(input_shape)}) but "
+                           f"got indices tensor with shape: {sizes(indices_shape)}")
+    if len(input_shape) not in (kernel_dims + 1, kernel_dims + 2):
+        raise RuntimeError(f"Input to max_unpooling{kernel_dims}d should be a {kernel_dims + 1}d or {kernel_dims + 2}d "
+                           f"Tensor, but got a tensor with {len(input_shape)} dimensions.")
     if not input.dtype.is_floating_point:
-        raise not_implemented("max_unpool2d", input)
+        raise not_implemented(f"max_unpool{kernel_dims}d", input)
     known = known_value(indices)
     if known is not None and indices.numel():
         values = np.asarray(known)
-        bad = values[(values < 0) | (values >= height * width)]
+        bad = values[(values < 0) | (values >= math.prod(sizes_out))]
         if bad.size:
             raise RuntimeError(f"Found an invalid max index: {int(bad.flat[0])} (output volumes are of size "
-                               f"{height}x{width})")
+                               f"{'x'.join(map(str, sizes_out))})")
+
+
+def _max_unpool(input: Tensor, indices: Tensor, kernel_size, stride, padding, output_size, dims: int, grad_name: str):
+    """max_unpool over the last `dims` axes; PyTorch computes a 1-D one with its 2-D kernel over
+    a width of 1, which words its checks."""
+    kernel = _unpool_sizes(kernel_size, "kernel_size", dims)
+    stride = kernel if stride is None else _unpool_sizes(stride, "stride", dims)
+    padding = _unpool_sizes(padding, "padding", dims)
+    out = _unpool_output_size(input, kernel, stride, padding, output_size)
+    if dims == 1:
+        _check_unpool_indices(input, indices, (*out, 1), 2, trailing=(1,))
+    else:
+        _check_unpool_indices(input, indices, out, dims)
+    static = (("kernel_size", kernel), ("stride", stride), ("padding", padding), ("output_size", out))
+    return record(MAX_UNPOOL[dims], (input, indices), (*input.shape[:-dims], *out), input.dtype.numpy, grad_name,
+                  static, differentiable=(True, False))
+
+
+def _unpool_sizes(value, name: str, dims: int) -> tuple[int, ...]:
+    """PyTorch's `_pair` (with max_unpool2d's message) or `_single`/`_triple`: a sequence as a
+    tuple, an int repeated `dims` times."""
+    if dims == 2:
+        return _pair(value, name, "max_unpool2d")
+    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * dims
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None):
+    """Each value of `input` at its position `indices` (from `max_pool1d(..., return_indices=True)`)
+    in a row of zeros (`nablax.nn.max_unpool1d`)."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1, "SqueezeBackward1")
 
 
 def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None):
     """Each value of `input` at its position `indices` (from `max_pool2d(..., return_indices=True)`)
     in a plane of zeros (`nablax.nn.max_unpool2d`)."""
-    kernel = _pair(kernel_size, "kernel_size", "max_unpool2d")
-    stride = kernel if stride is None else _pair(stride, "stride", "max_unpool2d")
-    padding = _pair(padding, "padding", "max_unpool2d")
-    height, width = _unpool_output_size(input, kernel, stride, padding, output_size)
-    _check_unpool_indices(input, indices, height, width)
-    static = (("kernel_size", kernel), ("stride", stride), ("padding", padding), ("output_size", (height, width)))
-    return record(MAX_UNPOOL2D, (input, indices), (*input.shape[:-2], height, width), input.dtype.numpy,
-                  "MaxUnpool2DBackward0", static, differentiable=(True, False))
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2, "MaxUnpool2DBackward0")
+
+
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None):
+    """Each value of `input` at its position `indices` (from `max_pool3d(..., return_indices=True)`)
+    in a volume of zeros (`nablax.nn.max_unpool3d`)."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3, "MaxUnpool3DBackward0")

@@ -41,7 +41,7 @@ from ._activation import softshrink as softshrink
 from ._activation import softsign as softsign
 from ._activation import tanhshrink as tanhshrink
 from ._activation import threshold as threshold
-from ._checks import known_value
+from ._checks import known_value, optional_operands, with_optional
 from ._attention import scaled_dot_product_attention as scaled_dot_product_attention
 from ._conv import conv1d as conv1d
 from ._conv import conv2d as conv2d
@@ -55,6 +55,14 @@ from ._embedding import embedding_bag as embedding_bag
 from ._distances import cosine_similarity as cosine_similarity
 from ._distances import pairwise_distance as pairwise_distance
 from ._distances import pdist as pdist
+from ._conv import conv3d as conv3d
+from ._conv_transpose import conv_transpose1d as conv_transpose1d
+from ._conv_transpose import conv_transpose2d as conv_transpose2d
+from ._conv_transpose import conv_transpose3d as conv_transpose3d
+from ._fold import fold as fold
+from ._fold import unfold as unfold
+from ._local_norms import instance_norm as instance_norm
+from ._local_norms import local_response_norm as local_response_norm
 from ._losses import binary_cross_entropy as binary_cross_entropy
 from ._losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits
 from ._losses import cross_entropy as cross_entropy
@@ -80,11 +88,26 @@ from ._norm import group_norm as group_norm
 from ._norm import layer_norm as layer_norm
 from ._norm import normalize as normalize
 from ._norm import rms_norm as rms_norm
+from ._padding import pad as pad
 from ._pool import avg_pool1d as avg_pool1d
 from ._pool import avg_pool2d as avg_pool2d
 from ._pool import max_pool1d as max_pool1d
 from ._pool import max_pool2d as max_pool2d
+from ._pool import max_unpool1d as max_unpool1d
 from ._pool import max_unpool2d as max_unpool2d
+from ._pool import max_unpool3d as max_unpool3d
+from ._pool3d import adaptive_avg_pool3d as adaptive_avg_pool3d
+from ._pool3d import adaptive_max_pool3d as adaptive_max_pool3d
+from ._pool3d import avg_pool3d as avg_pool3d
+from ._pool3d import max_pool3d as max_pool3d
+from ._resample import grid_sample as grid_sample
+from ._resample import interpolate as interpolate
+from ._resample import upsample as upsample
+from ._resample import upsample_bilinear as upsample_bilinear
+from ._resample import upsample_nearest as upsample_nearest
+from ._shuffle import channel_shuffle as channel_shuffle
+from ._shuffle import pixel_shuffle as pixel_shuffle
+from ._shuffle import pixel_unshuffle as pixel_unshuffle
 
 relu, sigmoid, tanh = elementwise.relu, elementwise.sigmoid, elementwise.tanh
 
@@ -143,6 +166,46 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None):
         return record(LINEAR, (input, weight), shape, w.dtype, name)
     name = "AddmmBackward0" if len(x.shape) == 2 else "ViewBackward0"
     return record(LINEAR, (input, weight, bias), shape, w.dtype, name)
+
+
+BILINEAR = _op("bilinear", with_optional(pure.bilinear, required=3))
+
+
+def _check_bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias) -> None:
+    """PyTorch's checks, in its order."""
+    if input1.ndim != input2.ndim:
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.ndim} and {input2.ndim}")
+    for dim in range(input1.ndim - 1):
+        if input1.shape[dim] != input2.shape[dim]:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match: got {input1.shape[dim]} and "
+                               f"{input2.shape[dim]}")
+    if weight.ndim != 3:
+        raise IndexError(f"Dimension out of range (expected to be in range of [-{weight.ndim}, {weight.ndim - 1}], "
+                         "but got 2)")
+    for which, tensor, dim in (("input1", input1, 1), ("input2", input2, 2)):
+        if tensor.shape[-1] != weight.shape[dim]:
+            raise RuntimeError(f"bilinear(): {which} size does not match weight size: got {tensor.shape[-1]} but "
+                               f"expected {weight.shape[dim]}")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got {bias.shape[-1]} but expected "
+                           f"{weight.shape[0]}")
+    if len({input1.dtype, input2.dtype, weight.dtype}) != 1:
+        raise RuntimeError(f"All tensors must have the same dtype, got input1: {input1.dtype.cpp_name}, "
+                           f"input2: {input2.dtype.cpp_name}, weight: {weight.dtype.cpp_name}")
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None):
+    """`input1 @ weight[o] @ input2 + bias[o]` for each output feature o (`nablax.nn.bilinear`).
+
+        >>> import nablax.stateful as torch
+        >>> torch.nn.functional.bilinear(torch.ones(1, 2), torch.ones(1, 3), torch.ones(4, 2, 3)).tolist()
+        [[6.0, 6.0, 6.0, 6.0]]
+    """
+    _check_bilinear(input1, input2, weight, bias)
+    operands, present = optional_operands(bias=bias)
+    shape = (*input1.shape[:-1], weight.shape[0])
+    return record(BILINEAR, (input1, input2, weight, *operands), shape, weight.dtype.numpy,
+                  "ViewBackward0" if bias is None else "AddBackward0", (("present", present),))
 
 
 GELU = _op("gelu", lambda x, *, approximate: pure.gelu(x, approximate))

@@ -119,6 +119,14 @@ class Conv2d(_ConvNd):
     _pure_layer = pure.Conv2d
 
 
+class Conv3d(_ConvNd):
+    """A 3-D convolution over (N, C, D, H, W) or (C, D, H, W); weight `[out, in / groups, kD, kH, kW]`."""
+
+    _spatial_dims = 3
+    _functional = staticmethod(F.conv3d)
+    _pure_layer = pure.Conv3d
+
+
 # -- normalisation ---------------------------------------------------------------------------------
 
 
