@@ -1,13 +1,28 @@
-"""`torch.linalg`: the norms of vectors and matrices (with `out=`).
+"""`torch.linalg`: norms, determinants, inverses, solves, factorizations (Cholesky, LU, QR,
+SVD, symmetric eigendecompositions) and the products of vectors and matrices, with `out=`.
 
     >>> import nablax.stateful as torch
     >>> torch.linalg.norm(torch.tensor([3.0, 4.0]))
     tensor(5.)
+    >>> torch.linalg.det(torch.tensor([[2.0, 1.0], [1.0, 2.0]]))
+    tensor(3.)
 """
 
 from .ops import linalg as _linalg
+from .ops import solves as _solves
+from .ops.matrices import LinAlgError as LinAlgError
 from .ops.outputs import with_out as _with_out
 
-norm = _with_out(_linalg.norm)
-vector_norm = _with_out(_linalg.vector_norm)
-matrix_norm = _with_out(_linalg.matrix_norm)
+_FUNCTIONS = {**_linalg.LINALG, **_solves.LINALG}
+
+norm = _with_out(_FUNCTIONS["norm"])
+vector_norm = _with_out(_FUNCTIONS["vector_norm"])
+matrix_norm = _with_out(_FUNCTIONS["matrix_norm"])
+det = _with_out(_FUNCTIONS["det"])
+slogdet = _with_out(_FUNCTIONS["slogdet"])
+inv = _with_out(_FUNCTIONS["inv"])
+inv_ex = _with_out(_FUNCTIONS["inv_ex"])
+solve = _with_out(_FUNCTIONS["solve"])
+solve_ex = _with_out(_FUNCTIONS["solve_ex"])
+solve_triangular = _with_out(_FUNCTIONS["solve_triangular"])
+matrix_power = _with_out(_FUNCTIONS["matrix_power"])
