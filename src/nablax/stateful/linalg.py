@@ -8,12 +8,14 @@ SVD, symmetric eigendecompositions) and the products of vectors and matrices, wi
     tensor(3.)
 """
 
+from .ops import decompositions as _decompositions
+from .ops import factorizations as _factorizations
 from .ops import linalg as _linalg
 from .ops import solves as _solves
 from .ops.matrices import LinAlgError as LinAlgError
 from .ops.outputs import with_out as _with_out
 
-_FUNCTIONS = {**_linalg.LINALG, **_solves.LINALG}
+_FUNCTIONS = {**_linalg.LINALG, **_solves.LINALG, **_factorizations.LINALG, **_decompositions.LINALG}
 
 norm = _with_out(_FUNCTIONS["norm"])
 vector_norm = _with_out(_FUNCTIONS["vector_norm"])
@@ -26,3 +28,19 @@ solve = _with_out(_FUNCTIONS["solve"])
 solve_ex = _with_out(_FUNCTIONS["solve_ex"])
 solve_triangular = _with_out(_FUNCTIONS["solve_triangular"])
 matrix_power = _with_out(_FUNCTIONS["matrix_power"])
+cholesky = _with_out(_FUNCTIONS["cholesky"])
+cholesky_ex = _with_out(_FUNCTIONS["cholesky_ex"])
+lu = _with_out(_FUNCTIONS["lu"])
+lu_factor = _with_out(_FUNCTIONS["lu_factor"])
+lu_factor_ex = _with_out(_FUNCTIONS["lu_factor_ex"])
+lu_solve = _with_out(_FUNCTIONS["lu_solve"])
+qr = _with_out(_FUNCTIONS["qr"])
+svd = _with_out(_FUNCTIONS["svd"])
+svdvals = _with_out(_FUNCTIONS["svdvals"])
+eigh = _with_out(_FUNCTIONS["eigh"])
+eigvalsh = _with_out(_FUNCTIONS["eigvalsh"])
+pinv = _with_out(_FUNCTIONS["pinv"])
+matrix_rank = _with_out(_FUNCTIONS["matrix_rank"])
+cond = _with_out(_FUNCTIONS["cond"])
+matrix_exp = _with_out(_FUNCTIONS["matrix_exp"])
+lstsq = _with_out(_FUNCTIONS["lstsq"])

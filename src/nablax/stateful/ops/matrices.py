@@ -16,7 +16,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import dtypes as dt
 from ..engine import Op
 from ..recording import output, record, record_expr
 from ..tensor import Tensor
@@ -136,5 +135,12 @@ def matrix_transpose(x):
     return jnp.swapaxes(x, -1, -2)
 
 
-def dtype_of(tensor: Tensor) -> dt.dtype:
-    return tensor.dtype
+def symmetric_from_triangle(a, lower: bool = True):
+    """The symmetric matrix of `a`'s lower (upper) triangle, as PyTorch's factorizations
+    read it, differentiated as the symmetric part of `a` (PyTorch's gradients of them are
+    symmetric)."""
+    fixed = jax.lax.stop_gradient(a)
+    triangle = jnp.tril(fixed) if lower else jnp.triu(fixed)
+    symmetric = triangle + matrix_transpose(triangle) - triangle * jnp.eye(a.shape[-1], dtype=a.dtype)
+    part = (a + matrix_transpose(a)) / 2
+    return symmetric + (part - jax.lax.stop_gradient(part))
