@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from .ops import arithmetic as A
-from .ops import copies, decompositions, elementwise, factorizations, gathering, histograms, linalg, matmul, pointwise, rearranging, reductions, sampling, scans, shape, solves, sorting, splitting, value_shaped
+from .ops import copies, decompositions, elementwise, factorizations, gathering, histograms, linalg, matmul, pointwise, products, rearranging, reductions, sampling, scans, shape, solves, sorting, splitting, statistics, value_shaped
 from .ops.outputs import with_out
 from .tensor import Tensor
 
 FUNCTIONS = {
     **elementwise.FUNCTIONS, **pointwise.FUNCTIONS, **sampling.FUNCTIONS, **scans.FUNCTIONS, **sorting.FUNCTIONS,
-    **gathering.FUNCTIONS, **rearranging.FUNCTIONS, **linalg.FUNCTIONS, **solves.FUNCTIONS, **factorizations.FUNCTIONS, **decompositions.FUNCTIONS,
+    **gathering.FUNCTIONS, **rearranging.FUNCTIONS, **linalg.FUNCTIONS, **solves.FUNCTIONS, **factorizations.FUNCTIONS, **decompositions.FUNCTIONS, **products.FUNCTIONS, **statistics.FUNCTIONS,
     "add": A.add, "sub": A.sub, "subtract": A.sub, "mul": A.mul, "multiply": A.mul, "div": A.div, "divide": A.div,
     "true_divide": A.div, "pow": A.pow, "clamp": A.clamp, "clip": A.clamp,
     **{name: A.comparison(name) for name in ("eq", "ne", "lt", "le", "gt", "ge")},

@@ -11,11 +11,13 @@ SVD, symmetric eigendecompositions) and the products of vectors and matrices, wi
 from .ops import decompositions as _decompositions
 from .ops import factorizations as _factorizations
 from .ops import linalg as _linalg
+from .ops import products as _products
 from .ops import solves as _solves
 from .ops.matrices import LinAlgError as LinAlgError
 from .ops.outputs import with_out as _with_out
 
-_FUNCTIONS = {**_linalg.LINALG, **_solves.LINALG, **_factorizations.LINALG, **_decompositions.LINALG}
+_FUNCTIONS = {**_linalg.LINALG, **_solves.LINALG, **_factorizations.LINALG, **_decompositions.LINALG,
+              **_products.LINALG}
 
 norm = _with_out(_FUNCTIONS["norm"])
 vector_norm = _with_out(_FUNCTIONS["vector_norm"])
@@ -44,3 +46,10 @@ matrix_rank = _with_out(_FUNCTIONS["matrix_rank"])
 cond = _with_out(_FUNCTIONS["cond"])
 matrix_exp = _with_out(_FUNCTIONS["matrix_exp"])
 lstsq = _with_out(_FUNCTIONS["lstsq"])
+tensorinv = _with_out(_FUNCTIONS["tensorinv"])
+tensorsolve = _with_out(_FUNCTIONS["tensorsolve"])
+multi_dot = _with_out(_FUNCTIONS["multi_dot"])
+cross = _with_out(_FUNCTIONS["cross"])
+vecdot = _with_out(_FUNCTIONS["vecdot"])
+diagonal = _FUNCTIONS["diagonal"]
+vander = _FUNCTIONS["vander"]

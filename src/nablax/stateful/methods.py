@@ -15,8 +15,8 @@ import numpy as np
 from . import dtypes as dt
 from .autograd.backward import backward, retain_grad, retains_grad
 from .ops import arithmetic as A
-from .ops import (copies, creation, decompositions, elementwise, factorizations, gathering, histograms, indexing, inplace, inplace_forms, linalg, matmul, pointwise,
-                  rearranging, reductions, sampling, scans, shape, solves, sorting, splitting, value_shaped)
+from .ops import (copies, creation, decompositions, elementwise, factorizations, gathering, histograms, indexing, inplace, inplace_forms, linalg, matmul, pointwise, products,
+                  rearranging, reductions, sampling, scans, shape, solves, sorting, splitting, statistics, value_shaped)
 from .ops.common import SCALARS
 from .tensor import Tensor
 
@@ -57,7 +57,7 @@ _COMPARISONS = {name: A.comparison(name) for name in ("eq", "ne", "lt", "le", "g
 
 METHODS = {
     **elementwise.FUNCTIONS, **pointwise.METHODS, **inplace_forms.METHODS, **inplace.FUNCTIONS, **sampling.METHODS,
-    **scans.FUNCTIONS, **sorting.FUNCTIONS, **gathering.METHODS, **rearranging.METHODS, **linalg.METHODS, **solves.METHODS, **factorizations.METHODS, **decompositions.METHODS,
+    **scans.FUNCTIONS, **sorting.FUNCTIONS, **gathering.METHODS, **rearranging.METHODS, **linalg.METHODS, **solves.METHODS, **factorizations.METHODS, **decompositions.METHODS, **products.METHODS, **statistics.METHODS,
     **value_shaped.METHODS, **histograms.FUNCTIONS, **splitting.METHODS, **copies.CONVERSIONS, **_COMPARISONS,
     # arithmetic
     "add": A.add, "sub": A.sub, "mul": A.mul, "div": A.div, "pow": A.pow, "clamp": A.clamp, "clip": A.clamp,

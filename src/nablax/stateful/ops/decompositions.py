@@ -19,7 +19,7 @@ import numpy as np
 from ..engine import Op
 from ..tensor import Tensor
 from . import linalg as norms
-from . import solves
+from . import shape, solves
 from .matrices import (apply, check_floating, check_matrix, check_square, matrix_transpose, named,
                        symmetric_from_triangle)
 
@@ -85,11 +85,12 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True):
         zeros = [apply(_ZEROS, (input,), None, (("shape", input.shape[:-2] + (k, k)),)) for k in (m, n)]
         return named("svd", "U S V", (zeros[0], svdvals(input), zeros[1]))
     U, S, Vh = linalg_svd(input, full_matrices=not some)  # noqa: N806
-    return named("svd", "U S V", (U, S, Vh.mT))
+    return named("svd", "U S V", (U, S, matrix_transposed(Vh)))
 
 
 def _eigh(a, *, lower):
-    vectors, values = jax.lax.linalg.eigh(symmetric_from_triangle(a, lower), symmetrize_input=False)
+    # LAPACK's eigenvectors' signs depend on the triangle it reads, so it reads PyTorch's.
+    vectors, values = jax.lax.linalg.eigh(symmetric_from_triangle(a, lower), lower=lower, symmetrize_input=False)
     return values, vectors
 
 
@@ -119,20 +120,24 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
 # -- from the decompositions ----------------------------------------------------------------------
 
 
-def _tolerances(a, atol, rtol, hermitian: bool):
-    """The singular values (absolute eigenvalues, `hermitian`) and PyTorch's cutoff below
-    which they count as zero: max(atol, rtol * largest), rtol by default eps * max(m, n)
-    unless atol is given."""
-    if hermitian:
-        values = jnp.abs(jnp.linalg.eigvalsh(a))
-    else:
-        values = jnp.linalg.svd(a, compute_uv=False)
+def _symmetric_eigenvalues(a):
+    """The eigenvalues of the symmetric matrix of `a`'s lower triangle."""
+    return jax.lax.linalg.eigh(symmetric_from_triangle(a), symmetrize_input=False)[1]
+
+
+def _spectrum(a, hermitian: bool):
+    """The singular values (absolute eigenvalues, `hermitian`)."""
+    return jnp.abs(_symmetric_eigenvalues(a)) if hermitian else jnp.linalg.svd(a, compute_uv=False)
+
+
+def _cutoff(values, a, atol, rtol):
+    """PyTorch's bound at or below which the singular `values` of `a` count as zero:
+    max(atol, rtol * largest), rtol by default eps * max(m, n), or 0 where atol > 0."""
     if rtol is None:
         default = jnp.finfo(a.dtype).eps * max(a.shape[-2:])
         rtol = default if atol is None else jnp.where(jnp.asarray(atol) > 0, 0.0, default)
     largest = jnp.max(values, -1, initial=0.0)
-    cutoff = jnp.maximum(0.0 if atol is None else atol, rtol * largest)
-    return values, cutoff
+    return jnp.maximum(0.0 if atol is None else atol, rtol * largest)[..., None]
 
 
 def _with_tolerances(fn):
@@ -157,13 +162,11 @@ def _tolerance_arguments(A: Tensor, atol, rtol) -> tuple:  # noqa: N803
 @functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
 def _pinv(a, atol, rtol, hermitian):
     if hermitian:
-        values, vectors = jnp.linalg.eigh(a)
-        cutoff = _tolerances(a, atol, rtol, True)[1]
-        inverse = jnp.where(jnp.abs(values) > cutoff[..., None], 1 / values, 0)
+        vectors, values = jax.lax.linalg.eigh(symmetric_from_triangle(a), symmetrize_input=False)
+        inverse = jnp.where(jnp.abs(values) > _cutoff(jnp.abs(values), a, atol, rtol), 1 / values, 0)
         return (vectors * inverse[..., None, :]) @ matrix_transpose(vectors)
     u, s, vh = jnp.linalg.svd(a, full_matrices=False)
-    cutoff = _tolerances(a, atol, rtol, False)[1]
-    inverse = jnp.where(s > cutoff[..., None], 1 / s, 0)
+    inverse = jnp.where(s > _cutoff(s, a, atol, rtol), 1 / s, 0)
     return matrix_transpose(vh) @ (inverse[..., :, None] * matrix_transpose(u))
 
 
@@ -209,8 +212,8 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
 def _rank(a, atol=None, rtol=None, *, hermitian):
     if not a.size:
         return jnp.zeros(a.shape[:-2], jnp.int64)
-    values, cutoff = _tolerances(a, atol, rtol, hermitian)
-    return jnp.sum(values > cutoff[..., None], -1).astype(jnp.int64)
+    values = _spectrum(a, hermitian)
+    return jnp.sum(values > _cutoff(values, a, atol, rtol), -1).astype(jnp.int64)
 
 
 _MATRIX_RANK = Op("linalg_matrix_rank", _with_tolerances(_rank))
@@ -240,7 +243,7 @@ def cond(A: Tensor, p=None) -> Tensor:  # noqa: N803
     return norms.matrix_norm(A, p) * norms.matrix_norm(solves.inv(A), p)
 
 
-_MATRIX_EXP = Op("matrix_exp", jax.scipy.linalg.expm)
+_MATRIX_EXP = Op("matrix_exp", lambda a: jax.scipy.linalg.expm(a.astype(jnp.float64)).astype(a.dtype))
 
 
 def matrix_exp(A: Tensor) -> Tensor:  # noqa: N803
@@ -283,7 +286,21 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):  # noqa: N803
                  apply(_LSTSQ, (A, B), "LinalgLstsqBackward0", (("rcond", rcond), ("driver", driver), ("vector", vector))))
 
 
+def matrix_transposed(x: Tensor) -> Tensor:
+    """`x.mT`: the view with the last two dims swapped."""
+    if x.ndim < 2:
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {x.ndim}-D tensor.")
+    return shape.transpose(x, -2, -1)
+
+
+def matrix_adjoint(x: Tensor) -> Tensor:
+    """`x.mH`: the conjugate transpose; of real matrices, `x.mT`."""
+    if x.dtype.is_complex:
+        raise NotImplementedError("tensor.mH of complex tensors: nablax.stateful has no conjugation")
+    return matrix_transposed(x)
+
+
 FUNCTIONS = {"qr": qr, "svd": svd, "pinverse": pinverse, "matrix_exp": matrix_exp}
-METHODS = dict(FUNCTIONS)
+METHODS = {**FUNCTIONS, "mT": property(matrix_transposed), "mH": property(matrix_adjoint)}
 LINALG = {"qr": linalg_qr, "svd": linalg_svd, "svdvals": svdvals, "eigh": eigh, "eigvalsh": eigvalsh, "pinv": pinv,
           "matrix_rank": matrix_rank, "cond": cond, "matrix_exp": matrix_exp, "lstsq": lstsq}

@@ -9,6 +9,8 @@ and its `LinAlgError` for a singular matrix. JAX differentiates them.
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 
@@ -185,7 +187,31 @@ def matrix_power(A: Tensor, n: int) -> Tensor:  # noqa: N803
     return apply(_MATRIX_POWER, (A,), "LinalgMatrixPowerBackward0", (("n", abs(int(n))),))
 
 
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:  # noqa: N803
+    """The inverse of `A` as a map from its last dims to its first `ind`: `tensordot(tensorinv(A), A, ind)`
+    is the identity."""
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, columns = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
+    if rows != columns:
+        raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[ind:]) == prod(self.shape[:ind]), "
+                           f"but got {columns} != {rows}")
+    return inv(A.reshape(rows, columns)).reshape(*A.shape[ind:], *A.shape[:ind])
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:  # noqa: N803
+    """The X with `tensordot(A, X, X.ndim) = B` (the dims `dims` of `A` moved last first)."""
+    if dims is not None:
+        dims = [d % A.ndim for d in dims]
+        A = A.permute(*[d for d in range(A.ndim) if d not in dims], *dims)  # noqa: N806
+    result_shape = A.shape[B.ndim:]
+    if math.prod(A.shape[:B.ndim]) != B.numel():
+        raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+                           f"prod(self.shape[:other.ndim]), but got {math.prod(result_shape)} != {math.prod(A.shape[:B.ndim])}")
+    return solve(A.reshape(B.numel(), -1), B.reshape(-1)).reshape(*result_shape)
+
+
 FUNCTIONS = {"logdet": logdet, "triangular_solve": triangular_solve}
 METHODS = {"logdet": logdet, "triangular_solve": triangular_solve}
 LINALG = {function.__name__: function for function in (det, slogdet, inv, inv_ex, solve, solve_ex, solve_triangular,
-                                                       matrix_power)}
+                                                       matrix_power, tensorinv, tensorsolve)}
