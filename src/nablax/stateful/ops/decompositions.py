@@ -238,7 +238,7 @@ def cond(A: Tensor, p=None) -> Tensor:  # noqa: N803
     check_matrix("linalg.cond", A)
     check_floating("linalg.cond", A)
     if p is None or p in (2, -2):
-        return apply(_SINGULAR_RATIO, (A,), "DivBackward0", (("largest_first", p != -2),))
+        return apply(_SINGULAR_RATIO, (A,), "SqueezeBackward1", (("largest_first", p != -2),))
     check_square("linalg.cond", A)
     return norms.matrix_norm(A, p) * norms.matrix_norm(solves.inv(A), p)
 
@@ -283,7 +283,8 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):  # noqa: N803
         raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
     vector = B.ndim == A.ndim - 1
     return named("linalg_lstsq", "solution residuals rank singular_values",
-                 apply(_LSTSQ, (A, B), "LinalgLstsqBackward0", (("rcond", rcond), ("driver", driver), ("vector", vector))))
+                 apply(_LSTSQ, (A, B), "LinalgLstsqBackward0", (("rcond", rcond), ("driver", driver), ("vector", vector)),
+                       constant=(3,)))
 
 
 def matrix_transposed(x: Tensor) -> Tensor:

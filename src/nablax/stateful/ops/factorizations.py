@@ -11,6 +11,8 @@ row swaps, int32); a matrix that is not positive-definite raises PyTorch's `LinA
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 
@@ -60,14 +62,17 @@ def _cholesky_message(code: int) -> str:
             f"(the leading minor of order {code} is not positive-definite).")
 
 
-def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):  # noqa: N803
-    """The Cholesky factor L (`A = L L^T`; U with `A = U^T U` when `upper`) and LAPACK's `info`."""
+def _factor(A: Tensor, upper: bool, check_errors: bool, grad_name: str):  # noqa: N803
     check_square("linalg.cholesky", A)
-    result = named("linalg_cholesky_ex", "L info", apply(_CHOLESKY, (A,), "LinalgCholeskyExBackward0",
-                                                         (("upper", bool(upper)),)))
+    result = named("linalg_cholesky_ex", "L info", apply(_CHOLESKY, (A,), grad_name, (("upper", bool(upper)),)))
     if check_errors:
         raise_for_info(result.info, _cholesky_message)
     return result
+
+
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):  # noqa: N803
+    """The Cholesky factor L (`A = L L^T`; U with `A = U^T U` when `upper`) and LAPACK's `info`."""
+    return _factor(A, upper, check_errors, "LinalgCholeskyExBackward0")
 
 
 def linalg_cholesky(A: Tensor, *, upper: bool = False) -> Tensor:  # noqa: N803
@@ -76,7 +81,16 @@ def linalg_cholesky(A: Tensor, *, upper: bool = False) -> Tensor:  # noqa: N803
 
 
 def cholesky(input: Tensor, upper: bool = False) -> Tensor:
-    return linalg_cholesky(input, upper=upper)
+    """`torch.cholesky`, deprecated by PyTorch for `linalg.cholesky`."""
+    warnings.warn(_CHOLESKY_DEPRECATION, UserWarning, stacklevel=2)
+    return _factor(input, upper, True, "CholeskyBackward0").L
+
+
+_CHOLESKY_DEPRECATION = ("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a "
+                         "future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\nL = "
+                         "torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\nshould be replaced with\n"
+                         "U = torch.linalg.cholesky(A).mH\nThis transform will produce equivalent results for all valid "
+                         "(symmetric positive definite) inputs.")
 
 
 def _cholesky_solve(b, factor, *, upper):
@@ -177,7 +191,7 @@ def linalg_lu(A: Tensor, *, pivot: bool = True):  # noqa: N803
     check_matrix("linalg.lu", A)
     check_floating("linalg.lu", A)
     _check_pivot("linalg.lu", pivot)
-    return named("linalg_lu", "P L U", apply(_LU, (A,), "LinalgLuBackward0"))
+    return named("linalg_lu", "P L U", apply(_LU, (A,), "LinalgLuBackward0", constant=(0,)))
 
 
 def lu(A: Tensor, pivot: bool = True, get_infos: bool = False):  # noqa: N803
@@ -192,7 +206,8 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpa
         raise RuntimeError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype. "
                            "Note: this function is intended to be used with the output produced by torch.linalg.lu_factor")
     return named("lu_unpack", "P L U", apply(_LU_UNPACK, (LU_data, LU_pivots), "LuUnpackBackward0",
-                                             (("unpack_data", bool(unpack_data)), ("unpack_pivots", bool(unpack_pivots)))))
+                                             (("unpack_data", bool(unpack_data)), ("unpack_pivots", bool(unpack_pivots))),
+                                             constant=(0,)))
 
 
 def _lu_solve(lu, pivots, b, *, left, adjoint):

@@ -21,11 +21,12 @@ from ..recording import output, record, record_expr
 from ..tensor import Tensor
 
 
-class LinAlgError(RuntimeError):
+class _LinAlgError(RuntimeError):  # noqa: N818 - PyTorch's class name (torch._C._LinAlgError)
     """`torch.linalg.LinAlgError`: a matrix whose values the operation cannot take."""
 
 
-LinAlgError.__module__ = "torch._C"
+_LinAlgError.__module__ = "torch._C"
+LinAlgError = _LinAlgError
 
 
 class _Named(tuple):
@@ -59,18 +60,22 @@ def _output_avals(op: Op, static, avals) -> tuple:
     return tuple((o.shape, o.dtype) for o in (out if isinstance(out, tuple) else (out,)))
 
 
-def apply(op: Op, operands, grad_name: str, static=()):
+def apply(op: Op, operands, grad_name: str | None, static=(), *, constant=()):
     """Records `op` (a JAX function of the operands' arrays, returning one array or a tuple)
     and returns its result as tensors; shapes and dtypes come from JAX's shape rules, and
-    the floating outputs carry gradient edges."""
+    the floating outputs carry gradient edges, but those at the positions `constant` (a
+    permutation matrix) and all where `grad_name` is None."""
     avals = tuple(jax.ShapeDtypeStruct(o.shape, o.dtype.numpy) if isinstance(o, Tensor) else o for o in operands)
     outputs = _output_avals(op, tuple(static), avals)
     if len(outputs) == 1 and not _returns_tuple(op, tuple(static), avals):
-        return record(op, operands, outputs[0][0], outputs[0][1], grad_name, tuple(static))
+        return record(op, operands, outputs[0][0], outputs[0][1], grad_name, tuple(static),
+                      differentiable=grad_name is not None)
     expr, device = record_expr(op, operands, tuple(shape for shape, _ in outputs), None, grad_name, tuple(static))
-    return tuple(Tensor._from_expr(output(expr, index, shape, dtype, expr.requires_grad and _floating(dtype),
-                                          grad_name if _floating(dtype) else None), device)
-                 for index, (shape, dtype) in enumerate(outputs))
+    differentiable = [grad_name is not None and _floating(dtype) and index not in constant
+                      for index, (_, dtype) in enumerate(outputs)]
+    return tuple(Tensor._from_expr(output(expr, index, shape, dtype, expr.requires_grad and grad,
+                                          grad_name if grad else None), device)
+                 for index, ((shape, dtype), grad) in enumerate(zip(outputs, differentiable)))
 
 
 @functools.lru_cache(maxsize=2048)

@@ -62,7 +62,7 @@ _DIAGONAL = Op("linalg_diagonal", lambda a, *, offset, dim1, dim2: jnp.diagonal(
 
 def kron(input: Tensor, other: Tensor) -> Tensor:
     """The Kronecker product: each element of `input` times all of `other`."""
-    return apply(_KRON, (input, other), "KronBackward0", (("dtype", _promoted(input, other)),))
+    return apply(_KRON, (input, other), "UnsafeViewBackward0", (("dtype", _promoted(input, other)),))
 
 
 def inner(input: Tensor, other: Tensor) -> Tensor:
@@ -70,7 +70,7 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
     if input.ndim and other.ndim and input.shape[-1] != other.shape[-1]:
         raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
                            f"{list(input.shape)} and {list(other.shape)}")
-    return apply(_INNER, (input, other), "InnerBackward0", (("dtype", _promoted(input, other)),))
+    return apply(_INNER, (input, other), "MulBackward0" if not (input.ndim and other.ndim) else "ViewBackward0", (("dtype", _promoted(input, other)),))
 
 
 def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
@@ -93,7 +93,7 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
     if input.shape != other.shape:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{other.shape[0]}] to "
                            f"have the same number of elements, but got {input.shape[0]} and {other.shape[0]} elements respectively")
-    return apply(_VDOT, (input, other), "DotBackward0")
+    return apply(_VDOT, (input, other), "VdotBackward0")
 
 
 def _broadcast(input: Tensor, other: Tensor) -> tuple:
@@ -172,7 +172,9 @@ def multi_dot(tensors) -> Tensor:
         if tensor.dtype is not tensors[0].dtype:
             raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor 0 is "
                                f"{tensors[0].dtype.scalar_name} and tensor {index} {tensor.dtype.scalar_name}")
-    return functools.reduce(matmul.matmul, tensors)
+    shape = tensors[0].shape[:-1] + tensors[-1].shape[1:]
+    first, last = tensors[0].reshape(-1, tensors[0].shape[-1]), tensors[-1].reshape(tensors[-1].shape[0], -1)
+    return functools.reduce(matmul.matmul, [first, *tensors[1:-1], last]).view(shape)
 
 
 def _block_diag(*blocks, dtype):

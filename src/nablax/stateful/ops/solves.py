@@ -65,7 +65,7 @@ def slogdet(A: Tensor):  # noqa: N803
 def logdet(input: Tensor) -> Tensor:
     """The log of the determinant: nan where it is negative, -inf where zero."""
     check_square("logdet", input)
-    return apply(_LOGDET, (input,), "LogdetBackward0")
+    return apply(_LOGDET, (input,), "WhereBackward0")
 
 
 _INV_EX = Op("linalg_inv_ex", lambda a: (jnp.linalg.inv(a), _singularity(a)))
@@ -184,7 +184,8 @@ def matrix_power(A: Tensor, n: int) -> Tensor:  # noqa: N803
                            f"{A.shape[-2] if A.ndim > 1 else A.shape[-1]} by {A.shape[-1]} matrices")
     if n < 0:
         A = inv(A)  # noqa: N806
-    return apply(_MATRIX_POWER, (A,), "LinalgMatrixPowerBackward0", (("n", abs(int(n))),))
+    grad_name = {0: "CopyBackwards", 1: "CloneBackward0"}.get(abs(int(n)), "MmBackward0")
+    return apply(_MATRIX_POWER, (A,), grad_name, (("n", abs(int(n))),))
 
 
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:  # noqa: N803

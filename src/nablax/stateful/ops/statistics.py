@@ -121,7 +121,8 @@ def _integrate(y: Tensor, x, dx, dim: int, cumulative: bool) -> Tensor:
         raise RuntimeError(f"trapezoid: There must be one `x` value for each sample point")
     operands = (y,) if x is None else (y, x)
     dtype = _float_dtype(*operands)
-    return apply(_TRAPEZOID, operands, "SumBackward1", (("dx", 1.0 if dx is None else dx), ("dim", d),
+    grad_name = "CumsumBackward0" if cumulative else "MulBackward1" if x is None else "DivBackward1"
+    return apply(_TRAPEZOID, operands, grad_name, (("dx", 1.0 if dx is None else dx), ("dim", d),
                                                         ("cumulative", cumulative), ("dtype", dtype)))
 
 
