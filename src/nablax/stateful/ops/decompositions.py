@@ -14,7 +14,6 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ..engine import Op
 from ..tensor import Tensor
@@ -280,7 +279,7 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):  # noqa: N803
     check_matrix("torch.linalg.lstsq", A)
     driver = "gelsy" if driver is None else driver
     if driver not in ("gels", "gelsy", "gelsd", "gelss"):
-        raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
+        raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
     vector = B.ndim == A.ndim - 1
     return named("linalg_lstsq", "solution residuals rank singular_values",
                  apply(_LSTSQ, (A, B), "LinalgLstsqBackward0", (("rcond", rcond), ("driver", driver), ("vector", vector)),

@@ -118,7 +118,7 @@ _TRAPEZOID = Op("trapezoid", _trapezoid)
 def _integrate(y: Tensor, x, dx, dim: int, cumulative: bool) -> Tensor:
     d = wrap_dim(dim, y.ndim)
     if isinstance(x, Tensor) and x.ndim != 1 and x.ndim != y.ndim:
-        raise RuntimeError(f"trapezoid: There must be one `x` value for each sample point")
+        raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
     operands = (y,) if x is None else (y, x)
     dtype = _float_dtype(*operands)
     grad_name = "CumsumBackward0" if cumulative else "MulBackward1" if x is None else "DivBackward1"
