@@ -55,9 +55,11 @@ def named(name: str, fields: str, values) -> tuple:
 
 
 @functools.lru_cache(maxsize=2048)
-def _output_avals(op: Op, static, avals) -> tuple:
+def _outputs(op: Op, static, avals) -> tuple:
+    """Whether `op` returns a tuple, and the (shape, dtype) of each output."""
     out = jax.eval_shape(functools.partial(op.fn, **dict(static)), *avals)
-    return tuple((o.shape, o.dtype) for o in (out if isinstance(out, tuple) else (out,)))
+    several = isinstance(out, tuple)
+    return several, tuple((o.shape, o.dtype) for o in (out if several else (out,)))
 
 
 def apply(op: Op, operands, grad_name: str | None, static=(), *, constant=()):
@@ -66,8 +68,8 @@ def apply(op: Op, operands, grad_name: str | None, static=(), *, constant=()):
     the floating outputs carry gradient edges, but those at the positions `constant` (a
     permutation matrix) and all where `grad_name` is None."""
     avals = tuple(jax.ShapeDtypeStruct(o.shape, o.dtype.numpy) if isinstance(o, Tensor) else o for o in operands)
-    outputs = _output_avals(op, tuple(static), avals)
-    if len(outputs) == 1 and not _returns_tuple(op, tuple(static), avals):
+    several, outputs = _outputs(op, tuple(static), avals)
+    if not several:
         return record(op, operands, outputs[0][0], outputs[0][1], grad_name, tuple(static),
                       differentiable=grad_name is not None)
     expr, device = record_expr(op, operands, tuple(shape for shape, _ in outputs), None, grad_name, tuple(static))
@@ -76,11 +78,6 @@ def apply(op: Op, operands, grad_name: str | None, static=(), *, constant=()):
     return tuple(Tensor._from_expr(output(expr, index, shape, dtype, expr.requires_grad and grad,
                                           grad_name if grad else None), device)
                  for index, ((shape, dtype), grad) in enumerate(zip(outputs, differentiable)))
-
-
-@functools.lru_cache(maxsize=2048)
-def _returns_tuple(op: Op, static, avals) -> bool:
-    return isinstance(jax.eval_shape(functools.partial(op.fn, **dict(static)), *avals), tuple)
 
 
 def _floating(dtype) -> bool:
@@ -111,7 +108,7 @@ def check_same_dtype(name: str, A: Tensor, B: Tensor, labels: str = "A B") -> No
     if A.dtype is not B.dtype:
         first, second = labels.split()
         raise RuntimeError(f"{name}: Expected {first} and {second} to have the same dtype, but found {first} of type "
-                           f"{A.dtype.scalar_name} and {second} of type {B.dtype.scalar_name} instead.")
+                           f"{A.dtype.scalar_name} and {second} of type {B.dtype.scalar_name} instead")
 
 
 def raise_for_info(info: Tensor, message) -> None:

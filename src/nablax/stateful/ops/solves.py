@@ -116,9 +116,9 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     vector = _is_vector_rhs(A, B)
     rows = B.shape[-1] if vector else B.shape[-2 if left else -1]
     if B.ndim < (1 if vector else 2) or rows != A.shape[-1]:
+        sizes = f"{B.shape[-1]}x1" if vector else f"{B.shape[-2]}x{B.shape[-1]}"
         raise RuntimeError("linalg.solve: Incompatible shapes of A and B for the equation "
-                           f"{'AX = B' if left else 'XA = B'} ({A.shape[-2]}x{A.shape[-1]} and "
-                           f"{'x'.join(map(str, B.shape[-1:] if vector else B.shape[-2:]))})")
+                           f"{'AX = B' if left else 'XA = B'} ({A.shape[-2]}x{A.shape[-1]} and {sizes})")
     batch_shape(A.shape, B.shape[:-1] + (1, 1) if vector else B.shape)  # PyTorch's broadcast error, if any
     result = named("linalg_solve_ex", "result info",
                    apply(_SOLVE_EX, (A, B), "LinalgSolveExBackward0", (("left", bool(left)), ("vector", vector))))
