@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from ..engine import Op
 from ..tensor import Tensor
-from .matrices import (apply, check_floating, check_matrix, check_square, matrix_transpose, named, raise_for_info,
+from .matrices import (apply, check_floating, check_matrix, check_square, matrix_transpose, named, checked,
                        symmetric_from_triangle)
 from .solves import lu_info, triangular
 
@@ -65,9 +65,7 @@ def _cholesky_message(code: int) -> str:
 def _factor(A: Tensor, upper: bool, check_errors: bool, grad_name: str):  # noqa: N803
     check_square("linalg.cholesky", A)
     result = named("linalg_cholesky_ex", "L info", apply(_CHOLESKY, (A,), grad_name, (("upper", bool(upper)),)))
-    if check_errors:
-        raise_for_info(result.info, _cholesky_message)
-    return result
+    return checked(result, check_errors, _cholesky_message)
 
 
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):  # noqa: N803
@@ -169,9 +167,7 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False): 
     check_floating("linalg.lu_factor", A)
     _check_pivot("linalg.lu_factor", pivot)
     result = named("linalg_lu_factor_ex", "LU pivots info", apply(_LU_FACTOR, (A,), "LinalgLuFactorExBackward0"))
-    if check_errors:
-        raise_for_info(result.info, _lu_message)
-    return result
+    return checked(result, check_errors, _lu_message)
 
 
 def _lu_message(code: int) -> str:

@@ -111,6 +111,13 @@ def check_same_dtype(name: str, A: Tensor, B: Tensor, labels: str = "A B") -> No
                            f"{A.dtype.scalar_name} and {second} of type {B.dtype.scalar_name} instead")
 
 
+def checked(result, check_errors: bool, message):
+    """`result` (with an `info` field), after `raise_for_info` where `check_errors`."""
+    if check_errors:
+        raise_for_info(result.info, message)
+    return result
+
+
 def raise_for_info(info: Tensor, message) -> None:
     """Raises `LinAlgError(message(code))` for the first nonzero LAPACK-style `info` code,
     naming the batch element as PyTorch does (reads the codes: PyTorch checks them too)."""

@@ -22,6 +22,7 @@ from ..tensor import Tensor
 from ..views import wrap_dim
 from . import matmul
 from .matrices import apply
+from .splitting import check_batches
 
 
 def _promoted(*tensors: Tensor) -> np.dtype:
@@ -256,23 +257,15 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tenso
     return _scaled_sum("addr", "AddrBackward0", input, vec1, vec2, beta, alpha)
 
 
-def _check_batches(batch1: Tensor, batch2: Tensor) -> None:
-    if batch1.ndim != 3 or batch2.ndim != 3:
-        raise RuntimeError("batch1 must be a 3D tensor" if batch1.ndim != 3 else "batch2 must be a 3D tensor")
-    if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
-        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{batch1.shape[0]}, {batch1.shape[2]}] but got: [{batch2.shape[0]}, {batch2.shape[1]}].")
-
-
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """`beta * input + alpha * sum_b(batch1[b] @ batch2[b])`."""
-    _check_batches(batch1, batch2)
+    check_batches(batch1, batch2)
     return _scaled_sum("addbmm", "AddbmmBackward0", input, batch1, batch2, beta, alpha)
 
 
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """`beta * input + alpha * (batch1 @ batch2)`, batch by batch."""
-    _check_batches(batch1, batch2)
+    check_batches(batch1, batch2)
     return _scaled_sum("baddbmm", "BaddbmmBackward0", input, batch1, batch2, beta, alpha)
 
 

@@ -16,8 +16,8 @@ import jax.numpy as jnp
 
 from ..engine import Op
 from ..tensor import Tensor
-from .matrices import (apply, batch_shape, broadcast_batches, check_floating, check_same_dtype, check_square, named,
-                       raise_for_info)
+from .matrices import (apply, batch_shape, broadcast_batches, check_floating, check_same_dtype, check_square, checked,
+                       named)
 
 
 def lu_info(lu):
@@ -74,10 +74,8 @@ _INV_EX = Op("linalg_inv_ex", lambda a: (jnp.linalg.inv(a), _singularity(a)))
 def inv_ex(A: Tensor, *, check_errors: bool = False):  # noqa: N803
     """The inverse and LAPACK's `info` (nonzero for a singular matrix)."""
     check_square("linalg.inv", A)
-    result = named("linalg_inv_ex", "inverse info", apply(_INV_EX, (A,), "LinalgInvExBackward0"))
-    if check_errors:
-        raise_for_info(result.info, _inv_message)
-    return result
+    return checked(named("linalg_inv_ex", "inverse info", apply(_INV_EX, (A,), "LinalgInvExBackward0")), check_errors,
+                   _inv_message)
 
 
 def _inv_message(code: int) -> str:
@@ -122,9 +120,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     batch_shape(A.shape, B.shape[:-1] + (1, 1) if vector else B.shape)  # PyTorch's broadcast error, if any
     result = named("linalg_solve_ex", "result info",
                    apply(_SOLVE_EX, (A, B), "LinalgSolveExBackward0", (("left", bool(left)), ("vector", vector))))
-    if check_errors:
-        raise_for_info(result.info, lambda code: "torch.linalg.solve: The solver failed because the input matrix is singular.")
-    return result
+    return checked(result, check_errors, lambda code: "torch.linalg.solve: The solver failed because the input matrix is singular.")
 
 
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:  # noqa: N803
