@@ -174,7 +174,9 @@ def multi_dot(tensors) -> Tensor:
             raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor 0 is "
                                f"{tensors[0].dtype.scalar_name} and tensor {index} {tensor.dtype.scalar_name}")
     shape = tensors[0].shape[:-1] + tensors[-1].shape[1:]
-    first, last = tensors[0].reshape(-1, tensors[0].shape[-1]), tensors[-1].reshape(tensors[-1].shape[0], -1)
+    first, last = tensors[0], tensors[-1]
+    first = first.reshape(1, first.shape[0]) if first.ndim == 1 else first
+    last = last.reshape(last.shape[0], 1) if last.ndim == 1 else last
     return functools.reduce(matmul.matmul, [first, *tensors[1:-1], last]).view(shape)
 
 
