@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from ..engine import Op
 from ..tensor import Tensor
-from .matrices import (apply, check_floating, check_matrix, check_square, matrix_transpose, named, checked,
+from .matrices import (apply, broadcast_batches, check_floating, check_matrix, check_square, matrix_transpose, named, checked,
                        symmetric_from_triangle)
 from .solves import lu_info, triangular
 
@@ -92,10 +92,13 @@ _CHOLESKY_DEPRECATION = ("torch.cholesky is deprecated in favor of torch.linalg.
 
 
 def _cholesky_solve(b, factor, *, upper):
-    """`A^-1 b` for `A = L L^T` (`U^T U`), through two triangular solves."""
+    """`A^-1 b` for `A = L L^T` (`U^T U`), through two triangular solves; differentiated
+    as PyTorch does, as a function of the whole `factor` (not only its triangle)."""
     lower = matrix_transpose(factor) if upper else factor
-    y = triangular(lower, b, upper=False)
-    return triangular(lower, y, upper=False, transpose=True)
+    fixed, fixed_b = jax.lax.stop_gradient(lower), jax.lax.stop_gradient(b)
+    value = triangular(fixed, triangular(fixed, fixed_b, upper=False), upper=False, transpose=True)
+    whole = jnp.linalg.solve(*broadcast_batches(lower @ matrix_transpose(lower), b))
+    return value + (whole - jax.lax.stop_gradient(whole))  # the value of one, the derivative of the other
 
 
 _CHOLESKY_SOLVE = Op("cholesky_solve", _cholesky_solve)
