@@ -56,6 +56,10 @@ KNOWN_FAILURE_GROUPS: dict[str, list[str]] = {
         "logcumsumexp/backward-float32"],
     "mode of a large 1-D input: PyTorch's kernel gives another position among the ties (its index is unspecified)": [
         "mode/forward-int64", "mode/forward-bool"],
+    "singular and eigen vectors: JAX's LAPACK picks other signs than PyTorch's (MKL) for some matrices": [
+        "svd/forward-float32", "linalg.svd/forward-float32", "linalg.eigh/forward-float32"],
+    "matrix_exp: PyTorch's float32 Taylor series rounds otherwise than JAX's Pade approximation (relative 1e-6)": [
+        "matrix_exp/forward-float32"],
 }
 KNOWN_FAILURES = {check: reason for reason, checks in KNOWN_FAILURE_GROUPS.items() for check in checks}
 

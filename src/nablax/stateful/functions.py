@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from .ops import arithmetic as A
-from .ops import copies, differences, dims, elementwise, factories, gathering, histograms, index_writes, linalg, matmul, order_statistics, pieces, pointwise, positions, real_parts, rearranging, reductions, repeating, sampling, scans, searching, shape, sorting, special_functions, splitting, statistics, ternary, value_shaped, view_copies, view_scatters
+from .ops import copies, decompositions, differences, dims, elementwise, factories, factorizations, gathering, histograms, index_writes, linalg, matmul, order_statistics, pieces, pointwise, positions, products, real_parts, rearranging, reductions, repeating, sampling, scans, searching, shape, solves, sorting, special_functions, splitting, measures, statistics, ternary, value_shaped, view_copies, view_scatters
 from .ops.outputs import with_out
 from .tensor import Tensor
 
 FUNCTIONS = {
     **elementwise.FUNCTIONS, **pointwise.FUNCTIONS, **sampling.FUNCTIONS, **scans.FUNCTIONS, **sorting.FUNCTIONS,
-    **gathering.FUNCTIONS, **rearranging.FUNCTIONS, **linalg.FUNCTIONS,
+    **gathering.FUNCTIONS, **rearranging.FUNCTIONS, **linalg.FUNCTIONS, **solves.FUNCTIONS, **factorizations.FUNCTIONS, **decompositions.FUNCTIONS, **products.FUNCTIONS, **measures.FUNCTIONS,
     "add": A.add, "sub": A.sub, "subtract": A.sub, "mul": A.mul, "multiply": A.mul, "div": A.div, "divide": A.div,
     "true_divide": A.div, "pow": A.pow, "clamp": A.clamp, "clip": A.clamp,
     **{name: A.comparison(name) for name in ("eq", "ne", "lt", "le", "gt", "ge")},

@@ -15,10 +15,11 @@ import numpy as np
 from . import dtypes as dt
 from .autograd.backward import backward, retain_grad, retains_grad
 from .ops import arithmetic as A
-from .ops import (copies, creation, differences, dims, elementwise, factories, gathering, histograms, index_writes,
-                  indexing, inplace, inplace_forms, linalg, matmul, order_statistics, pieces, pointwise, positions,
-                  real_parts, rearranging, reductions, repeating, sampling, scans, shape, sorting, special_functions,
-                  splitting, statistics, ternary, value_shaped, view_copies, view_scatters)
+from .ops import (copies, creation, decompositions, differences, dims, elementwise, factories, factorizations,
+                  gathering, histograms, index_writes, indexing, inplace, inplace_forms, linalg, matmul,
+                  order_statistics, pieces, pointwise, positions, products, real_parts, rearranging, reductions,
+                  repeating, sampling, scans, shape, solves, sorting, special_functions, splitting, measures,
+                  statistics, ternary, value_shaped, view_copies, view_scatters)
 from .ops.common import SCALARS
 from .tensor import Tensor
 
@@ -75,6 +76,7 @@ METHODS = {
     **factories.METHODS, **real_parts.METHODS,
     **ternary.METHODS, **order_statistics.FUNCTIONS, **statistics.METHODS, **index_writes.METHODS,
     **differences.METHODS, **view_scatters.FUNCTIONS,
+    **solves.METHODS, **factorizations.METHODS, **decompositions.METHODS, **products.METHODS, **measures.METHODS,
     # arithmetic
     "add": A.add, "sub": A.sub, "mul": A.mul, "div": A.div, "pow": A.pow, "clamp": A.clamp, "clip": A.clamp,
     # reductions

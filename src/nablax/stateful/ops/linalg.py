@@ -90,8 +90,11 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
 
 
 def _extreme(values, axis, largest: bool, **keepdims):
-    """The largest (0 of none: a norm's least value) or smallest along `axis`."""
-    return jnp.max(values, axis, initial=0.0, **keepdims) if largest else jnp.min(values, axis, **keepdims)
+    """The largest (0 of none: a norm's least value) or smallest along `axis`. (The 0 is
+    only for no values: as an initial value it would take a share of the gradient of ties.)"""
+    if not largest:
+        return jnp.min(values, axis, **keepdims)
+    return jnp.max(values, axis, **keepdims) if values.shape[axis] else jnp.max(values, axis, initial=0.0, **keepdims)
 
 
 def _matrix_norm_fn(x, *, ord, dims, keepdim, dtype):

@@ -111,13 +111,18 @@ def vstack(tensors) -> Tensor:
     return copies.cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
 
 
+def check_batches(batch1: Tensor, batch2: Tensor) -> None:
+    """PyTorch's checks of two batches of matrices to multiply pairwise."""
+    if batch1.ndim != 3 or batch2.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor" if batch1.ndim != 3 else "batch2 must be a 3D tensor")
+    if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{batch1.shape[0]}, {batch1.shape[2]}] but got: [{batch2.shape[0]}, {batch2.shape[1]}].")
+
+
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batches of matrices multiplied pairwise: [b, n, m] @ [b, m, p]."""
-    if input.ndim != 3 or mat2.ndim != 3:
-        raise RuntimeError("batch1 must be a 3D tensor" if input.ndim != 3 else "batch2 must be a 3D tensor")
-    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
-        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
+    check_batches(input, mat2)
     return matmul.matmul(input, mat2)
 
 
