@@ -34,9 +34,11 @@ def _planned(root: engine.Expr, cotangent, probes=(), create_graph: bool = False
         if expr.grad_name in NO_DERIVATIVE:
             error, message = NO_DERIVATIVE[expr.grad_name]
             raise error(message)
-        for position, (error, message) in NO_DERIVATIVE_IN.get(expr.op.name if expr.op else None, {}).items():
-            if expr.grad_edges[position]:
-                raise error(message)
+        refused_inputs = NO_DERIVATIVE_IN.get(expr.op.name)  # (most ops: None)
+        if refused_inputs:
+            for position, (error, message) in refused_inputs.items():
+                if expr.grad_edges[position]:
+                    raise error(message)
     return backward
 
 
