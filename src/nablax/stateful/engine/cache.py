@@ -6,6 +6,7 @@ import collections
 import ctypes
 import functools
 import inspect
+import os
 
 import jax
 
@@ -27,9 +28,10 @@ RELEASED_BEFORE_CLEARING = 64
 # compile; on large tensors the code runs up to ~20% slower, on small ones as fast), and once it
 # has run OPTIMIZED_AFTER_RUNS times it is compiled again, fully optimized: the step of a
 # training loop runs as fast as ever after its first steps. Other backends compile once, fully
-# optimized. `ProgramCache(optimized_after=0)` compiles fully optimized from the start.
+# optimized. `NABLAX_OPTIMIZED_AFTER_RUNS` in the environment sets the count; 0 compiles fully
+# optimized from the start.
 QUICK_COMPILER_OPTIONS = {"xla_backend_optimization_level": 0}
-OPTIMIZED_AFTER_RUNS = 100
+OPTIMIZED_AFTER_RUNS = int(os.environ.get("NABLAX_OPTIMIZED_AFTER_RUNS", "100"))
 
 
 class _Entry:
