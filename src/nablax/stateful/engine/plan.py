@@ -143,8 +143,7 @@ class PlanBuilder:
         return ref if ref is not None else self._add(expr, differentiate)
 
     def _add(self, expr: Expr, differentiate: bool) -> Ref:
-        """`number` of an expr not numbered yet in its section (its inputs are looked up
-        before the call)."""
+        """`number` of an expr not numbered yet in its section (the caller has looked it up)."""
         section = self.body if differentiate else self.prelude
         refs, key, op = section.refs, id(expr), expr.op
         if differentiate:
@@ -158,11 +157,22 @@ class PlanBuilder:
         elif op is VAR or op is DETACH:  # identities outside differentiation
             ref = refs[key] = self.number(expr.inputs[0])
             return ref
-        # The refs of the node's inputs, numbering those not numbered yet (written out, a loop
-        # per section: this runs for every input of every node of every program).
+        inputs = self._number_inputs(expr, differentiate)
+        nodes = section.nodes
+        index = len(nodes)
+        ref = refs[key] = section.interned[index] if index < _MADE_AT_ONCE else Ref.of(section.kind, index)
+        nodes.append((op, expr.static, inputs))
+        section.exprs.append(expr)
+        if differentiate and self.probes and key in self.probes:  # d root / d expr: a zero variable added to the node
+            ref = refs[key] = section.add(_ADD, (), (ref, self._new_variable(expr)), None)
+        return ref
+
+    def _number_inputs(self, expr: Expr, differentiate: bool) -> tuple[Ref, ...]:
+        """The refs of a node's inputs, numbering those not numbered yet. (A loop per section,
+        written out: this runs for every input of every node of every program.)"""
         prelude_refs, inputs = self.prelude.refs, []
         if differentiate:
-            body_refs = refs
+            body_refs = self.body.refs
             for source, edge in zip(expr.inputs, expr.grad_edges):
                 source_ref = (body_refs if edge else prelude_refs).get(id(source))
                 if source_ref is None:
@@ -174,14 +184,7 @@ class PlanBuilder:
                 if source_ref is None:
                     source_ref = self._add(source, False) if source.value is None else self._argument(source)
                 inputs.append(source_ref)
-        nodes = section.nodes
-        index = len(nodes)
-        ref = refs[key] = section.interned[index] if index < _MADE_AT_ONCE else Ref.of(section.kind, index)
-        nodes.append((op, expr.static, tuple(inputs)))
-        section.exprs.append(expr)
-        if differentiate and self.probes and key in self.probes:  # d root / d expr: a zero variable added to the node
-            ref = refs[key] = section.add(_ADD, (), (ref, self._new_variable(expr)), None)
-        return ref
+        return tuple(inputs)
 
     def number_root(self, root: Expr) -> Ref:
         """`number(root, differentiate=True)`, for graphs of any depth: a graph too deep to
