@@ -74,6 +74,22 @@ def test_work_left_pending_before_a_loop_is_named():
     assert "the first program" in lines[0] or "linspace" in lines[0]
 
 
+def test_a_static_argument_that_refuses_comparison_is_explained():
+    # An optimizer's first step has no state; its second has a tree of it, whose structure
+    # refuses to be compared with None.
+    model = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def loop():
+        for _ in range(2):
+            model(torch.ones(3, 2)).sum().backward()
+            optimizer.step()
+            model.weight.sum().item()
+
+    lines = explained(loop)
+    assert any("another static argument" in line for line in lines)
+
+
 def test_compile_stats_count_programs_and_hits():
     x = torch.arange(3.0)
     x.tolist()  # known: the loop's programs do not compute it

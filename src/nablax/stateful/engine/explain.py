@@ -37,15 +37,24 @@ def _ops(plan: Plan) -> tuple[str, ...]:
     return tuple(op.name for op, _, _ in nodes)
 
 
+def _differ(value, other) -> bool:
+    """Whether two static arguments differ. (Some values refuse to be compared as one bool,
+    such as a JAX tree structure with a value of another type: those differ.)"""
+    try:
+        return bool(value != other)
+    except (TypeError, ValueError):  # (an array's comparison is ambiguous as one bool)
+        return True
+
+
 def _first_difference(plan: Plan, other: Plan) -> str:
     """How `plan` differs from `other`, a plan of the same ops: the first static argument."""
     nodes = plan.prelude + (plan.body.nodes if plan.body is not None else ())
     others = other.prelude + (other.body.nodes if other.body is not None else ())
     for index, ((op, static, _), (_, other_static, _)) in enumerate(zip(nodes, others)):
-        if static != other_static:
-            ours, theirs = dict(static), dict(other_static)
-            names = [name for name in ours if ours.get(name) != theirs.get(name)]
-            name = names[0] if names else "?"
+        ours, theirs = dict(static), dict(other_static)
+        names = [name for name in {**ours, **theirs} if _differ(ours.get(name), theirs.get(name))]
+        if names:
+            name = names[0]
             return (f"op {index} ({op.name}) has another static argument {name}={ours.get(name)!r} "
                     f"(was {theirs.get(name)!r}): a Python value built into the program")
     return "the same ops wired differently"
