@@ -274,3 +274,41 @@ def test_default_collation_errors_match_torch(torch, samples):
     theirs = outcome_of(lambda: torch.utils.data.default_collate(samples))
     assert theirs[0] != "ok"
     assert outcome_of(lambda: data.default_collate(samples)) == theirs
+
+
+class _Images:
+    """A dataset of uint8 images, transformed as torchvision's ToTensor and Normalize do."""
+
+    def __init__(self, T):
+        self.T = T
+        self.images = np.random.default_rng(0).integers(0, 256, (10, 4, 4, 1), dtype=np.uint8)
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, index):
+        T = self.T
+        image = T.tensor(self.images[index].transpose((2, 0, 1)), dtype=T.float32) / 255
+        return (image - T.tensor([0.1307]).view(-1, 1, 1)) / T.tensor([0.3081]).view(-1, 1, 1), index % 3
+
+
+def test_samples_transformed_by_the_dataset_are_batched_on_the_host(torch):
+    # Each sample's transforms run as NumPy ops and the batch is stacked there: the loop that
+    # consumes the batches gets them as data, and loading builds no program.
+    loader = data.DataLoader(_Images(nxt), batch_size=4)
+    before = nxt.compile_stats()
+    batches = list(loader)
+    after = nxt.compile_stats()
+    assert after["programs_built"] == before["programs_built"]
+    assert after["host_evaluations"] > before["host_evaluations"]
+    expected = list(torch.utils.data.DataLoader(_Images(torch), batch_size=4))
+    for (images, labels), (their_images, their_labels) in zip(batches, expected, strict=True):
+        np.testing.assert_array_equal(to_numpy(images), their_images.numpy())
+        assert to_numpy(labels).tolist() == their_labels.tolist()
+
+
+def test_samples_that_require_grad_are_batched_by_the_stack_op():
+    samples = [nxt.ones(2, requires_grad=True) * 2 for _ in range(3)]
+    batch = data.default_collate(samples)
+    assert batch.grad_fn is not None and type(batch.grad_fn).__name__ == "StackBackward0"
+    batch.sum().backward()

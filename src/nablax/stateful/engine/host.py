@@ -79,6 +79,18 @@ def evaluate(targets) -> bool:
     return True
 
 
+def values(targets) -> list[np.ndarray] | None:
+    """The values of `targets` as NumPy arrays, the pending ones computed here (see
+    `evaluate`); None where one cannot be had without a program or a copy from an accelerator."""
+    pending = [expr for expr in targets if expr.value is None]
+    if pending and not evaluate(pending):
+        return None
+    try:
+        return [np.asarray(_host(expr, {})) for expr in targets]
+    except _NotOnTheHost:
+        return None
+
+
 def identity(value, **_):
     return value
 

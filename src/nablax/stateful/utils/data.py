@@ -13,7 +13,7 @@ from collections.abc import Mapping, MutableMapping, MutableSequence, Sequence
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, engine
 from ..ops import copies, creation
 from ..ops.random import randperm
 from ..tensor import Tensor
@@ -159,6 +159,21 @@ def _rebuilt_sequence(example, values: list):
         return values
 
 
+def _stacked(samples: list[Tensor]) -> Tensor:
+    """The sample tensors stacked into a batch: on the host where each sample's value can be
+    had there (a dataset's transforms of NumPy images run there as NumPy ops), else by the
+    stack op. On the host, the batch reaches the model as data: a stack op would put every
+    sample's transforms into the training step's program, hundreds of ops compiled again for
+    each batch that differs."""
+    first = samples[0]
+    alike = all(isinstance(s, Tensor) and not s.requires_grad and s.dtype == first.dtype and s.shape == first.shape
+                for s in samples)
+    values = engine.host_values([s._current_expr() for s in samples]) if alike else None
+    if values is None:
+        return copies.stack(samples)
+    return creation.tensor(np.stack(values).astype(first.dtype.numpy, copy=False), dtype=first.dtype)
+
+
 def default_collate(samples):
     """Stacks a list of samples into a batch, as PyTorch's `default_collate` does: tensors
     and NumPy arrays are stacked, Python floats make a float64 tensor and ints an int64 one
@@ -166,7 +181,7 @@ def default_collate(samples):
     field and keep their type, while tuples collate to lists."""
     first = samples[0]
     if isinstance(first, Tensor):
-        return copies.stack(samples)
+        return _stacked(samples)
     if isinstance(first, np.ndarray):
         if _STRING_ARRAY.search(first.dtype.str):
             raise TypeError(_COLLATE_ERROR.format(first.dtype))
