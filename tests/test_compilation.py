@@ -136,6 +136,16 @@ def test_a_program_run_often_is_compiled_again_fully_optimized(monkeypatch):
     np.testing.assert_allclose(losses, expected, rtol=1e-6)
 
 
+def test_an_xla_that_refuses_an_option_of_the_quick_tier_gets_level_0_alone(monkeypatch):
+    assert cache.quick_options() == cache.QUICK_COMPILER_OPTIONS  # this XLA knows them all
+    monkeypatch.setattr(cache, "QUICK_COMPILER_OPTIONS", {**cache.QUICK_COMPILER_OPTIONS, "xla_no_such_option": 1})
+    cache.quick_options.cache_clear()
+    try:
+        assert cache.quick_options() == cache.BASIC_QUICK_OPTIONS
+    finally:
+        cache.quick_options.cache_clear()
+
+
 PROBE = ("import json, jax, nablax.stateful as torch; torch.arange(4.0).exp().sum().item(); "
          "print(json.dumps(jax.config.jax_compilation_cache_dir))")
 
