@@ -136,6 +136,20 @@ def test_a_program_run_often_is_compiled_again_fully_optimized(monkeypatch):
     np.testing.assert_allclose(losses, expected, rtol=1e-6)
 
 
+def test_a_program_that_has_run_long_enough_is_optimized_before_its_count(monkeypatch):
+    """A program whose runs add up to `optimized_after_seconds` is compiled fully optimized
+    then, however few its runs (here: a bound no run can stay under)."""
+    monkeypatch.setattr(cache, "PROGRAMS", cache.ProgramCache(64, 64, 8, 64, optimized_after=0))
+    expected = _notes_loop(12)
+    monkeypatch.setattr(cache, "PROGRAMS", cache.ProgramCache(64, 64, 8, 64, optimized_after=1000,
+                                                              optimized_after_seconds=1e-9))
+    losses: list[float] = []
+    lines = explained(lambda: losses.extend(_notes_loop(12)))
+    optimized = [line for line in lines if "optimizing a program" in line]
+    assert optimized and all(" run 2 times (about " in line for line in optimized)
+    np.testing.assert_allclose(losses, expected, rtol=1e-6)
+
+
 def test_an_xla_that_refuses_an_option_of_the_quick_tier_gets_level_0_alone(monkeypatch):
     assert cache.quick_options() == cache.QUICK_COMPILER_OPTIONS  # this XLA knows them all
     monkeypatch.setattr(cache, "QUICK_COMPILER_OPTIONS", {**cache.QUICK_COMPILER_OPTIONS, "xla_no_such_option": 1})

@@ -7,6 +7,7 @@ import ctypes
 import functools
 import inspect
 import os
+import time
 
 import jax
 
@@ -25,26 +26,35 @@ RELEASED_BEFORE_CLEARING = 64
 # optimizing the machine code it generates, which a program run a few times never pays back
 # (a learner's script builds tens of programs and runs most of them a handful of times). So a
 # program is compiled first with the backend's optimizations off (two to three times faster to
-# compile; on large tensors the code runs up to ~20% slower, on small ones as fast), and once it
-# has run OPTIMIZED_AFTER_RUNS times it is compiled again, fully optimized: the step of a
-# training loop runs as fast as ever after its first steps. Other backends compile once, fully
-# optimized. `NABLAX_OPTIMIZED_AFTER_RUNS` in the environment sets the count; 0 compiles fully
-# optimized from the start. The quick tier also uses XLA:CPU's older fusion emitters (straight
-# to LLVM IR), which compile a program two to three times faster than its newer MLIR ones
-# (a digits CNN's training step: 0.7 s against 0.25 s), for code about as fast.
+# compile) and, once it has run OPTIMIZED_AFTER_RUNS times, or for OPTIMIZED_AFTER_SECONDS in
+# all, it is compiled again, fully optimized: the step of a training loop runs as fast as ever
+# after its first steps. The count serves small programs (as fast in either tier); the seconds,
+# large ones, whose unoptimized code can run twice as slow (a digits CNN's training step: 0.47 s
+# against 0.27 s), so that they do not wait a hundred slow runs. The time is that of the
+# program's second run (its first compiled it), the one run the cache waits for. Other backends
+# compile once, fully optimized. `NABLAX_OPTIMIZED_AFTER_RUNS` in the environment sets the
+# count; 0 compiles fully optimized from the start. The quick tier also uses XLA:CPU's older
+# fusion emitters (straight to LLVM IR), which compile a program two to three times faster than
+# its newer MLIR ones (the CNN's step: 0.7 s against 0.25 s).
 BASIC_QUICK_OPTIONS = {"xla_backend_optimization_level": 0}
 QUICK_COMPILER_OPTIONS = {**BASIC_QUICK_OPTIONS, "xla_cpu_use_fusion_emitters": False}
 OPTIMIZED_AFTER_RUNS = int(os.environ.get("NABLAX_OPTIMIZED_AFTER_RUNS", "100"))
+OPTIMIZED_AFTER_SECONDS = 1.0
 
 
 class _Entry:
-    __slots__ = ("program", "held", "runs", "quick")
+    __slots__ = ("program", "held", "runs", "seconds", "quick")
 
     def __init__(self, program, quick: bool):
         self.program = program
         self.held = 0  # executables the program held after its last call
-        self.runs = 0  # runs of the program, while it is compiled quickly
+        self.runs = 0  # runs of the program after the first, while it is compiled quickly
+        self.seconds = 0.0  # how long its second run took, while it is compiled quickly
         self.quick = quick  # compiled with quick_options()
+
+    def due_for_optimizing(self, runs: int, seconds: float) -> bool:
+        """Whether a quick program has run `runs` times, or for about `seconds` in all."""
+        return self.runs >= runs or self.runs * self.seconds >= seconds
 
 
 @functools.lru_cache(maxsize=1)
@@ -73,6 +83,16 @@ def _on_its_own(args) -> bool:
             return False
         arrays = arrays or isinstance(arg, jax.Array)
     return arrays
+
+
+def _timed(entry: _Entry, args):
+    """Runs a quick program and waits for its results, noting how long that took (after
+    waiting for its arguments: work still running upstream is not the program's)."""
+    jax.block_until_ready(args)
+    start = time.perf_counter()
+    result = jax.block_until_ready(call_program(entry.program, args))
+    entry.seconds = time.perf_counter() - start
+    return result
 
 
 def _executables_held(program) -> int:
@@ -117,9 +137,10 @@ class ProgramCache:
     shapes; a run with a steady set of shapes releases nothing and never pays for that."""
 
     def __init__(self, size: int, compiled_size: int, shapes_per_program: int, released_before_clearing: int,
-                 optimized_after: int = OPTIMIZED_AFTER_RUNS):
+                 optimized_after: int = OPTIMIZED_AFTER_RUNS, optimized_after_seconds: float = OPTIMIZED_AFTER_SECONDS):
         self.size = size
         self.optimized_after = optimized_after
+        self.optimized_after_seconds = optimized_after_seconds
         self.compiled_size = compiled_size
         self.shapes_per_program = shapes_per_program
         self.released_before_clearing = released_before_clearing
@@ -154,10 +175,10 @@ class ProgramCache:
                 self.entries.move_to_end(plan)
             if entry.quick:
                 entry.runs += 1
-                if entry.runs >= self.optimized_after or not _on_its_own(args):
+                if entry.due_for_optimizing(self.optimized_after, self.optimized_after_seconds) or not _on_its_own(args):
                     self._optimize(plan, entry)
         self.latest = entry
-        result = call_program(entry.program, args)
+        result = _timed(entry, args) if entry.quick and entry.runs == 1 else call_program(entry.program, args)
         held = _executables_held(entry.program)
         if held != entry.held:
             self._held(plan, entry, held)
@@ -166,8 +187,8 @@ class ProgramCache:
     def _optimize(self, plan, entry: _Entry) -> None:
         """Compiles a program of the quick tier again, fully optimized (it has run often)."""
         if explain.EXPLAINING.enabled:
-            explain.report(f"optimizing a program ({explain.describe(plan)}) run {entry.runs} times; "
-                           f"asked at {explain.user_line()}")
+            explain.report(f"optimizing a program ({explain.describe(plan)}) run {entry.runs} times "
+                           f"(about {entry.runs * entry.seconds:.2g} s); asked at {explain.user_line()}")
         self.optimized += 1
         entry.program, entry.quick = self._build(plan, quick=False), False
         self._release(entry.held)  # (the quick executables go with their jitted function)
