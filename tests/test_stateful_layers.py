@@ -18,6 +18,7 @@ from torch_diff import assert_same, check, check_raises, gradients, outcome
 
 import nablax as nx
 import nablax.stateful as nxt
+from nablax.stateful.nn import _initial
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.standard_normal((2, 4, 6, 6)).astype(np.float32)
@@ -501,3 +502,39 @@ def test_sgd_steps_on_a_cnn_equal_torchs(torch, batch_norm_training):
     np.testing.assert_allclose(losses[3:], losses[:3], rtol=1e-5, atol=1e-6)
     for (name, value), expected in zip(ours.state_dict().items(), theirs.state_dict().values()):
         np.testing.assert_allclose(to_numpy(value.numpy()), to_numpy(expected), atol=1e-5, rtol=1e-5, err_msg=name)
+
+
+INITIALISED = {
+    "Linear": lambda nn: nn.Linear(5, 3),
+    "Linear float64": lambda nn: nn.Linear(5, 3, dtype=nxt.float64),
+    "Conv2d": lambda nn: nn.Conv2d(2, 4, 3),
+    "ConvTranspose1d": lambda nn: nn.ConvTranspose1d(2, 3, 2),
+    "Embedding": lambda nn: nn.Embedding(10, 4),
+    "LSTM": lambda nn: nn.LSTM(3, 4, num_layers=2),
+    "GRU": lambda nn: nn.GRU(3, 5, bidirectional=True),
+    "MultiheadAttention": lambda nn: nn.MultiheadAttention(8, 2),
+    "PReLU": lambda nn: nn.PReLU(3),
+}
+
+
+@pytest.mark.parametrize("name", INITIALISED)
+def test_initial_parameters_are_the_eager_inits_to_the_bit_in_their_order(name, monkeypatch):
+    """Layers draw their initial parameters as one compiled program per layer description:
+    the numbers and the order of the functional `init` run eagerly."""
+    nxt.manual_seed(5)
+    compiled = dict(INITIALISED[name](nxt.nn).named_parameters())
+    monkeypatch.setattr(_initial, "_init_program", lambda: _initial._init)  # the init, run eagerly
+    nxt.manual_seed(5)
+    eager = dict(INITIALISED[name](nxt.nn).named_parameters())
+    assert list(compiled) == list(eager)
+    for key in eager:
+        np.testing.assert_array_equal(to_numpy(compiled[key].detach()), to_numpy(eager[key].detach()), err_msg=key)
+
+
+def test_equal_layers_share_one_initialising_program():
+    program = _initial._init_program()
+    nxt.nn.Linear(7, 2)
+    before = program._cache_size()
+    layers = [nxt.nn.Linear(7, 2) for _ in range(3)]
+    assert program._cache_size() == before
+    assert not np.array_equal(to_numpy(layers[0].weight.detach()), to_numpy(layers[1].weight.detach()))

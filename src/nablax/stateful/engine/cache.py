@@ -38,6 +38,11 @@ RELEASED_BEFORE_CLEARING = 64
 # its newer MLIR ones (the CNN's step: 0.7 s against 0.25 s).
 BASIC_QUICK_OPTIONS = {"xla_backend_optimization_level": 0}
 QUICK_COMPILER_OPTIONS = {**BASIC_QUICK_OPTIONS, "xla_cpu_use_fusion_emitters": False}
+# A program whose numbers must be those of JAX's eager ops (the functional face's draws of
+# initial parameters, which the two faces share to the bit) cannot start at level 0: LLVM's
+# level 0 leaves `a * b + c` two roundings where the full compile contracts it into one FMA.
+# Level 1 contracts it too, at under half the full compile's time.
+EXACT_QUICK_OPTIONS = {"xla_backend_optimization_level": 1, "xla_cpu_use_fusion_emitters": False}
 OPTIMIZED_AFTER_RUNS = int(os.environ.get("NABLAX_OPTIMIZED_AFTER_RUNS", "100"))
 OPTIMIZED_AFTER_SECONDS = 1.0
 
@@ -65,11 +70,25 @@ def quick_options() -> dict | None:
     BASIC_QUICK_OPTIONS. (Asked on first use: asking at import would start JAX's backends.)"""
     if jax.default_backend() != "cpu" or "compiler_options" not in inspect.signature(jax.jit).parameters:
         return None
-    try:
-        jax.jit(lambda: 0, compiler_options=QUICK_COMPILER_OPTIONS).lower().compile()
-    except jax.errors.JaxRuntimeError:
+    if not _known(QUICK_COMPILER_OPTIONS):
         return BASIC_QUICK_OPTIONS
     return QUICK_COMPILER_OPTIONS
+
+
+@functools.lru_cache(maxsize=1)
+def exact_quick_options() -> dict | None:
+    """EXACT_QUICK_OPTIONS where the quick tier has its options (see `quick_options`) and this
+    XLA knows them; else None: fully optimized."""
+    return EXACT_QUICK_OPTIONS if quick_options() == QUICK_COMPILER_OPTIONS and _known(EXACT_QUICK_OPTIONS) else None
+
+
+def _known(options: dict) -> bool:
+    """Whether this XLA knows every one of `options` (it refuses to compile with one it does not)."""
+    try:
+        jax.jit(lambda: 0, compiler_options=options).lower().compile()
+    except jax.errors.JaxRuntimeError:
+        return False
+    return True
 
 
 def _on_its_own(args) -> bool:

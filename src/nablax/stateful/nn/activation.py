@@ -8,7 +8,8 @@ import warnings
 from ... import nn as pure
 from ..engine import no_grad
 from . import functional as F
-from .layers import _initial_parameters, _numpy_dtype, _register_parameters
+from ._initial import initial_parameters
+from .layers import _numpy_dtype, _register_parameters
 from .module import Module
 from .modules import _inplace_text
 
@@ -188,7 +189,7 @@ class PReLU(Module):
         super().__init__()
         self.num_parameters, self.init = num_parameters, init
         layer = pure.PReLU(num_parameters, init, dtype=_numpy_dtype(dtype))
-        _register_parameters(self, _initial_parameters(layer), ("weight",), device)
+        _register_parameters(self, initial_parameters(layer), ("weight",), device)
 
     def reset_parameters(self) -> None:
         with no_grad():

@@ -9,7 +9,8 @@ import warnings
 from ... import nn as pure
 from ..tensor import Size, Tensor
 from ._layer_op import record_apply
-from .layers import _initial_parameters, _numpy_dtype, _register_parameters
+from ._initial import initial_parameters
+from .layers import _numpy_dtype, _register_parameters
 from .module import Module
 from .modules import Linear
 
@@ -96,7 +97,7 @@ class MultiheadAttention(Module):
             raise AssertionError("embed_dim must be divisible by num_heads")
         self._layer = pure.MultiheadAttention(embed_dim, num_heads, dropout, bias, add_bias_kv, add_zero_attn, kdim,
                                               vdim, batch_first, dtype=_numpy_dtype(dtype))
-        params = _initial_parameters(self._layer)
+        params = initial_parameters(self._layer)
         _register_parameters(self, params, _OWN_PARAMETERS, device)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
         _register_parameters(self.out_proj, params["out_proj"], ("weight", "bias"), device)

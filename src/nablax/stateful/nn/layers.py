@@ -13,10 +13,10 @@ from ... import nn as pure
 from .. import dtypes as dt
 from .. import engine
 from ..engine import no_grad
-from ..ops.random import default_generator
 from ..tensor import Tensor
 from . import functional as F
 from ._checks import padding_index, reject_unsupported
+from ._initial import initial_parameters
 from ._norm import tracked_batch_norm
 from .module import Module
 from .modules import _parameter
@@ -26,11 +26,6 @@ from .parameter import Parameter
 def _numpy_dtype(dtype):
     """The NumPy dtype for a `dtype=` argument (the default float type when None)."""
     return (dt.as_dtype(dtype) if dtype is not None else dt.get_default_dtype()).numpy
-
-
-def _initial_parameters(layer: pure.Layer) -> dict:
-    """The functional layer's initial parameters, drawn from the global random stream."""
-    return layer.init(default_generator.next_key())
 
 
 def _register_parameters(module: Module, params: dict, names: tuple[str, ...], device) -> None:
@@ -86,7 +81,7 @@ class _ConvNd(Module):
         self.transposed, self.output_padding, self.padding_mode = False, (0,) * n, padding_mode
         layer = self._pure_layer(in_channels, out_channels, kernel_size, groups=groups, bias=bias,
                                  dtype=_numpy_dtype(dtype))
-        _register_parameters(self, _initial_parameters(layer), ("weight", "bias"), device)
+        _register_parameters(self, initial_parameters(layer), ("weight", "bias"), device)
 
     def forward(self, input):
         return type(self)._functional(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
@@ -143,7 +138,7 @@ class _BatchNorm(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         layer = self._pure_layer(num_features, eps, momentum, affine, track_running_stats, bias=bias,
                                  dtype=_numpy_dtype(dtype))
-        _register_parameters(self, _initial_parameters(layer), ("weight", "bias"), device)
+        _register_parameters(self, initial_parameters(layer), ("weight", "bias"), device)
         state = layer.init_state()
         for name in ("running_mean", "running_var", "num_batches_tracked"):
             self.register_buffer(name, _buffer(state[name], device) if name in state else None)
@@ -213,7 +208,7 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         layer = pure.LayerNorm(self.normalized_shape, eps, elementwise_affine, bias, dtype=_numpy_dtype(dtype))
-        _register_parameters(self, _initial_parameters(layer), ("weight", "bias"), device)
+        _register_parameters(self, initial_parameters(layer), ("weight", "bias"), device)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -235,7 +230,7 @@ class RMSNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         layer = pure.RMSNorm(self.normalized_shape, eps, elementwise_affine, dtype=_numpy_dtype(dtype))
-        _register_parameters(self, _initial_parameters(layer), ("weight",), device)
+        _register_parameters(self, initial_parameters(layer), ("weight",), device)
 
     def forward(self, input):
         return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
@@ -254,7 +249,7 @@ class GroupNorm(Module):
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
         layer = pure.GroupNorm(num_groups, num_channels, eps, affine, bias, dtype=_numpy_dtype(dtype))
-        _register_parameters(self, _initial_parameters(layer), ("weight", "bias"), device)
+        _register_parameters(self, initial_parameters(layer), ("weight", "bias"), device)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -288,7 +283,7 @@ class Embedding(Module):
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
             layer = pure.Embedding(num_embeddings, embedding_dim, self.padding_idx, dtype=_numpy_dtype(dtype))
-            self.weight = _parameter(_initial_parameters(layer)["weight"], device)
+            self.weight = _parameter(initial_parameters(layer)["weight"], device)
             self.weight.requires_grad_(not _freeze)
         else:
             if list(_weight.shape) != [num_embeddings, embedding_dim]:
@@ -330,7 +325,7 @@ class EmbeddingBag(Module):
         self.mode, self.sparse, self.include_last_offset = mode, sparse, include_last_offset
         if _weight is None:
             layer = pure.Embedding(num_embeddings, embedding_dim, self.padding_idx, dtype=_numpy_dtype(dtype))
-            self.weight = _parameter(_initial_parameters(layer)["weight"], device)
+            self.weight = _parameter(initial_parameters(layer)["weight"], device)
         else:
             if list(_weight.shape) != [num_embeddings, embedding_dim]:
                 raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")

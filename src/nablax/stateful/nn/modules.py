@@ -9,9 +9,9 @@ from ... import nn as pure
 from ...nn.layer import list_repr
 from .. import dtypes as dt
 from .. import engine
-from ..ops.random import default_generator
 from ..tensor import Tensor
 from . import functional as F
+from ._initial import initial_parameters
 from .module import Module
 from .parameter import Parameter
 
@@ -24,7 +24,7 @@ class Linear(Module):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         dtype = dt.as_dtype(dtype) if dtype is not None else dt.get_default_dtype()
-        params = pure.Linear(in_features, out_features, bias=bias, dtype=dtype.numpy).init(default_generator.next_key())
+        params = initial_parameters(pure.Linear(in_features, out_features, bias=bias, dtype=dtype.numpy))
         self.weight = _parameter(params["weight"], device)
         if bias:
             self.bias = _parameter(params["bias"], device)

@@ -11,7 +11,8 @@ import numbers
 from ... import nn as pure
 from ...nn.recurrent import recurrent_repr
 from ._layer_op import record_apply
-from .layers import _initial_parameters, _numpy_dtype, _register_parameters
+from ._initial import initial_parameters
+from .layers import _numpy_dtype, _register_parameters
 from .module import Module
 
 _LAYERS = {"RNN_TANH": pure.RNN, "RNN_RELU": pure.RNN, "LSTM": pure.LSTM, "GRU": pure.GRU}
@@ -39,7 +40,7 @@ def _check_options(input_size, hidden_size, num_layers, dropout, proj_size) -> N
 
 def _register(module: Module, layer, device) -> list[str]:
     """Registers the functional layer's initial parameters, in its (PyTorch's) order."""
-    params = _initial_parameters(layer)
+    params = initial_parameters(layer)
     _register_parameters(module, params, tuple(params), device)
     return list(params)
 
