@@ -523,7 +523,7 @@ def test_initial_parameters_are_the_eager_inits_to_the_bit_in_their_order(name, 
     the numbers and the order of the functional `init` run eagerly."""
     nxt.manual_seed(5)
     compiled = dict(INITIALISED[name](nxt.nn).named_parameters())
-    monkeypatch.setattr(_initial, "_init_program", lambda: _initial._init)  # the init, run eagerly
+    monkeypatch.setattr(_initial._InitProgram, "__call__", lambda self, *draw: self.layer.init(_initial.key_of(*draw)))
     nxt.manual_seed(5)
     eager = dict(INITIALISED[name](nxt.nn).named_parameters())
     assert list(compiled) == list(eager)
@@ -532,9 +532,10 @@ def test_initial_parameters_are_the_eager_inits_to_the_bit_in_their_order(name, 
 
 
 def test_equal_layers_share_one_initialising_program():
-    program = _initial._init_program()
     nxt.nn.Linear(7, 2)
-    before = program._cache_size()
+    before = _initial._program_for.cache_info()
     layers = [nxt.nn.Linear(7, 2) for _ in range(3)]
-    assert program._cache_size() == before
+    after = _initial._program_for.cache_info()
+    assert after.currsize == before.currsize and after.hits == before.hits + 3
+    assert _initial._program_for(nx.nn.Linear(7, 2, dtype=np.dtype("float32"))).program._cache_size() == 1
     assert not np.array_equal(to_numpy(layers[0].weight.detach()), to_numpy(layers[1].weight.detach()))

@@ -3,10 +3,9 @@ global random stream as one compiled program per layer description.
 
 Run eagerly, a layer's `init` compiles a program for each JAX random function and each
 parameter shape, fully optimized: about a second for a small CNN's four layers, before the
-script has computed anything. As one program per layer description (`jax.jit` with the
-layer as a static argument, so that equal layers share it), taking the draw's seed and
-counter as arguments, it compiles at the engine's exact quick level (`EXACT_QUICK_OPTIONS`:
-the numbers of the eager `init`, to the bit) in a third of the time.
+script has computed anything. As one program per layer description (equal layers share it),
+taking the draw's seed and counter as arguments, it compiles at the engine's exact quick level
+(`EXACT_QUICK_OPTIONS`: the numbers of the eager `init`, to the bit) in a third of the time.
 """
 
 from __future__ import annotations
@@ -20,22 +19,27 @@ from ..engine import cache
 from ..ops.random import default_generator, key_of
 
 
-# Each layer description's parameter names in the order its `init` gives them (PyTorch's
-# order of registration), noted as its program is traced: a program's dict outputs come back
-# with their keys sorted.
-_NAMES: dict = {}
+class _InitProgram:
+    """One layer description's `init` as a compiled program of (seed, counter)."""
+
+    def __init__(self, layer: pure.Layer):
+        self.layer = layer
+        self.names: tuple[str, ...] = ()  # the parameters in `init`'s (PyTorch's) order, noted while tracing
+        self.program = jax.jit(self._init, compiler_options=cache.exact_quick_options())
+
+    def _init(self, seed, counter) -> dict:
+        params = self.layer.init(key_of(seed, counter))
+        self.names = tuple(params)
+        return params
+
+    def __call__(self, seed, counter) -> dict:
+        params = self.program(seed, counter)  # (a program's dict comes back with its keys sorted)
+        return {name: params[name] for name in self.names}
 
 
-def _init(layer: pure.Layer, seed, counter) -> dict:
-    params = layer.init(key_of(seed, counter))
-    _NAMES[layer] = tuple(params)
-    return params
-
-
-@functools.lru_cache(maxsize=1)
-def _init_program():
-    """The compiled `init` (built on first use: asking for the options starts JAX's backends)."""
-    return jax.jit(_init, static_argnums=0, compiler_options=cache.exact_quick_options())
+@functools.lru_cache(maxsize=256)
+def _program_for(layer: pure.Layer) -> _InitProgram:
+    return _InitProgram(layer)
 
 
 def initial_parameters(layer: pure.Layer) -> dict:
@@ -43,9 +47,8 @@ def initial_parameters(layer: pure.Layer) -> dict:
     same numbers as `layer.init(default_generator.next_key())`.
 
         >>> import nablax.nn as pure
-        >>> sorted(initial_parameters(pure.Linear(3, 2)))
-        ['bias', 'weight']
+        >>> list(initial_parameters(pure.Linear(3, 2)))
+        ['weight', 'bias']
     """
     seed, counter = default_generator.next_draw()
-    params = _init_program()(layer, seed, counter)
-    return {name: params[name] for name in _NAMES[layer]}
+    return _program_for(layer)(seed, counter)
