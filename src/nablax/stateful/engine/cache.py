@@ -26,16 +26,17 @@ RELEASED_BEFORE_CLEARING = 64
 # optimizing the machine code it generates, which a program run a few times never pays back
 # (a learner's script builds tens of programs and runs most of them a handful of times). So a
 # program is compiled first with the backend's optimizations off (two to three times faster to
-# compile) and, once it has run OPTIMIZED_AFTER_RUNS times, or for OPTIMIZED_AFTER_SECONDS in
-# all, it is compiled again, fully optimized: the step of a training loop runs as fast as ever
-# after its first steps. The count serves small programs (as fast in either tier); the seconds,
-# large ones, whose unoptimized code can run twice as slow (a digits CNN's training step: 0.47 s
-# against 0.27 s), so that they do not wait a hundred slow runs. The time is that of the
-# program's second run (its first compiled it), the one run the cache waits for. Other backends
-# compile once, fully optimized. `NABLAX_OPTIMIZED_AFTER_RUNS` in the environment sets the
-# count; 0 compiles fully optimized from the start. The quick tier also uses XLA:CPU's older
-# fusion emitters (straight to LLVM IR), which compile a program two to three times faster than
-# its newer MLIR ones (the CNN's step: 0.7 s against 0.25 s).
+# compile), and once it has run for OPTIMIZED_AFTER_SECONDS in all, or OPTIMIZED_AFTER_RUNS
+# times, it is compiled again, fully optimized. The seconds serve large programs, whose
+# unoptimized code can run twice as slow (a digits CNN's training step: 0.47 s against 0.27 s):
+# they are optimized after a few runs. Small programs run as fast in either tier (the notes'
+# loop: 127-130 us an iteration in both), and a loop of a hundred steps would not pay back
+# their optimizing; the count catches those that run long in many short runs. The time is that
+# of the program's second run (its first compiled it), the one run the cache waits for. Other
+# backends compile once, fully optimized. `NABLAX_OPTIMIZED_AFTER_RUNS` in the environment sets
+# the count; 0 compiles fully optimized from the start. The quick tier also uses XLA:CPU's
+# older fusion emitters (straight to LLVM IR), which compile a program two to three times
+# faster than its newer MLIR ones (the CNN's step: 0.7 s against 0.25 s).
 BASIC_QUICK_OPTIONS = {"xla_backend_optimization_level": 0}
 QUICK_COMPILER_OPTIONS = {**BASIC_QUICK_OPTIONS, "xla_cpu_use_fusion_emitters": False}
 # A program whose numbers must be those of JAX's eager ops (the functional face's draws of
@@ -43,7 +44,7 @@ QUICK_COMPILER_OPTIONS = {**BASIC_QUICK_OPTIONS, "xla_cpu_use_fusion_emitters": 
 # level 0 leaves `a * b + c` two roundings where the full compile contracts it into one FMA.
 # Level 1 contracts it too, at under half the full compile's time.
 EXACT_QUICK_OPTIONS = {"xla_backend_optimization_level": 1, "xla_cpu_use_fusion_emitters": False}
-OPTIMIZED_AFTER_RUNS = int(os.environ.get("NABLAX_OPTIMIZED_AFTER_RUNS", "100"))
+OPTIMIZED_AFTER_RUNS = int(os.environ.get("NABLAX_OPTIMIZED_AFTER_RUNS", "1000"))
 OPTIMIZED_AFTER_SECONDS = 1.0
 
 
