@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from .._keys import as_key
+from .conv_filter_gradient import convolution
 from ._spatial import as_tuple, check_positive_int, check_spatial_input, shape_text
 from .layer import Layer, Params, check_params
 from .linear import without_negative_zeros
@@ -79,10 +80,7 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, *, spatial_dims: i
     pads = _padding_pairs(padding, weight.shape[2:], stride, dilation, who)
     _check_input_fits(x, weight, groups, pads, dilation, who)
     unbatched = x.ndim == spatial_dims + 1
-    # Default dimension numbers are PyTorch's layouts: (N, C, *spatial) and (O, I, *spatial).
-    y = jax.lax.conv_general_dilated(
-        x[None] if unbatched else x, weight, stride, pads, rhs_dilation=dilation, feature_group_count=groups
-    )
+    y = convolution(x[None] if unbatched else x, weight, stride, pads, dilation, groups)
     y = without_negative_zeros(y) if bias is None else y + jnp.reshape(bias, (-1,) + (1,) * spatial_dims).astype(dtype)
     return y[0] if unbatched else y
 
