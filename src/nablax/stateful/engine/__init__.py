@@ -38,6 +38,6 @@ from .gradmode import inference_mode as inference_mode
 from .gradmode import is_grad_enabled as is_grad_enabled
 from .gradmode import no_grad as no_grad
 from .gradmode import set_grad_enabled as set_grad_enabled
-from .host import values as host_values
+from .host import values_on_host as values_on_host
 from .plan import Plan as Plan
 from .plan import Ref as Ref

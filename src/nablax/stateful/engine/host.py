@@ -79,7 +79,7 @@ def evaluate(targets) -> bool:
     return True
 
 
-def values(targets) -> list[np.ndarray] | None:
+def values_on_host(targets) -> list[np.ndarray] | None:
     """The values of `targets` as NumPy arrays, the pending ones computed here (see
     `evaluate`); None where one cannot be had without a program or a copy from an accelerator."""
     pending = [expr for expr in targets if expr.value is None]

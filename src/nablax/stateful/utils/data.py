@@ -168,7 +168,7 @@ def _stacked(samples: list[Tensor]) -> Tensor:
     first = samples[0]
     alike = all(isinstance(s, Tensor) and not s.requires_grad and s.dtype == first.dtype and s.shape == first.shape
                 for s in samples)
-    values = engine.host_values([s._current_expr() for s in samples]) if alike else None
+    values = engine.values_on_host([s._current_expr() for s in samples]) if alike else None
     if values is None:
         return copies.stack(samples)
     return creation.tensor(np.stack(values).astype(first.dtype.numpy, copy=False), dtype=first.dtype)
