@@ -132,32 +132,38 @@ def test_a_program_run_often_is_compiled_again_fully_optimized(monkeypatch):
     lines = explained(lambda: losses.extend(_notes_loop(12)))
     after = torch.compile_stats()
     assert after["programs_optimized"] - before["programs_optimized"] == 1  # the loop's steady step, once
-    assert sum("optimizing a program" in line for line in lines) == 1
+    assert sum("optimizing a program (" in line and "at level FULL after 4 runs" in line for line in lines) == 1
     np.testing.assert_allclose(losses, expected, rtol=1e-6)
 
 
 def test_a_program_that_has_run_long_enough_is_optimized_before_its_count(monkeypatch):
-    """A program whose runs add up to `optimized_after_seconds` is compiled fully optimized
-    then, however few its runs (here: a bound no run can stay under)."""
+    """A program whose runs add up to `optimized_after_seconds` is compiled at the middle level
+    then, however few its runs (here: a bound no run can stay under), and at the full level
+    after `optimized_after` runs."""
     monkeypatch.setattr(cache, "PROGRAMS", cache.ProgramCache(64, 64, 8, 64, optimized_after=0))
     expected = _notes_loop(12)
-    monkeypatch.setattr(cache, "PROGRAMS", cache.ProgramCache(64, 64, 8, 64, optimized_after=1000,
+    monkeypatch.setattr(cache, "PROGRAMS", cache.ProgramCache(64, 64, 8, 64, optimized_after=6,
                                                               optimized_after_seconds=1e-9))
     losses: list[float] = []
     lines = explained(lambda: losses.extend(_notes_loop(12)))
     optimized = [line for line in lines if "optimizing a program" in line]
-    assert optimized and all(" run 2 times (about " in line for line in optimized)
+    assert any("at level MIDDLE after 2 runs (about " in line for line in optimized)
+    assert any("at level FULL after 6 runs" in line for line in optimized)
     np.testing.assert_allclose(losses, expected, rtol=1e-6)
 
 
 def test_an_xla_that_refuses_an_option_of_the_quick_tier_gets_level_0_alone(monkeypatch):
     assert cache.quick_options() == cache.QUICK_COMPILER_OPTIONS  # this XLA knows them all
+    assert cache.middle_options() == cache.MIDDLE_COMPILER_OPTIONS
     monkeypatch.setattr(cache, "QUICK_COMPILER_OPTIONS", {**cache.QUICK_COMPILER_OPTIONS, "xla_no_such_option": 1})
     cache.quick_options.cache_clear()
+    cache.middle_options.cache_clear()
     try:
         assert cache.quick_options() == cache.BASIC_QUICK_OPTIONS
+        assert cache.middle_options() is None  # XLA's defaults
     finally:
         cache.quick_options.cache_clear()
+        cache.middle_options.cache_clear()
 
 
 PROBE = ("import json, jax, nablax.stateful as torch; torch.arange(4.0).exp().sum().item(); "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import enum
 import functools
 import inspect
 import os
@@ -22,45 +23,60 @@ COMPILED_CACHE_SIZE = 256
 SHAPES_PER_PROGRAM = 32
 RELEASED_BEFORE_CLEARING = 64
 
-# Compiling in two tiers. On the CPU, most of XLA's time compiling a program goes into
-# optimizing the machine code it generates, which a program run a few times never pays back
-# (a learner's script builds tens of programs and runs most of them a handful of times). So a
-# program is compiled first with the backend's optimizations off (two to three times faster to
-# compile), and once it has run for OPTIMIZED_AFTER_SECONDS in all, or OPTIMIZED_AFTER_RUNS
-# times, it is compiled again, fully optimized. The seconds serve large programs, whose
-# unoptimized code can run twice as slow (a digits CNN's training step: 0.47 s against 0.27 s):
-# they are optimized after a few runs. Small programs run as fast in either tier (the notes'
-# loop: 127-130 us an iteration in both), and a loop of a hundred steps would not pay back
-# their optimizing; the count catches those that run long in many short runs. The time is that
-# of the program's second run (its first compiled it), the one run the cache waits for. Other
-# backends compile once, fully optimized. `NABLAX_OPTIMIZED_AFTER_RUNS` in the environment sets
-# the count; 0 compiles fully optimized from the start. The quick tier also uses XLA:CPU's
-# older fusion emitters (straight to LLVM IR), which compile a program two to three times
-# faster than its newer MLIR ones (the CNN's step: 0.7 s against 0.25 s).
+# Compiling in tiers. On the CPU, most of XLA's time compiling a program goes into optimizing
+# the machine code it generates, which a program run a few times never pays back (a learner's
+# script builds tens of programs and runs most of them a handful of times). So a program is
+# compiled first at Level.QUICK: XLA's backend optimizations off (LLVM's level 0) and XLA:CPU's
+# older fusion emitters (straight to LLVM IR), together three to five times faster to compile
+# than XLA's defaults. Small programs run as fast that way (the notes' loop: 127-130 us an
+# iteration either way), but large ones can run twice as slow (a digits CNN's training step),
+# and random bits ten times. So once a program's runs add up to OPTIMIZED_AFTER_SECONDS (timed
+# on its second run: its first compiled it, and it is the one run the cache waits for), it is
+# compiled again at Level.MIDDLE, LLVM's level 1 with the older emitters, whose code runs as
+# fast as the defaults' on large ops (the CNN's step: 0.28 s against 0.47 s quick) for under
+# half their compile time (1.0 s against 3.1 s). After OPTIMIZED_AFTER_RUNS runs a program is
+# compiled at Level.FULL, XLA's defaults, whose newer emitters vectorize elementwise code a
+# little better (a large MLP's step: 6% faster): a training loop gets it after its first
+# thousand steps, and a loop of a hundred small steps never pays for it. Other backends compile
+# at Level.FULL from the start. `NABLAX_OPTIMIZED_AFTER_RUNS` in the environment sets the
+# count; 0 compiles at Level.FULL from the start.
 BASIC_QUICK_OPTIONS = {"xla_backend_optimization_level": 0}
 QUICK_COMPILER_OPTIONS = {**BASIC_QUICK_OPTIONS, "xla_cpu_use_fusion_emitters": False}
-# A program whose numbers must be those of JAX's eager ops (the functional face's draws of
-# initial parameters, which the two faces share to the bit) cannot start at level 0: LLVM's
-# level 0 leaves `a * b + c` two roundings where the full compile contracts it into one FMA.
-# Level 1 contracts it too, at under half the full compile's time.
-EXACT_QUICK_OPTIONS = {"xla_backend_optimization_level": 1, "xla_cpu_use_fusion_emitters": False}
+# Level 1 also gives the numbers of XLA's defaults where level 0 does not: LLVM's level 0
+# leaves `a * b + c` two roundings where the others contract it into one FMA. (So the draws of
+# stateful layers' initial parameters, which must be the functional face's to the bit, compile
+# at this level.)
+MIDDLE_COMPILER_OPTIONS = {"xla_backend_optimization_level": 1, "xla_cpu_use_fusion_emitters": False}
 OPTIMIZED_AFTER_RUNS = int(os.environ.get("NABLAX_OPTIMIZED_AFTER_RUNS", "1000"))
 OPTIMIZED_AFTER_SECONDS = 1.0
 
 
-class _Entry:
-    __slots__ = ("program", "held", "runs", "seconds", "quick")
+class Level(enum.IntEnum):
+    """How hard XLA optimizes a program (see above)."""
 
-    def __init__(self, program, quick: bool):
+    QUICK = 0
+    MIDDLE = 1
+    FULL = 2
+
+
+class _Entry:
+    __slots__ = ("program", "held", "runs", "seconds", "level")
+
+    def __init__(self, program, level: Level):
         self.program = program
         self.held = 0  # executables the program held after its last call
-        self.runs = 0  # runs of the program after the first, while it is compiled quickly
-        self.seconds = 0.0  # how long its second run took, while it is compiled quickly
-        self.quick = quick  # compiled with quick_options()
+        self.runs = 0  # runs of the program after the first, while below Level.FULL
+        self.seconds = 0.0  # how long its second run took, at Level.QUICK
+        self.level = level
 
-    def due_for_optimizing(self, runs: int, seconds: float) -> bool:
-        """Whether a quick program has run `runs` times, or for about `seconds` in all."""
-        return self.runs >= runs or self.runs * self.seconds >= seconds
+    def due_level(self, runs: int, seconds: float) -> Level:
+        """The level the program is due: FULL after `runs` runs, MIDDLE once its runs add up
+        to about `seconds`, else its own."""
+        if self.runs >= runs:
+            return Level.FULL
+        if self.level == Level.QUICK and self.runs * self.seconds >= seconds:
+            return Level.MIDDLE
+        return self.level
 
 
 @functools.lru_cache(maxsize=1)
@@ -77,10 +93,14 @@ def quick_options() -> dict | None:
 
 
 @functools.lru_cache(maxsize=1)
-def exact_quick_options() -> dict | None:
-    """EXACT_QUICK_OPTIONS where the quick tier has its options (see `quick_options`) and this
-    XLA knows them; else None: fully optimized."""
-    return EXACT_QUICK_OPTIONS if quick_options() == QUICK_COMPILER_OPTIONS and _known(EXACT_QUICK_OPTIONS) else None
+def middle_options() -> dict | None:
+    """MIDDLE_COMPILER_OPTIONS where the quick tier has its options (see `quick_options`) and
+    this XLA knows them; else None: XLA's defaults."""
+    return MIDDLE_COMPILER_OPTIONS if quick_options() == QUICK_COMPILER_OPTIONS and _known(MIDDLE_COMPILER_OPTIONS) else None
+
+
+def _options(level: Level) -> dict | None:
+    return quick_options() if level == Level.QUICK else middle_options() if level == Level.MIDDLE else None
 
 
 def _known(options: dict) -> bool:
@@ -169,13 +189,13 @@ class ProgramCache:
         self.compiled = 0  # executables held by all programs
         self.released = 0  # executables released since JAX's caches were last emptied
         self.compiles = 0  # programs built
-        self.optimized = 0  # programs compiled again, fully optimized (see OPTIMIZED_AFTER_RUNS)
+        self.optimized = 0  # programs compiled again at a higher level (see Level)
         self.hits = 0  # runs of a program already built
         self.executables = 0  # executables compiled: one per program and set of input shapes
         self.clears = 0  # times JAX's caches were emptied
 
-    def _build(self, plan, quick: bool):
-        return jax.jit(build_program(plan), compiler_options=quick_options() if quick else None)
+    def _build(self, plan, level: Level):
+        return jax.jit(build_program(plan), compiler_options=_options(level))
 
     def run(self, plan, args):
         """Runs the program of `plan` on `args`, building it if needed."""
@@ -186,32 +206,36 @@ class ProgramCache:
                                f"{explain.cause(plan, self.entries)}; asked at {explain.user_line()}")
             self.compiles += 1
             quick = self.optimized_after > 0 and quick_options() is not None and _on_its_own(args)
-            entry = self.entries[plan] = _Entry(self._build(plan, quick), quick)
+            level = Level.QUICK if quick else Level.FULL
+            entry = self.entries[plan] = _Entry(self._build(plan, level), level)
             while len(self.entries) > self.size:
                 self._release(self.entries.popitem(last=False)[1].held)
         else:
             self.hits += 1
             if entry is not self.latest:  # (the latest is last already; moving it would hash the key again)
                 self.entries.move_to_end(plan)
-            if entry.quick:
+            if entry.level < Level.FULL:
                 entry.runs += 1
-                if entry.due_for_optimizing(self.optimized_after, self.optimized_after_seconds) or not _on_its_own(args):
-                    self._optimize(plan, entry)
+                due = entry.due_level(self.optimized_after, self.optimized_after_seconds)
+                level = due if _on_its_own(args) else Level.FULL
+                if level > entry.level:
+                    self._optimize(plan, entry, level)
         self.latest = entry
-        result = _timed(entry, args) if entry.quick and entry.runs == 1 else call_program(entry.program, args)
+        timed = entry.level == Level.QUICK and entry.runs == 1
+        result = _timed(entry, args) if timed else call_program(entry.program, args)
         held = _executables_held(entry.program)
         if held != entry.held:
             self._held(plan, entry, held)
         return result
 
-    def _optimize(self, plan, entry: _Entry) -> None:
-        """Compiles a program of the quick tier again, fully optimized (it has run often)."""
+    def _optimize(self, plan, entry: _Entry, level: Level) -> None:
+        """Compiles a program again, at a higher `level` (it has run long or often)."""
         if explain.EXPLAINING.enabled:
-            explain.report(f"optimizing a program ({explain.describe(plan)}) run {entry.runs} times "
-                           f"(about {entry.runs * entry.seconds:.2g} s); asked at {explain.user_line()}")
+            explain.report(f"optimizing a program ({explain.describe(plan)}) at level {level.name} after {entry.runs} "
+                           f"runs (about {entry.runs * entry.seconds:.2g} s); asked at {explain.user_line()}")
         self.optimized += 1
-        entry.program, entry.quick = self._build(plan, quick=False), False
-        self._release(entry.held)  # (the quick executables go with their jitted function)
+        entry.program, entry.level = self._build(plan, level), level
+        self._release(entry.held)  # (the executables of the lower level go with their jitted function)
         entry.held = 0
 
     def _held(self, plan, entry: _Entry, held: int) -> None:
@@ -224,7 +248,7 @@ class ProgramCache:
         entry.held = held
         if held > self.shapes_per_program:
             entry.held = 0
-            entry.program = self._build(plan, entry.quick)
+            entry.program = self._build(plan, entry.level)
             self._release(held)
         while self.compiled > self.compiled_size and len(self.entries) > 1:
             self._release(self.entries.popitem(last=False)[1].held)

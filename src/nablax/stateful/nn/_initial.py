@@ -4,8 +4,8 @@ global random stream as one compiled program per layer description.
 Run eagerly, a layer's `init` compiles a program for each JAX random function and each
 parameter shape, fully optimized: about a second for a small CNN's four layers, before the
 script has computed anything. As one program per layer description (equal layers share it),
-taking the draw's seed and counter as arguments, it compiles at the engine's exact quick level
-(`EXACT_QUICK_OPTIONS`: the numbers of the eager `init`, to the bit) in a third of the time.
+taking the draw's seed and counter as arguments, it compiles at the engine's middle level
+(`MIDDLE_COMPILER_OPTIONS`: the numbers of the eager `init`, to the bit) in a third of the time.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class _InitProgram:
     def __init__(self, layer: pure.Layer):
         self.layer = layer
         self.names: tuple[str, ...] = ()  # the parameters in `init`'s (PyTorch's) order, noted while tracing
-        self.program = jax.jit(self._init, compiler_options=cache.exact_quick_options())
+        self.program = jax.jit(self._init, compiler_options=cache.middle_options())
 
     def _init(self, seed, counter) -> dict:
         params = self.layer.init(key_of(seed, counter))
