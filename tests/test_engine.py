@@ -3,6 +3,7 @@ cache, backward passes, and the reference interpreter as a second oracle."""
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -106,3 +107,14 @@ def test_a_second_backward_through_a_freed_graph_raises(interpreted):
         y.backward()
         with pytest.raises(RuntimeError, match="backward through the graph a second time"):
             y.backward()
+
+
+def test_a_small_tensor_made_from_data_moves_to_the_device_once_a_program_takes_it():
+    t = torch.tensor([1.0, 2.0, 3.0])
+    expr = t._current_expr()
+    assert isinstance(expr.value, np.ndarray)  # no transfer for a value only the host may read
+    (t.exp() * 2).sum().item()
+    moved = expr.value
+    assert isinstance(moved, jax.Array)
+    (t.exp() * 3).sum().item()
+    assert expr.value is moved  # moved once, not at every program

@@ -21,8 +21,9 @@ import enum
 from typing import Any, NamedTuple
 
 import jax.numpy as jnp
+import numpy as np
 
-from .arguments import as_argument
+from .arguments import as_argument, on_device
 from .graph import DETACH, SELECT, VAR, Expr, Op, is_computed_output, is_live, settle_output
 
 
@@ -203,6 +204,8 @@ class PlanBuilder:
         index = len(args)
         ref = self.prelude.refs[id(expr)] = _ARGS[index] if index < _MADE_AT_ONCE else Ref.of(Kind.ARG, index)
         value = expr.value
+        if type(value) is np.ndarray:  # a small tensor made from data, first used by a program: moved once
+            value = expr.value = on_device(value)
         args.append(as_argument(value) if type(value) in _NUMBERS else value)
         if self.arg_exprs is not None:
             self.arg_exprs.append(expr)

@@ -14,6 +14,7 @@ from .. import dtypes as dt
 from .. import engine
 from ..device import as_device, get_default_device, of_jax, to_jax
 from ..engine import Op
+from ..engine.host import HOST_ELEMENTS
 from ..layouts import check_layout, check_memory_format
 from ..recording import record
 from ..storage import Storage
@@ -283,7 +284,11 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     # A private copy: JAX may read a host array after this returns (its transfer can be
     # asynchronous, or alias the memory), and the caller's array may change meanwhile.
     values = np.array(_plain(data), dtype=dtype.numpy, copy=True).reshape(shape)
-    result = Tensor._from_expr(engine.source(engine.on_device(values)))
+    # A small tensor keeps its values on the host until a program takes them (see
+    # `PlanBuilder._argument`): a dataset's samples, made one by one and batched on the host,
+    # never pay for a transfer each (tens of microseconds).
+    known = values if values.size <= HOST_ELEMENTS else engine.on_device(values)
+    result = Tensor._from_expr(engine.source(known))
     return finish(result, device, requires_grad)
 
 
