@@ -30,16 +30,17 @@ RELEASED_BEFORE_CLEARING = 64
 # older fusion emitters (straight to LLVM IR), together three to five times faster to compile
 # than XLA's defaults. Small programs run as fast that way (the notes' loop: 127-130 us an
 # iteration either way), but large ones can run twice as slow (a digits CNN's training step),
-# and random bits ten times. So once a program's runs add up to OPTIMIZED_AFTER_SECONDS (timed
-# on its second run: its first compiled it, and it is the one run the cache waits for), it is
-# compiled again at Level.MIDDLE, LLVM's level 1 with the older emitters, whose code runs as
-# fast as the defaults' on large ops (the CNN's step: 0.28 s against 0.47 s quick) for under
-# half their compile time (1.0 s against 3.1 s). After OPTIMIZED_AFTER_RUNS runs a program is
-# compiled at Level.FULL, XLA's defaults, whose newer emitters vectorize elementwise code a
-# little better (a large MLP's step: 6% faster): a training loop gets it after its first
-# thousand steps, and a loop of a hundred small steps never pays for it. Other backends compile
-# at Level.FULL from the start. `NABLAX_OPTIMIZED_AFTER_RUNS` in the environment sets the
-# count; 0 compiles at Level.FULL from the start.
+# and random bits ten times. So once a program's runs add up to OPTIMIZED_AFTER_SECONDS, about
+# what compiling it again costs (timed on its second run: its first compiled it, and it is
+# the one run the cache waits for), it is compiled again at Level.MIDDLE: LLVM's level 1 with
+# the older emitters, whose code runs as fast as the defaults' on large ops (the CNN's step:
+# 0.28 s against 0.47 s quick) for under half their compile time (1.0 s against 3.1 s). After
+# OPTIMIZED_AFTER_RUNS runs a program is compiled at Level.FULL, XLA's defaults, whose newer
+# emitters vectorize elementwise code a little better (a large MLP's step: 6% faster): a
+# training loop gets it after its first thousand steps, and a loop of a hundred small steps
+# never pays for it. Other backends compile at Level.FULL from the start.
+# `NABLAX_OPTIMIZED_AFTER_RUNS` in the environment sets the count; 0 compiles at Level.FULL
+# from the start.
 BASIC_QUICK_OPTIONS = {"xla_backend_optimization_level": 0}
 QUICK_COMPILER_OPTIONS = {**BASIC_QUICK_OPTIONS, "xla_cpu_use_fusion_emitters": False}
 # Level 1 also gives the numbers of XLA's defaults where level 0 does not: LLVM's level 0
@@ -48,7 +49,7 @@ QUICK_COMPILER_OPTIONS = {**BASIC_QUICK_OPTIONS, "xla_cpu_use_fusion_emitters": 
 # at this level.)
 MIDDLE_COMPILER_OPTIONS = {"xla_backend_optimization_level": 1, "xla_cpu_use_fusion_emitters": False}
 OPTIMIZED_AFTER_RUNS = int(os.environ.get("NABLAX_OPTIMIZED_AFTER_RUNS", "1000"))
-OPTIMIZED_AFTER_SECONDS = 1.0
+OPTIMIZED_AFTER_SECONDS = 0.25
 
 
 class Level(enum.IntEnum):
