@@ -67,7 +67,7 @@ class _Entry:
         self.program = program
         self.held = 0  # executables the program held after its last call
         self.runs = 0  # runs of the program after the first, while below Level.FULL
-        self.seconds = 0.0  # how long its second run took, at Level.QUICK
+        self.seconds = 0.0  # how long one run took at Level.QUICK (its second, or the next that compiled nothing)
         self.level = level
 
     def due_level(self, runs: int, seconds: float) -> Level:
@@ -222,10 +222,12 @@ class ProgramCache:
                 if level > entry.level:
                     self._optimize(plan, entry, level)
         self.latest = entry
-        timed = entry.level == Level.QUICK and entry.runs == 1
+        timed = entry.level == Level.QUICK and entry.runs >= 1 and not entry.seconds
         result = _timed(entry, args) if timed else call_program(entry.program, args)
         held = _executables_held(entry.program)
         if held != entry.held:
+            if timed:  # the run compiled the program for new input shapes: time a later one
+                entry.seconds = 0.0
             self._held(plan, entry, held)
         return result
 

@@ -21,7 +21,9 @@ import threading
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from .arguments import on_device
 from .graph import VAR, Expr, settle
 
 
@@ -75,6 +77,8 @@ def evaluate(root: Expr, substitutes=None, added=None):
             value = substitutes[id(expr)]
         elif known(expr):
             value = expr.value
+            if isinstance(value, np.ndarray):  # (a tensor made from data: a program sees it as an array)
+                value = on_device(value)
         else:
             inputs = [values[id(source)] if edge else jax.lax.stop_gradient(values[id(source)])
                       for source, edge in zip(expr.inputs, expr.grad_edges)]
