@@ -31,8 +31,8 @@ RELEASED_BEFORE_CLEARING = 64
 # than XLA's defaults. Small programs run as fast that way (the notes' loop: 127-130 us an
 # iteration either way), but large ones can run twice as slow (a digits CNN's training step),
 # and random bits ten times. So once a program's runs add up to OPTIMIZED_AFTER_SECONDS, about
-# what compiling it again costs (timed on its second run: its first compiled it, and it is
-# the one run the cache waits for), it is compiled again at Level.MIDDLE: LLVM's level 1 with
+# what compiling it again costs (timed on one run, the one the cache waits for: its second,
+# or the next that compiled nothing new for its input shapes), it is compiled again at Level.MIDDLE: LLVM's level 1 with
 # the older emitters, whose code runs as fast as the defaults' on large ops (the CNN's step:
 # 0.28 s against 0.47 s quick) for under half their compile time (1.0 s against 3.1 s). After
 # OPTIMIZED_AFTER_RUNS runs a program is compiled at Level.FULL, XLA's defaults, whose newer
