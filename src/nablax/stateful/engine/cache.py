@@ -32,13 +32,13 @@ RELEASED_BEFORE_CLEARING = 64
 # iteration either way), but large ones can run twice as slow (a digits CNN's training step),
 # and random bits ten times. So once a program's runs add up to OPTIMIZED_AFTER_SECONDS, about
 # what compiling it again costs (timed on one run, the one the cache waits for: its second,
-# or the next that compiled nothing new for its input shapes), it is compiled again at Level.MIDDLE: LLVM's level 1 with
-# the older emitters, whose code runs as fast as the defaults' on large ops (the CNN's step:
-# 0.28 s against 0.47 s quick) for under half their compile time (1.0 s against 3.1 s). After
-# OPTIMIZED_AFTER_RUNS runs a program is compiled at Level.FULL, XLA's defaults, whose newer
-# emitters vectorize elementwise code a little better (a large MLP's step: 6% faster): a
-# training loop gets it after its first thousand steps, and a loop of a hundred small steps
-# never pays for it. Other backends compile at Level.FULL from the start.
+# or the next that compiled nothing new for its input shapes), it is compiled again at
+# Level.MIDDLE: LLVM's level 1 with the older emitters, whose code runs as fast as the
+# defaults' on large ops (the CNN's step: 0.28 s against 0.47 s quick) for under half their
+# compile time (1.0 s against 3.1 s). After OPTIMIZED_AFTER_RUNS runs a program is compiled at
+# Level.FULL, XLA's defaults, whose newer emitters vectorize elementwise code a little better
+# (a large MLP's step: 6% faster): a training loop gets it after its first thousand steps, and
+# a loop of a hundred small steps never pays for it. Other backends compile at Level.FULL from the start.
 # `NABLAX_OPTIMIZED_AFTER_RUNS` in the environment sets the count; 0 compiles at Level.FULL
 # from the start.
 BASIC_QUICK_OPTIONS = {"xla_backend_optimization_level": 0}
@@ -47,7 +47,7 @@ QUICK_COMPILER_OPTIONS = {**BASIC_QUICK_OPTIONS, "xla_cpu_use_fusion_emitters": 
 # leaves `a * b + c` two roundings where the others contract it into one FMA. (So the draws of
 # stateful layers' initial parameters, which must be the functional face's to the bit, compile
 # at this level.)
-MIDDLE_COMPILER_OPTIONS = {"xla_backend_optimization_level": 1, "xla_cpu_use_fusion_emitters": False}
+MIDDLE_COMPILER_OPTIONS = {**QUICK_COMPILER_OPTIONS, "xla_backend_optimization_level": 1}
 OPTIMIZED_AFTER_RUNS = int(os.environ.get("NABLAX_OPTIMIZED_AFTER_RUNS", "1000"))
 OPTIMIZED_AFTER_SECONDS = 0.25
 

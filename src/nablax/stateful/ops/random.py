@@ -71,10 +71,6 @@ class Generator:
         self._counter += 1
         return self._seed, self._counter
 
-    def next_key(self) -> jax.Array:
-        seed, counter = self.next_draw()
-        return jax.random.fold_in(jax.random.key(seed), counter)
-
 
 default_generator = Generator()
 

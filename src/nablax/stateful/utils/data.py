@@ -171,7 +171,7 @@ def _stacked(samples: list[Tensor]) -> Tensor:
     values = engine.values_on_host([s._current_expr() for s in samples]) if alike else None
     if values is None:
         return copies.stack(samples)
-    return creation.tensor(np.stack(values).astype(first.dtype.numpy, copy=False), dtype=first.dtype)
+    return creation.tensor(np.stack(values), dtype=first.dtype)
 
 
 def default_collate(samples):
