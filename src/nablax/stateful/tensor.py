@@ -65,11 +65,11 @@ class Tensor:
     @classmethod
     def _from_expr(cls, expr: Expr, device: Device = CPU) -> Tensor:
         """A new tensor (on a storage of its own) whose value is `expr`."""
-        return cls._on_storage(Storage(expr, device), (), None, None, expr)
+        return cls._on_storage(Storage(expr, device), expr)
 
     @classmethod
-    def _on_storage(cls, storage: Storage, steps: tuple = (), strides: tuple | None = None, base=None,
-                    expr: Expr | None = None, detached: bool = False) -> Tensor:
+    def _on_storage(cls, storage: Storage, expr: Expr | None = None, steps: tuple = (), strides: tuple | None = None,
+                    base=None, detached: bool = False) -> Tensor:
         """A tensor seeing `storage` through view `steps` (the whole of it by default); with
         no `expr`, its expr is built from the storage on first use."""
         tensor = object.__new__(cls)
@@ -88,14 +88,16 @@ class Tensor:
 
     def _alias(self, *, detached: bool, cls=None) -> Tensor:
         """A tensor sharing this one's storage and view (`detach()`, `.data`, `Parameter`)."""
-        return (cls or Tensor)._on_storage(self._storage, self._steps, self._strides, self._base, detached=detached)
+        return (cls or Tensor)._on_storage(self._storage, steps=self._steps, strides=self._strides, base=self._base,
+                                           detached=detached)
 
     def _view_of(self, steps: tuple, shape: tuple, strides: tuple, grad_name: str) -> Tensor:
         """A view of this tensor through more `steps`, sharing its storage."""
         source = self._current_expr()
         base = self._base if self._base is not None else self
         if not source.requires_grad and not self._no_grad_view:  # outside autograd: its expr when first needed
-            view = Tensor._on_storage(self._storage, self._steps + steps, strides, base, detached=self._detached)
+            view = Tensor._on_storage(self._storage, steps=self._steps + steps, strides=strides, base=base,
+                                      detached=self._detached)
             view._view = True
             return view
         grad = engine.is_grad_enabled() and source.requires_grad
@@ -103,8 +105,8 @@ class Tensor:
         # PyTorch: a view taken under no_grad of a tensor that requires grad still requires grad
         # (as a leaf that gradients never reach), and so do views of it.
         cut = source.requires_grad and not grad
-        view = Tensor._on_storage(self._storage, self._steps + steps, strides, base,
-                                  expr=engine.dead_end(expr) if cut else expr, detached=self._detached and not grad)
+        view = Tensor._on_storage(self._storage, engine.dead_end(expr) if cut else expr, self._steps + steps, strides, base,
+                                  detached=self._detached and not grad)
         view._no_grad_view = self._no_grad_view or cut
         view._view = True
         expr.owner = weakref.ref(view)

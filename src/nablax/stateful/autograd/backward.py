@@ -23,23 +23,31 @@ _FREED = (
 )
 
 
-def _planned(root: engine.Expr, cotangent, probes=(), create_graph: bool = False) -> engine.BackwardPass:
+def _planned(root: engine.Expr, cotangent, probes=()) -> engine.BackwardPass:
     """The backward pass of `root`, refused where PyTorch refuses it."""
-    backward = engine.BackwardPass(root, cotangent, probes, recorded=create_graph)
+    backward = engine.BackwardPass(root, cotangent, probes)
     for expr in backward.nodes:
-        if expr.freed and expr.op.saves:
-            raise RuntimeError(_FREED)
-        if expr.grad_name == NOT_DIFFERENTIABLE:
-            raise RuntimeError(f"derivative for aten::{expr.op.name} is not implemented")
-        if expr.grad_name in NO_DERIVATIVE:
-            error, message = NO_DERIVATIVE[expr.grad_name]
-            raise error(message)
-        refused_inputs = NO_DERIVATIVE_IN.get(expr.op.name)  # (most ops: None)
-        if refused_inputs:
-            for position, (error, message) in refused_inputs.items():
-                if expr.grad_edges[position]:
-                    raise error(message)
+        if expr.freed or expr.grad_name in _REFUSED_GRAD_NAMES or expr.op.name in NO_DERIVATIVE_IN:  # (most nodes: no)
+            _refuse(expr)
     return backward
+
+
+_REFUSED_GRAD_NAMES = frozenset({NOT_DIFFERENTIABLE, *NO_DERIVATIVE})
+
+
+def _refuse(expr: engine.Expr) -> None:
+    """Raises PyTorch's error where a backward pass cannot go through `expr`: its graph was
+    freed, or PyTorch has no derivative for it (or for the inputs gradients flow to)."""
+    if expr.freed and expr.op.saves:
+        raise RuntimeError(_FREED)
+    if expr.grad_name == NOT_DIFFERENTIABLE:
+        raise RuntimeError(f"derivative for aten::{expr.op.name} is not implemented")
+    if expr.grad_name in NO_DERIVATIVE:
+        error, message = NO_DERIVATIVE[expr.grad_name]
+        raise error(message)
+    for position, (error, message) in NO_DERIVATIVE_IN.get(expr.op.name, {}).items():
+        if expr.grad_edges[position]:
+            raise error(message)
 
 
 def _release(backward: engine.BackwardPass, retain_graph) -> None:
@@ -71,12 +79,12 @@ def _root_and_cotangent(output: Tensor, gradient, index: int = 0):
 _GRADIENT_GRAD_NAME = "MulBackward0"
 
 
-def _gradients(backward_pass: engine.BackwardPass, groups, old, create_graph: bool) -> list:
+def _gradients(backward_pass: engine.BackwardPass, groups, old, create_graph: bool) -> tuple | list:
     """The gradients of the groups: computed now, or (`create_graph`) recorded as nodes that
     a later backward pass differentiates again."""
     if create_graph:
         return backward_pass.gradient_exprs(groups, _GRADIENT_GRAD_NAME, old)
-    return list(backward_pass.run(groups, old))
+    return backward_pass.run(groups, old)
 
 
 def backward(output: Tensor, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
@@ -91,8 +99,8 @@ def backward(output: Tensor, gradient=None, retain_graph=None, create_graph=Fals
             if value is not None:
                 _accumulate(leaf, value._current_expr() if create_graph else engine.source(value._value()), add=True)
         return
-    retaining = _retained_non_leaves() if _RETAINING else []
-    backward_pass = _planned(root, cotangent, [tensor._current_expr() for tensor in retaining], create_graph)
+    retaining = _retained_non_leaves() if _RETAINING else ()
+    backward_pass = _planned(root, cotangent, [tensor._current_expr() for tensor in retaining] if retaining else ())
     leaves, groups = backward_pass.leaves()
     for tensor in retaining:  # non-leaf tensors that keep their gradient, where the pass reaches them
         index = backward_pass.probe_variable(tensor._current_expr())
@@ -187,7 +195,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not tensor.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     probes = [tensor._current_expr() for tensor in inputs if not tensor.is_leaf]
-    backward_pass = _planned(root, cotangent, probes, create_graph)
+    backward_pass = _planned(root, cotangent, probes)
     groups = [_variables_of(backward_pass, tensor) for tensor in inputs]
     found = iter(_gradients(backward_pass, [group for group in groups if group], None, create_graph))
     _release(backward_pass, retain_graph)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import jax
+import numpy as np
 
 # Python numbers held as JAX scalars for the programs that take them (see as_argument).
 DEVICE_SCALARS_HELD = 256
@@ -41,6 +42,22 @@ def as_argument(value):
             return value
         DEVICE_SCALARS[key] = scalar
     return scalar
+
+
+def device_value(expr):
+    """A known expr's value as programs see it. A NumPy array (a small tensor made from data
+    keeps its values on the host until a program takes them) moves to the device the first
+    time, and the expr keeps the moved value."""
+    value = expr.value
+    if type(value) is np.ndarray:
+        value = expr.value = on_device(value)
+    return value
+
+
+def program_argument(expr):
+    """A known expr's value as a program argument: its `device_value`, with a Python number
+    as a JAX scalar (`as_argument`)."""
+    return device_value(expr) if type(expr.value) is np.ndarray else as_argument(expr.value)
 
 
 def on_device(values) -> jax.Array:

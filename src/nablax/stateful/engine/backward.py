@@ -29,16 +29,17 @@ class BackwardPass:
         [6.0]
     """
 
-    __slots__ = ("root", "cotangent", "probes", "nodes", "_builder", "_root_ref")
+    __slots__ = ("root", "cotangent", "nodes", "_builder", "_root_ref")
 
-    def __init__(self, root: Expr, cotangent: Expr | None = None, probes=(), recorded: bool = False):
+    def __init__(self, root: Expr, cotangent: Expr | None = None, probes=()):
         self.root = root
         self.cotangent = cotangent
-        self.probes = list(probes)
-        self._builder = PlanBuilder(probes, keep_inputs=recorded)  # (`gradient_exprs` needs the inputs' exprs)
+        self._builder = PlanBuilder(probes)
         self._root_ref = self._builder.number_root(root)
-        # The nodes differentiated: the non-leaf nodes on gradient paths from the root.
-        self.nodes: list[Expr] = [expr for expr in self._builder.body.exprs if expr is not None]
+        # The nodes differentiated: the non-leaf nodes on gradient paths from the root (the body's
+        # exprs but for the None of each probe's addition).
+        exprs = self._builder.body.exprs
+        self.nodes: list[Expr] = [expr for expr in exprs if expr is not None] if probes else exprs
 
     @property
     def variables(self) -> list[Expr]:
@@ -50,7 +51,7 @@ class BackwardPass:
         in place between two uses enters as two variables). Variables of tensors that no
         longer exist are left out: their gradients are not wanted."""
         leaves, groups, index_of = [], [], {}
-        for index, expr in enumerate(self.variables):
+        for index, expr in enumerate(self._builder.variables):
             leaf = leaf_of(expr) if expr.op is VAR else None
             if leaf is None:
                 continue
@@ -72,8 +73,8 @@ class BackwardPass:
         number = builder.number
         variables = builder.variable_values(as_inputs)
         cotangent = None if self.cotangent is None else number(strip(self.cotangent))
-        gradients = tuple((tuple(group), None if old is None else number(strip(old)))
-                          for group, old in zip(groups, old_gradients or [None] * len(groups)))
+        gradients = tuple([(tuple(group), None if old is None else number(strip(old)))
+                           for group, old in zip(groups, old_gradients or [None] * len(groups))])
         body_outputs = [] if as_inputs else builder.body_outputs(self.root)
         prelude_outputs = [] if as_inputs else builder.live_outputs()
         body = Body(tuple(builder.body.nodes), variables, self._root_ref, cotangent,

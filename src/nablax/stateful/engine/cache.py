@@ -61,7 +61,7 @@ class Level(enum.IntEnum):
 
 
 class _Entry:
-    __slots__ = ("program", "held", "runs", "seconds", "level")
+    __slots__ = ("program", "held", "runs", "seconds", "level", "tiered")
 
     def __init__(self, program, level: Level):
         self.program = program
@@ -69,6 +69,7 @@ class _Entry:
         self.runs = 0  # runs of the program after the first, while below Level.FULL
         self.seconds = 0.0  # how long one run took at Level.QUICK (its second, or the next that compiled nothing)
         self.level = level
+        self.tiered = level != Level.FULL  # whether its runs are counted toward a higher level
 
     def due_level(self, runs: int, seconds: float) -> Level:
         """The level the program is due: FULL after `runs` runs, MIDDLE once its runs add up
@@ -202,27 +203,15 @@ class ProgramCache:
         """Runs the program of `plan` on `args`, building it if needed."""
         entry = self.entries.get(plan)
         if entry is None:
-            if explain.EXPLAINING.enabled:
-                explain.report(f"building program {self.compiles + 1} ({explain.describe(plan)}): "
-                               f"{explain.cause(plan, self.entries)}; asked at {explain.user_line()}")
-            self.compiles += 1
-            quick = self.optimized_after > 0 and quick_options() is not None and _on_its_own(args)
-            level = Level.QUICK if quick else Level.FULL
-            entry = self.entries[plan] = _Entry(self._build(plan, level), level)
-            while len(self.entries) > self.size:
-                self._release(self.entries.popitem(last=False)[1].held)
+            entry = self._add(plan, args)
         else:
             self.hits += 1
             if entry is not self.latest:  # (the latest is last already; moving it would hash the key again)
                 self.entries.move_to_end(plan)
-            if entry.level < Level.FULL:
-                entry.runs += 1
-                due = entry.due_level(self.optimized_after, self.optimized_after_seconds)
-                level = due if _on_its_own(args) else Level.FULL
-                if level > entry.level:
-                    self._optimize(plan, entry, level)
+            if entry.tiered:
+                self._count_run(plan, entry, args)
         self.latest = entry
-        timed = entry.level == Level.QUICK and entry.runs >= 1 and not entry.seconds
+        timed = entry.tiered and entry.level == Level.QUICK and entry.runs >= 1 and not entry.seconds
         result = _timed(entry, args) if timed else call_program(entry.program, args)
         held = _executables_held(entry.program)
         if held != entry.held:
@@ -231,13 +220,34 @@ class ProgramCache:
             self._held(plan, entry, held)
         return result
 
+    def _add(self, plan, args) -> _Entry:
+        """Builds the program of a new plan, at Level.QUICK where it can."""
+        if explain.EXPLAINING.enabled:
+            explain.report(f"building program {self.compiles + 1} ({explain.describe(plan)}): "
+                           f"{explain.cause(plan, self.entries)}; asked at {explain.user_line()}")
+        self.compiles += 1
+        quick = self.optimized_after > 0 and quick_options() is not None and _on_its_own(args)
+        level = Level.QUICK if quick else Level.FULL
+        entry = self.entries[plan] = _Entry(self._build(plan, level), level)
+        while len(self.entries) > self.size:
+            self._release(self.entries.popitem(last=False)[1].held)
+        return entry
+
+    def _count_run(self, plan, entry: _Entry, args) -> None:
+        """Counts a run of a program below Level.FULL, compiling it again at the level it is due."""
+        entry.runs += 1
+        due = entry.due_level(self.optimized_after, self.optimized_after_seconds)
+        level = due if _on_its_own(args) else Level.FULL
+        if level > entry.level:
+            self._optimize(plan, entry, level)
+
     def _optimize(self, plan, entry: _Entry, level: Level) -> None:
         """Compiles a program again, at a higher `level` (it has run long or often)."""
         if explain.EXPLAINING.enabled:
             explain.report(f"optimizing a program ({explain.describe(plan)}) at level {level.name} after {entry.runs} "
                            f"runs (about {entry.runs * entry.seconds:.2g} s); asked at {explain.user_line()}")
         self.optimized += 1
-        entry.program, entry.level = self._build(plan, level), level
+        entry.program, entry.level, entry.tiered = self._build(plan, level), level, level != Level.FULL
         self._release(entry.held)  # (the executables of the lower level go with their jitted function)
         entry.held = 0
 

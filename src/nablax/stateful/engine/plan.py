@@ -12,18 +12,19 @@ Nodes refer to their inputs by `Ref`s: the index-th known value passed in (`ARG`
 node, body node or variable. The plan is the cache key of its compiled program, so it is
 hashed and compared on every run: a ref is an interned int (ints hash fast, and interned
 ones compare by identity) with its kind in the two low bits, and a plan node is a plain
-tuple.
+tuple. The walk takes refs from `_INTERNED` by index, with no call.
 """
 
 from __future__ import annotations
 
 import enum
+import itertools
 from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
 
-from .arguments import as_argument, on_device
+from .arguments import program_argument
 from .graph import DETACH, SELECT, VAR, Expr, Op, is_computed_output, is_live, settle_output
 
 
@@ -46,10 +47,7 @@ class Ref(int):
 
     @staticmethod
     def of(kind: Kind, index: int) -> Ref:
-        interned = _INTERNED[kind]
-        while len(interned) <= index:
-            interned.append(int.__new__(Ref, len(interned) << 2 | kind))
-        return interned[index]
+        return _INTERNED[kind][index]
 
     @property
     def kind(self) -> Kind:
@@ -63,13 +61,24 @@ class Ref(int):
         return f"{Kind(self & 3).name.lower()}[{self >> 2}]"
 
 
-_INTERNED: tuple[list[Ref], ...] = ([], [], [], [])
-_MADE_AT_ONCE = 1024  # refs of each kind made at import: the walk indexes them, with no call
-for _kind in Kind:
-    Ref.of(_kind, _MADE_AT_ONCE - 1)
+class _Interned(dict):
+    """The refs of one kind by index, each made on first use."""
 
-_ARGS, _PRELUDE, _BODY, _VARIABLES = _INTERNED  # (indexed by the walk: no call per ref)
-_NUMBERS = frozenset({int, float})  # the known values that `as_argument` changes
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: Kind):
+        super().__init__()
+        self.kind = kind
+
+    def __missing__(self, index: int) -> Ref:
+        ref = self[index] = int.__new__(Ref, index << 2 | self.kind)
+        return ref
+
+
+_INTERNED = tuple(_Interned(kind) for kind in Kind)
+_ARGS, _PRELUDE, _BODY, _VARIABLES = _INTERNED
+_CONVERTED = frozenset({int, float, np.ndarray})  # known values a program takes in another form (see `_argument`)
+_NEVER = itertools.repeat(False)  # the edges of a node outside differentiation: none is differentiated
 
 # A plan node: (op, static, input refs). A plain tuple: plans are built on every run.
 PlanNode = tuple  # tuple[Op, tuple, tuple[Ref, ...]]
@@ -98,19 +107,17 @@ class Plan(NamedTuple):
 class _Section:
     """The nodes of one section of a plan, in order (inputs before the nodes using them)."""
 
-    __slots__ = ("kind", "nodes", "exprs", "refs", "interned")
+    __slots__ = ("nodes", "exprs", "refs", "interned")
 
-    def __init__(self, kind: Kind):
-        self.kind = kind
-        self.interned = _INTERNED[kind]
+    def __init__(self, interned: _Interned):
+        self.interned = interned  # the section's refs by index
         self.nodes: list[PlanNode] = []
         self.exprs: list[Expr | None] = []  # the node's expr (None for a probe's addition)
         self.refs: dict[int, Ref] = {}  # id(expr) -> ref
 
     def add(self, op: Op, static, inputs: tuple, expr: Expr | None) -> Ref:
-        """Appends a node; its ref. (`PlanBuilder.number` writes this out, for speed.)"""
-        index = len(self.nodes)
-        ref = self.interned[index] if index < _MADE_AT_ONCE else Ref.of(self.kind, index)
+        """Appends a node; its ref."""
+        ref = self.interned[len(self.nodes)]
         self.nodes.append((op, static, inputs))
         self.exprs.append(expr)
         return ref
@@ -125,13 +132,13 @@ class PlanBuilder:
 
     __slots__ = ("args", "arg_exprs", "prelude", "body", "variables", "probes", "selections")
 
-    def __init__(self, probes=(), keep_inputs: bool = False):
+    def __init__(self, probes=()):
         self.args: list[Any] = []  # the known values the program is called with
-        self.arg_exprs: list[Expr] | None = [] if keep_inputs else None  # whose values they are, where asked
-        self.prelude = _Section(Kind.PRELUDE)
-        self.body = _Section(Kind.BODY)
+        self.arg_exprs: list[Expr] = []  # whose values they are
+        self.prelude = _Section(_PRELUDE)
+        self.body = _Section(_BODY)
         self.variables: list[Expr] = []  # leaf variables (VAR nodes) and probes, as the body reaches them
-        self.probes = set(map(id, probes))  # non-leaf nodes whose gradient is wanted
+        self.probes = frozenset(map(id, probes))  # non-leaf nodes whose gradient is wanted
         self.selections: list[Expr] = []
 
     def number(self, expr: Expr, differentiate: bool = False) -> Ref:
@@ -145,55 +152,43 @@ class PlanBuilder:
 
     def _add(self, expr: Expr, differentiate: bool) -> Ref:
         """`number` of an expr not numbered yet in its section (the caller has looked it up)."""
-        section = self.body if differentiate else self.prelude
-        refs, key, op = section.refs, id(expr), expr.op
+        op = expr.op
         if differentiate:
             if op is VAR:  # a leaf: a variable of the differentiated function
-                return self._variable(expr)
+                ref = self.body.refs[id(expr)] = self._new_variable(expr)
+                return ref
+            section, edges = self.body, expr.grad_edges
         elif expr.value is not None:
             return self._argument(expr)
         elif op is SELECT and is_computed_output(expr):  # known, not settled yet
             settle_output(expr)
             return self._argument(expr)
         elif op is VAR or op is DETACH:  # identities outside differentiation
-            ref = refs[key] = self.number(expr.inputs[0])
+            ref = self.prelude.refs[id(expr)] = self.number(expr.inputs[0])
             return ref
-        inputs = self._number_inputs(expr, differentiate)
+        else:
+            section, edges = self.prelude, _NEVER
+        prelude_refs, body_refs, inputs = self.prelude.refs, self.body.refs, []
+        for source, edge in zip(expr.inputs, edges):
+            source_ref = (body_refs if edge else prelude_refs).get(id(source))  # (looked up without a call)
+            if source_ref is None:
+                source_ref = self._add(source, edge) if edge or source.value is None else self._argument(source)
+            inputs.append(source_ref)
         nodes = section.nodes
-        index = len(nodes)
-        ref = refs[key] = section.interned[index] if index < _MADE_AT_ONCE else Ref.of(section.kind, index)
-        nodes.append((op, expr.static, inputs))
+        ref = section.refs[id(expr)] = section.interned[len(nodes)]
+        nodes.append((op, expr.static, tuple(inputs)))
         section.exprs.append(expr)
-        if differentiate and self.probes and key in self.probes:  # d root / d expr: a zero variable added to the node
-            ref = refs[key] = section.add(_ADD, (), (ref, self._new_variable(expr)), None)
+        if differentiate and self.probes and id(expr) in self.probes:  # d root / d expr: a zero variable added to the node
+            ref = section.refs[id(expr)] = section.add(_ADD, (), (ref, self._new_variable(expr)), None)
         return ref
 
-    def _number_inputs(self, expr: Expr, differentiate: bool) -> tuple[Ref, ...]:
-        """The refs of a node's inputs, numbering those not numbered yet. (A loop per section,
-        written out: this runs for every input of every node of every program.)"""
-        prelude_refs, inputs = self.prelude.refs, []
-        if differentiate:
-            body_refs = self.body.refs
-            for source, edge in zip(expr.inputs, expr.grad_edges):
-                source_ref = (body_refs if edge else prelude_refs).get(id(source))
-                if source_ref is None:
-                    source_ref = self._add(source, edge) if edge or source.value is None else self._argument(source)
-                inputs.append(source_ref)
-        else:
-            for source in expr.inputs:
-                source_ref = prelude_refs.get(id(source))
-                if source_ref is None:
-                    source_ref = self._add(source, False) if source.value is None else self._argument(source)
-                inputs.append(source_ref)
-        return tuple(inputs)
-
     def number_root(self, root: Expr) -> Ref:
-        """`number(root, differentiate=True)`, for graphs of any depth: a graph too deep to
-        walk recursively is numbered again bottom up, in topological order."""
+        """`number(root, differentiate=True)` on a new builder, for graphs of any depth: a graph
+        too deep to walk recursively is numbered again bottom up, in topological order."""
         try:
-            return self.number(root, True)
+            return self._add(root, True)  # (nothing is numbered yet)
         except RecursionError:
-            self.body, self.variables = _Section(Kind.BODY), []
+            self.body, self.variables = _Section(_BODY), []
             for expr in gradient_paths(root):
                 self.number(expr, True)
             return self.number(root, True)
@@ -201,32 +196,23 @@ class PlanBuilder:
     def _argument(self, expr: Expr) -> Ref:
         """The ref of a known value: the program's next argument."""
         args = self.args
-        index = len(args)
-        ref = self.prelude.refs[id(expr)] = _ARGS[index] if index < _MADE_AT_ONCE else Ref.of(Kind.ARG, index)
+        ref = self.prelude.refs[id(expr)] = _ARGS[len(args)]
         value = expr.value
-        if type(value) is np.ndarray:  # a small tensor made from data, first used by a program: moved once
-            value = expr.value = on_device(value)
-        args.append(as_argument(value) if type(value) in _NUMBERS else value)
-        if self.arg_exprs is not None:
-            self.arg_exprs.append(expr)
+        args.append(program_argument(expr) if type(value) in _CONVERTED else value)
+        self.arg_exprs.append(expr)
         return ref
 
     def input(self, expr: Expr) -> Ref:
         """A new argument whose value is `expr`'s, pending or not: the ref of an input of a
         node that runs this plan as its op (see `BackwardPass.gradient_exprs`)."""
-        ref = Ref.of(Kind.ARG, len(self.args))
+        ref = _ARGS[len(self.args)]
         self.args.append(None)
         self.arg_exprs.append(expr)
         return ref
 
-    def _variable(self, expr: Expr) -> Ref:
-        ref = self.body.refs[id(expr)] = self._new_variable(expr)
-        return ref
-
     def _new_variable(self, expr: Expr) -> Ref:
         self.variables.append(expr)
-        index = len(self.variables) - 1
-        return _VARIABLES[index] if index < _MADE_AT_ONCE else Ref.of(Kind.VARIABLE, index)
+        return _VARIABLES[len(self.variables) - 1]
 
     def variable_values(self, as_inputs: bool = False) -> tuple[Ref, ...]:
         """The refs of the variables' values: a leaf's value (the leaf's variable itself as an
@@ -247,13 +233,13 @@ class PlanBuilder:
             if expr.op is SELECT and id(expr.inputs[0]) in live_ids:
                 self.selections.append(expr)
             else:
-                live.append((expr, _PRELUDE[index] if index < _MADE_AT_ONCE else Ref.of(Kind.PRELUDE, index)))
+                live.append((expr, _PRELUDE[index]))
             live_ids.add(id(expr))
         return live
 
     def body_outputs(self, root: Expr) -> list[tuple[Expr, Ref]]:
         """(expr, ref) of every pending body node other than the root that a live tensor holds."""
-        return [(expr, _BODY[index] if index < _MADE_AT_ONCE else Ref.of(Kind.BODY, index)) for index, expr in enumerate(self.body.exprs)
+        return [(expr, _BODY[index]) for index, expr in enumerate(self.body.exprs)
                 if expr is not None and expr.value is None and expr is not root and is_live(expr)]
 
     def settle_selections(self) -> None:

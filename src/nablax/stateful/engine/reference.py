@@ -21,9 +21,8 @@ import threading
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from .arguments import on_device
+from .arguments import device_value
 from .graph import VAR, Expr, settle
 
 
@@ -76,9 +75,7 @@ def evaluate(root: Expr, substitutes=None, added=None):
         if id(expr) in substitutes:
             value = substitutes[id(expr)]
         elif known(expr):
-            value = expr.value
-            if isinstance(value, np.ndarray):  # (a tensor made from data: a program sees it as an array)
-                value = on_device(value)
+            value = device_value(expr)  # (as a program sees it)
         else:
             inputs = [values[id(source)] if edge else jax.lax.stop_gradient(values[id(source)])
                       for source, edge in zip(expr.inputs, expr.grad_edges)]
