@@ -68,18 +68,17 @@ class BackwardPass:
         return next((index for index, expr in enumerate(self.variables) if expr is probe and expr.op is not VAR), None)
 
     def _plan(self, groups, old_gradients, as_inputs: bool = False):
-        """The plan of the pass, and the (expr, ref) of its prelude and body outputs."""
+        """The plan of the pass, and the exprs of its prelude and body outputs."""
         builder = self._builder
         number = builder.number
         variables = builder.variable_values(as_inputs)
         cotangent = None if self.cotangent is None else number(strip(self.cotangent))
         gradients = tuple([(tuple(group), None if old is None else number(strip(old)))
                            for group, old in zip(groups, old_gradients or [None] * len(groups))])
-        body_outputs = [] if as_inputs else builder.body_outputs(self.root)
-        prelude_outputs = [] if as_inputs else builder.live_outputs()
-        body = Body(tuple(builder.body.nodes), variables, self._root_ref, cotangent,
-                    tuple([ref for _, ref in body_outputs]), gradients)
-        return Plan(tuple(builder.prelude.nodes), body, tuple([ref for _, ref in prelude_outputs])), body_outputs, prelude_outputs
+        body_outputs, body_refs = ([], ()) if as_inputs else builder.body_outputs(self.root)
+        prelude_outputs, prelude_refs = ([], ()) if as_inputs else builder.live_outputs()
+        body = Body(tuple(builder.body.nodes), variables, self._root_ref, cotangent, body_refs, gradients)
+        return Plan(tuple(builder.prelude.nodes), body, prelude_refs), body_outputs, prelude_outputs
 
     def run(self, groups: list[list[int]], old_gradients=None) -> tuple:
         """Runs the program: returns one gradient per group of variable indices, summed over
@@ -91,10 +90,10 @@ class BackwardPass:
         builder = self._builder
         prelude_values, root_value, body_values, grads = cache.PROGRAMS.run(plan, builder.args)
 
-        for (expr, _), value in zip(prelude_outputs, prelude_values):
+        for expr, value in zip(prelude_outputs, prelude_values):
             settle(expr, value)
         builder.settle_selections()
-        for (expr, _), value in zip(body_outputs, body_values):
+        for expr, value in zip(body_outputs, body_values):
             expr.value = value  # (not settled: a node autograd reaches keeps its inputs)
         if self.root.op is not VAR and self.root.value is None:
             self.root.value = root_value

@@ -20,13 +20,13 @@ def realize(*targets: Expr) -> None:
     if host.evaluate(pending):
         return
     builder = PlanBuilder()
-    outputs = [(expr, builder.number(expr)) for expr in pending]
-    outputs += builder.live_outputs(skip={id(expr) for expr in pending})
+    refs = [builder.number(expr) for expr in pending]
+    live, live_refs = builder.live_outputs(skip={id(expr) for expr in pending})
     if not builder.prelude.nodes:  # every value was known already (outputs of a computed multi-output op)
         return
-    plan = Plan(tuple(builder.prelude.nodes), None, tuple([ref for _, ref in outputs]))
+    plan = Plan(tuple(builder.prelude.nodes), None, (*refs, *live_refs))
     values = cache.PROGRAMS.run(plan, builder.args)
-    for (expr, _), value in zip(outputs, values):
+    for expr, value in zip(pending + live, values):
         settle(expr, value)
     builder.settle_selections()
 

@@ -222,25 +222,30 @@ class PlanBuilder:
         return tuple([self.number(expr.inputs[0]) if expr.op is VAR else self.number(_zeros_like(expr))
                       for expr in self.variables])
 
-    def live_outputs(self, skip=()) -> list[tuple[Expr, Ref]]:
-        """(expr, ref) of every prelude node that a live tensor or storage holds. An output of
+    def live_outputs(self, skip=()) -> tuple[list[Expr], tuple[Ref, ...]]:
+        """The prelude nodes that a live tensor or storage holds, and their refs. An output of
         a multi-output node that is itself an output is left out: `settle_selections` takes
         it from its parent's value, which saves the program an output."""
-        live, live_ids = [], set()
+        exprs, refs, live_ids = [], [], set()
         for index, expr in enumerate(self.prelude.exprs):  # inputs come before the nodes that use them
             if not is_live(expr) or id(expr) in skip:
                 continue
             if expr.op is SELECT and id(expr.inputs[0]) in live_ids:
                 self.selections.append(expr)
             else:
-                live.append((expr, _PRELUDE[index]))
+                exprs.append(expr)
+                refs.append(_PRELUDE[index])
             live_ids.add(id(expr))
-        return live
+        return exprs, tuple(refs)
 
-    def body_outputs(self, root: Expr) -> list[tuple[Expr, Ref]]:
-        """(expr, ref) of every pending body node other than the root that a live tensor holds."""
-        return [(expr, _BODY[index]) for index, expr in enumerate(self.body.exprs)
-                if expr is not None and expr.value is None and expr is not root and is_live(expr)]
+    def body_outputs(self, root: Expr) -> tuple[list[Expr], tuple[Ref, ...]]:
+        """The pending body nodes other than the root that a live tensor holds, and their refs."""
+        exprs, refs = [], []
+        for index, expr in enumerate(self.body.exprs):
+            if expr is not None and expr.value is None and expr is not root and is_live(expr):
+                exprs.append(expr)
+                refs.append(_BODY[index])
+        return exprs, tuple(refs)
 
     def settle_selections(self) -> None:
         for expr in self.selections:
