@@ -240,12 +240,12 @@ class PlanBuilder:
 
     def body_outputs(self, root: Expr) -> tuple[list[Expr], tuple[Ref, ...]]:
         """The pending body nodes other than the root that a live tensor holds, and their refs."""
-        exprs, refs = [], []
-        for index, expr in enumerate(self.body.exprs):
-            if expr is not None and expr.value is None and expr is not root and is_live(expr):
-                exprs.append(expr)
-                refs.append(_BODY[index])
-        return exprs, tuple(refs)
+        outputs = [(expr, _BODY[index]) for index, expr in enumerate(self.body.exprs)
+                   if expr is not None and expr.value is None and expr is not root and is_live(expr)]
+        if not outputs:  # (the usual case: intermediate values are not held)
+            return [], ()
+        exprs, refs = zip(*outputs)
+        return list(exprs), refs
 
     def settle_selections(self) -> None:
         for expr in self.selections:
