@@ -1,14 +1,15 @@
 """The CPU convolution whose filter gradient is matmuls over shifted input slices
 (`nablax.nn.conv_filter_gradient`): the same derivatives as XLA's convolution, in reverse
 and forward mode and to second order, for strides, dilations, paddings and groups in one to
-three spatial dimensions; and one convolution fewer in a gradient's program."""
+three spatial dimensions; and one convolution fewer in a gradient's program, where the
+batch is large enough for it."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nablax.nn.conv_filter_gradient import _xla_convolution, convolution
+from nablax.nn.conv_filter_gradient import SLICED_MIN_POSITIONS, _sliced_convolution, _xla_convolution, convolution
 
 # (input shape, weight shape, stride, padding pairs, dilation, groups)
 CASES = {
@@ -35,19 +36,22 @@ def test_derivatives_are_xlas(case, dtype):
     def loss(convolve):
         return lambda x, w: (convolve(x, w, stride, pads, dilation, groups) ** 2).sum()
 
-    ours, xlas = loss(convolution), loss(_xla_convolution)
+    ours, xlas = loss(_sliced_convolution), loss(_xla_convolution)
     for got, expected in zip(jax.grad(ours, (0, 1))(x, w), jax.grad(xlas, (0, 1))(x, w)):
         assert _relative_error(got, expected) < tolerance
     forward = [jax.jvp(lambda w: f(x, w, stride, pads, dilation, groups), (w,), (w,))[1]
-               for f in (convolution, _xla_convolution)]
+               for f in (_sliced_convolution, _xla_convolution)]
     assert _relative_error(*forward) < tolerance
     if case == "2d strided dilated padded grouped":
         second = [jax.grad(lambda w: jax.grad(f, 1)(x, w).sum())(w) for f in (ours, xlas)]
         assert _relative_error(*second) < tolerance
 
 
-def _convolutions_in_gradient(convolve, dtype=jnp.float32) -> int:
-    x, w = jnp.ones((2, 3, 6, 6), dtype), jnp.ones((4, 3, 3, 3), dtype)
+SLICED_BATCH = -(-SLICED_MIN_POSITIONS // 36)  # the smallest batch of 6x6 inputs whose filter gradient is sliced
+
+
+def _convolutions_in_gradient(convolve, dtype=jnp.float32, batch: int = SLICED_BATCH) -> int:
+    x, w = jnp.ones((batch, 3, 6, 6), dtype), jnp.ones((4, 3, 3, 3), dtype)
     loss = lambda x, w: convolve(x, w, (1, 1), ((0, 0), (0, 0)), (1, 1), 1).sum()  # noqa: E731
     jaxpr = jax.make_jaxpr(jax.grad(loss, (0, 1)))(x, w)
     return str(jaxpr).count("conv_general_dilated[")
@@ -57,6 +61,11 @@ def test_the_filter_gradient_is_no_convolution_on_the_cpu():
     # XLA's gradient is three convolutions (value, input gradient, filter gradient); ours two.
     assert _convolutions_in_gradient(_xla_convolution) == 3
     assert _convolutions_in_gradient(convolution) == 2
+
+
+def test_small_batches_keep_xlas_convolution():
+    # A batch below the threshold: the slices would not pay for themselves.
+    assert _convolutions_in_gradient(convolution, batch=SLICED_BATCH - 1) == 3
 
 
 def test_other_dtypes_keep_xlas_convolution():
