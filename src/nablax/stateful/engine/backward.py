@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from . import cache, reference
 from .graph import SELECT, VAR, Expr, Op, leaf_of, settle, strip
-from .plan import Body, Plan, PlanBuilder
+from .plan import PlanBuilder, make_body, make_plan
 from .program import build_program
 
 
@@ -77,8 +77,8 @@ class BackwardPass:
                            for group, old in zip(groups, old_gradients or [None] * len(groups))])
         body_outputs, body_refs = ([], ()) if as_inputs else builder.body_outputs(self.root)
         prelude_outputs, prelude_refs = ([], ()) if as_inputs else builder.live_outputs()
-        body = Body(tuple(builder.body.nodes), variables, self._root_ref, cotangent, body_refs, gradients)
-        return Plan(tuple(builder.prelude.nodes), body, prelude_refs), body_outputs, prelude_outputs
+        body = make_body((tuple(builder.body.nodes), variables, self._root_ref, cotangent, body_refs, gradients))
+        return make_plan((tuple(builder.prelude.nodes), body, prelude_refs)), body_outputs, prelude_outputs
 
     def run(self, groups: list[list[int]], old_gradients=None) -> tuple:
         """Runs the program: returns one gradient per group of variable indices, summed over

@@ -6,7 +6,7 @@ import jax
 
 from . import cache, host, reference
 from .graph import Expr, settle, strip
-from .plan import Plan, PlanBuilder
+from .plan import PlanBuilder, make_plan
 
 
 def realize(*targets: Expr) -> None:
@@ -24,7 +24,7 @@ def realize(*targets: Expr) -> None:
     live, live_refs = builder.live_outputs(skip={id(expr) for expr in pending})
     if not builder.prelude.nodes:  # every value was known already (outputs of a computed multi-output op)
         return
-    plan = Plan(tuple(builder.prelude.nodes), None, (*refs, *live_refs))
+    plan = make_plan((tuple(builder.prelude.nodes), None, (*refs, *live_refs)))
     values = cache.PROGRAMS.run(plan, builder.args)
     for expr, value in zip(pending + live, values):
         settle(expr, value)

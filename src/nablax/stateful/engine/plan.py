@@ -18,6 +18,7 @@ tuple. The walk takes refs from `_INTERNED` by index, with no call.
 from __future__ import annotations
 
 import enum
+import functools
 import itertools
 from typing import Any, NamedTuple
 
@@ -102,6 +103,12 @@ class Plan(NamedTuple):
     prelude: tuple[PlanNode, ...]
     body: Body | None
     outputs: tuple[Ref, ...]
+
+
+# A plan is made on every run: `make_plan((prelude, body, outputs))` makes one from a tuple in C,
+# without the Python function that is a NamedTuple's `__new__` (and `make_body` a body).
+make_plan = functools.partial(tuple.__new__, Plan)
+make_body = functools.partial(tuple.__new__, Body)
 
 
 class _Section:
@@ -217,10 +224,13 @@ class PlanBuilder:
     def variable_values(self, as_inputs: bool = False) -> tuple[Ref, ...]:
         """The refs of the variables' values: a leaf's value (the leaf's variable itself as an
         input, `as_inputs`), a probe's zeros."""
-        if as_inputs:
-            return tuple([self.input(expr) if expr.op is VAR else self.number(_zeros_like(expr)) for expr in self.variables])
-        return tuple([self.number(expr.inputs[0]) if expr.op is VAR else self.number(_zeros_like(expr))
-                      for expr in self.variables])
+        refs = []
+        for expr in self.variables:  # (a loop, not a comprehension: one call less on every backward pass)
+            if expr.op is not VAR:
+                refs.append(self.number(_zeros_like(expr)))
+            else:
+                refs.append(self.input(expr) if as_inputs else self.number(expr.inputs[0]))
+        return tuple(refs)
 
     def live_outputs(self, skip=()) -> tuple[list[Expr], tuple[Ref, ...]]:
         """The prelude nodes that a live tensor or storage holds, and their refs. An output of
