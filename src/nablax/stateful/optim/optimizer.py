@@ -221,12 +221,12 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        params, values, grads, layout, states, state_owners, transforms, numbers, maximize = ([] for _ in range(9))
+        params, values, grads, layout, states, state_owners, transforms, numbers, maximize = [], [], [], [], [], [], [], [], []
         for group_index, group in enumerate(self.param_groups):
             rule = Rule(type(self), self._switches(group))
             group_numbers = (float(group["lr"]), *self._numbers(group))
-            transforms.append((rule, tuple(number is not None for number in group_numbers)))
-            numbers.extend(number for number in group_numbers if number is not None)
+            transforms.append((rule, tuple([number is not None for number in group_numbers])))
+            numbers.extend([number for number in group_numbers if number is not None])
             maximize.append(bool(group.get("maximize", False)))
             for param in group["params"]:
                 grad = param.grad
@@ -301,7 +301,7 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
     def _switches(self, group: dict) -> tuple:
-        return tuple(bool(group[key]) for key in self._switch_keys)
+        return tuple([bool(group[key]) for key in self._switch_keys])
 
     def _numbers(self, group: dict) -> tuple:
         """The group's numbers for the update program, in `_number_keys` order. A number that
