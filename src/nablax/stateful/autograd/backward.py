@@ -50,12 +50,6 @@ def _refuse(expr: engine.Expr) -> None:
             raise error(message)
 
 
-def _release(backward: engine.BackwardPass, retain_graph) -> None:
-    if not retain_graph:
-        for expr in backward.nodes:
-            expr.freed = True
-
-
 def _root_and_cotangent(output: Tensor, gradient, index: int = 0):
     root = output._current_expr()
     if not root.requires_grad:
@@ -79,12 +73,17 @@ def _root_and_cotangent(output: Tensor, gradient, index: int = 0):
 _GRADIENT_GRAD_NAME = "MulBackward0"
 
 
-def _gradients(backward_pass: engine.BackwardPass, groups, old, create_graph: bool) -> tuple | list:
+def _gradients(backward_pass: engine.BackwardPass, groups, old, create_graph: bool, retain_graph) -> tuple | list:
     """The gradients of the groups: computed now, or (`create_graph`) recorded as nodes that
-    a later backward pass differentiates again."""
+    a later backward pass differentiates again. Then the graph is freed, unless retained."""
     if create_graph:
-        return backward_pass.gradient_exprs(groups, _GRADIENT_GRAD_NAME, old)
-    return backward_pass.run(groups, old)
+        grads = backward_pass.gradient_exprs(groups, _GRADIENT_GRAD_NAME, old)
+    else:
+        grads = backward_pass.run(groups, old)
+    if not retain_graph:
+        for expr in backward_pass.nodes:
+            expr.freed = True
+    return grads
 
 
 def backward(output: Tensor, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
@@ -108,8 +107,7 @@ def backward(output: Tensor, gradient=None, retain_graph=None, create_graph=Fals
             leaves.append(tensor)
             groups.append([index])
     old = [None if leaf.grad is None else leaf.grad._current_expr() for leaf in leaves]
-    grads = _gradients(backward_pass, groups, old, create_graph)
-    _release(backward_pass, retain_graph)
+    grads = _gradients(backward_pass, groups, old, create_graph, retain_graph)
     for leaf, value in zip(leaves, grads):
         _accumulate(leaf, value if create_graph else engine.source(value))
 
@@ -197,8 +195,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     probes = [tensor._current_expr() for tensor in inputs if not tensor.is_leaf]
     backward_pass = _planned(root, cotangent, probes)
     groups = [_variables_of(backward_pass, tensor) for tensor in inputs]
-    found = iter(_gradients(backward_pass, [group for group in groups if group], None, create_graph))
-    _release(backward_pass, retain_graph)
+    found = iter(_gradients(backward_pass, [group for group in groups if group], None, create_graph, retain_graph))
     results = []
     for index, (tensor, group) in enumerate(zip(inputs, groups)):
         if group:
