@@ -20,6 +20,11 @@ from .workloads import Workload, make_workload
 # use also computes its pending conversions (`y.long()`), later uses find them done. The
 # warm-up covers both, before timing starts.
 WARMUP_STEPS = 5
+# nablax.stateful compiles a program again, optimized, once its runs add up to a quarter of a
+# second (see engine/cache.py). Each runner then runs for at least WARMUP_SECONDS before its
+# steps per burst are counted and timing starts, so that the bursts time the program a long
+# loop runs, and a burst holds as many steps as that program fits in it.
+WARMUP_SECONDS = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,9 +34,19 @@ class Settings:
     first_step_repeats: int = 3  # fresh builds whose first step is timed; the median is reported
     matmul_size: int = 2048
     warm_up_every_batch: bool = True
+    warmup_seconds: float = WARMUP_SECONDS
 
 
-QUICK = Settings(bursts=2, burst_seconds=0.002, first_step_repeats=1, matmul_size=256, warm_up_every_batch=False)
+QUICK = Settings(bursts=2, burst_seconds=0.002, first_step_repeats=1, matmul_size=256, warm_up_every_batch=False,
+                 warmup_seconds=0.0)
+
+
+def run_for(run, seconds: float) -> None:
+    """Runs `run` in growing calls until it has run for about `seconds`."""
+    steps, start = 1, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        run(steps)
+        steps *= 2
 
 
 def warmup_steps(workload: Workload, settings: Settings) -> int:
@@ -125,6 +140,7 @@ def measure_workload(workload: Workload, contenders: list[Contender], settings: 
         runners["matmul"] = matmul_runner(settings.matmul_size)
     for run in runners.values():
         run(warmup_steps(workload, settings))
+        run_for(run, settings.warmup_seconds)
     steps = {key: steps_per_round(run, settings.burst_seconds) for key, run in runners.items()}
     log(f"{workload.title}: {settings.bursts} interleaved bursts of {len(runners)} runners")
     counters = {key: getattr(run, "programs_compiled", lambda: None) for key, run in runners.items()}

@@ -17,7 +17,9 @@ METHOD = [
     "with NumPy and converted to each framework's layout) and trains on the same batches: stepping "
     "contenders cycle through one epoch's batches in order, fused ones shuffle each epoch.",
     "- Every step computes the loss; a timed run waits once, at its end, by fetching the last loss to "
-    "the host. Before timing, each contender has compiled and run a few warm-up steps.",
+    "the host. Before timing, each contender has compiled, run a few warm-up steps and then run for at "
+    "least half a second (nablax.stateful compiles a program again, optimized, once its runs add up to "
+    "a quarter of a second).",
     "- The process runs with `jax_enable_x64` on (importing `nablax.stateful` turns it on); parameters "
     "and data are float32, so every JAX contender computes in float32.",
     "- Hand-written JAX and nablax donate their state's buffers to the step; Flax NNX and Equinox run "
