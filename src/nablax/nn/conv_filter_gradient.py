@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -45,7 +46,8 @@ def convolution(x, weight, stride: tuple, pads: tuple, dilation: tuple, groups: 
     """`lax.conv_general_dilated` over a batch (N, C, *spatial) in PyTorch's layouts, with the
     filter gradient as matmuls over slices on the CPU for large enough batches (see the module
     docstring)."""
-    if jax.default_backend() == "cpu" and x.dtype in SLICED_DTYPES and x.size // x.shape[1] >= SLICED_MIN_POSITIONS:
+    positions = x.shape[0] * math.prod(x.shape[2:])  # the batch's input positions
+    if jax.default_backend() == "cpu" and x.dtype in SLICED_DTYPES and positions >= SLICED_MIN_POSITIONS:
         return _sliced_convolution(x, weight, tuple(stride), tuple(map(tuple, pads)), tuple(dilation), groups)
     return _xla_convolution(x, weight, stride, pads, dilation, groups)
 

@@ -56,7 +56,8 @@ def device_value(expr):
 
 def program_argument(expr):
     """A known expr's value as a program argument: its `device_value`, with a Python number
-    as a JAX scalar (`as_argument`)."""
+    as a JAX scalar (`as_argument`). (Other values, of a type not in CONVERTED, are taken as
+    they are.)"""
     return device_value(expr) if type(expr.value) is np.ndarray else as_argument(expr.value)
 
 
@@ -70,4 +71,5 @@ def on_device(values) -> jax.Array:
 
 DEVICE_SCALARS: dict = {}
 _PYTHON_NUMBERS = frozenset({float, int})  # the numbers kept as JAX scalars
+CONVERTED = frozenset({*_PYTHON_NUMBERS, np.ndarray})  # the types of known values `program_argument` changes
 _SCALARS_ON_DEVICE: list = [None]  # whether JAX's default backend is the CPU

@@ -23,9 +23,8 @@ import itertools
 from typing import Any, NamedTuple
 
 import jax.numpy as jnp
-import numpy as np
 
-from .arguments import program_argument
+from .arguments import CONVERTED, program_argument
 from .graph import DETACH, SELECT, VAR, Expr, Op, is_computed_output, is_live, settle_output
 
 
@@ -78,7 +77,6 @@ class _Interned(dict):
 
 _INTERNED = tuple(_Interned(kind) for kind in Kind)
 _ARGS, _PRELUDE, _BODY, _VARIABLES = _INTERNED
-_CONVERTED = frozenset({int, float, np.ndarray})  # known values a program takes in another form (see `_argument`)
 _NEVER = itertools.repeat(False)  # the edges of a node outside differentiation: none is differentiated
 
 # A plan node: (op, static, input refs). A plain tuple: plans are built on every run.
@@ -181,7 +179,7 @@ class PlanBuilder:
             if source_ref is None:
                 source_ref = self._add(source, edge) if edge or source.value is None else self._argument(source)
             inputs.append(source_ref)
-        nodes = section.nodes
+        nodes = section.nodes  # (`_Section.add`, written out: this runs for every node of every program)
         ref = section.refs[id(expr)] = section.interned[len(nodes)]
         nodes.append((op, expr.static, tuple(inputs)))
         section.exprs.append(expr)
@@ -205,7 +203,7 @@ class PlanBuilder:
         args = self.args
         ref = self.prelude.refs[id(expr)] = _ARGS[len(args)]
         value = expr.value
-        args.append(program_argument(expr) if type(value) in _CONVERTED else value)
+        args.append(program_argument(expr) if type(value) in CONVERTED else value)
         self.arg_exprs.append(expr)
         return ref
 
