@@ -78,6 +78,7 @@ class _Interned(dict):
 _INTERNED = tuple(_Interned(kind) for kind in Kind)
 _ARGS, _PRELUDE, _BODY, _VARIABLES = _INTERNED
 _NEVER = itertools.repeat(False)  # the edges of a node outside differentiation: none is differentiated
+_NO_PROBES = frozenset()  # (shared: most backward passes want none)
 
 # A plan node: (op, static, input refs). A plain tuple: plans are built on every run.
 PlanNode = tuple  # tuple[Op, tuple, tuple[Ref, ...]]
@@ -143,7 +144,7 @@ class PlanBuilder:
         self.prelude = _Section(_PRELUDE)
         self.body = _Section(_BODY)
         self.variables: list[Expr] = []  # leaf variables (VAR nodes) and probes, as the body reaches them
-        self.probes = frozenset(map(id, probes))  # non-leaf nodes whose gradient is wanted
+        self.probes = frozenset(map(id, probes)) if probes else _NO_PROBES  # non-leaf nodes whose gradient is wanted
         self.selections: list[Expr] = []
 
     def number(self, expr: Expr, differentiate: bool = False) -> Ref:
@@ -153,18 +154,19 @@ class PlanBuilder:
         any pending graph deeper than MAX_PENDING_DEPTH, and known values end the walk;
         `number_root` takes care of deep bodies.)"""
         ref = (self.body if differentiate else self.prelude).refs.get(id(expr))
-        return ref if ref is not None else self._add(expr, differentiate)
+        if ref is None:
+            ref = self._add(expr, differentiate) if differentiate or expr.value is None else self._argument(expr)
+        return ref
 
     def _add(self, expr: Expr, differentiate: bool) -> Ref:
-        """`number` of an expr not numbered yet in its section (the caller has looked it up)."""
+        """`number` of an expr not numbered yet in its section (the caller has looked it up),
+        and pending where not `differentiate`d (the caller has made a known value an argument)."""
         op = expr.op
         if differentiate:
             if op is VAR:  # a leaf: a variable of the differentiated function
                 ref = self.body.refs[id(expr)] = self._new_variable(expr)
                 return ref
             section, edges = self.body, expr.grad_edges
-        elif expr.value is not None:
-            return self._argument(expr)
         elif op is SELECT and is_computed_output(expr):  # known, not settled yet
             settle_output(expr)
             return self._argument(expr)
