@@ -26,7 +26,7 @@ from ..tensor import Tensor
 from . import arithmetic as A
 from .common import host_cast
 
-_NUMBERS = (int, float)  # (a bool operand has errors of its own: the general path)
+NUMBERS = frozenset({int, float})  # the operands `update` takes (a bool has errors of its own: the general path)
 _OPS = {"add_": A.ADD, "sub_": A.SUB, "mul_": A.MUL}  # what `+=`, `-=`, `*=` compute
 WRITES = [0]  # elements written here: what tests count
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "V": 2, "c": 3}  # ("V": bfloat16's NumPy kind)
@@ -65,9 +65,10 @@ def _element_components(tensor: Tensor) -> tuple | None:
 
 def update(tensor: Tensor, name: str, other, options: dict) -> bool:
     """`tensor.<name>(other)` (`add_`, `sub_`, `mul_`) done on the host where it qualifies;
-    whether it was."""
+    whether it was. `other` is a Python number, of a type in NUMBERS (the caller asks: an
+    in-place op with a tensor operand, as in a training loop's updates, never comes here)."""
     op = _OPS.get(name)
-    if op is None or options or type(other) not in _NUMBERS:
+    if op is None or options:
         return False
     components = _element_components(tensor)
     if components is None:

@@ -80,7 +80,7 @@ def _in_place(function, name: str):
     """The in-place form `name` of the binary op `function(tensor, other, **options)`."""
 
     def apply(self: Tensor, other, **options):
-        if elements.update(self, name, other, options):  # one element of a small tensor on the host
+        if type(other) in elements.NUMBERS and elements.update(self, name, other, options):  # one element on the host
             return self
         check_sources(self, other)
         return write_result(self, function(self, other, **options))
