@@ -210,7 +210,7 @@ class Optimizer:
         if held is not None:
             for tensor, expr in zip(held, exprs):
                 tensor._write(expr)
-        elif names:
+        else:
             state = self.state[param]
             for name, expr in zip(names, exprs):
                 state[name] = Tensor._from_expr(expr, device)
@@ -234,7 +234,7 @@ class Optimizer:
                     continue
                 value = engine.strip(param._current_expr())
                 treedef, names, leaf_specs = _state_structure(rule, len(group_numbers) - 1, value.shape, value.dtype)
-                held = self._held_state(param, names, leaf_specs)
+                held = self._held_state(param, names, leaf_specs) if names else None  # (plain SGD keeps no state)
                 if held is not None:
                     states.extend(held[1])
                 layout.append((group_index, None if held is None else treedef, len(leaf_specs)))
@@ -248,7 +248,8 @@ class Optimizer:
         new_states, device = record_update(self, params, values, grads, layout, states, state_specs, transforms, numbers,
                                            maximize)
         for (param, names, _, held), exprs in zip(state_owners, new_states):
-            self._keep_state(param, names, held, exprs, device)
+            if names:
+                self._keep_state(param, names, held, exprs, device)
         return loss
 
     def state_dict(self) -> dict:
