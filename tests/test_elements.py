@@ -136,3 +136,18 @@ def test_host_evaluation_leaves_ops_without_a_numpy_twin_to_programs():
     evaluations, runs = host.EVALUATIONS[0], programs_built() + cache.PROGRAMS.hits
     assert abs(x.exp()[0].item() - np.e) < 1e-6  # exp: a program (built here, or by an earlier test)
     assert host.EVALUATIONS[0] == evaluations and programs_built() + cache.PROGRAMS.hits == runs + 1
+
+
+def test_an_update_by_a_tensor_never_asks_for_the_host_path(monkeypatch):
+    asked = []
+    real_update = elements.update
+    monkeypatch.setattr(elements, "update", lambda *args: asked.append(args) or real_update(*args))
+    w = nxt.tensor(1.0, requires_grad=True)
+    w.grad = nxt.tensor(0.5)
+    with nxt.no_grad():
+        w.sub_(0.1 * w.grad)  # a training loop's update: a tensor operand
+    assert asked == []
+    counts = nxt.zeros(3)
+    counts[1] += 1  # a number: the host path is asked, and takes it
+    assert len(asked) == 1 and counts.tolist() == [0.0, 1.0, 0.0]
+    assert w.item() == pytest.approx(0.95)

@@ -338,3 +338,21 @@ def test_switched_off_numbers_are_no_program_arguments():
     assert update_inputs() == 2 + 2 + 1
     assert update_inputs(momentum=0.9) == 2 + 2 + 2
     assert update_inputs(momentum=0.9, dampening=0.1, weight_decay=0.01) == 2 + 2 + 4
+
+
+def test_a_rule_without_state_asks_for_none(monkeypatch):
+    """Plain SGD keeps no state: its step neither looks for held state nor keeps any (two calls
+    a parameter saved on every step); with momentum it does both."""
+    asked = []
+    for name in ("_held_state", "_keep_state"):
+        real = getattr(nxt.optim.Optimizer, name)
+        monkeypatch.setattr(nxt.optim.Optimizer, name,
+                            lambda self, *args, name=name, real=real: asked.append(name) or real(self, *args))
+    layer = nxt.nn.Linear(3, 2)
+    for options, expected in (({}, []), ({"momentum": 0.9}, ["_held_state", "_keep_state"] * 2)):
+        asked.clear()
+        optimizer = nxt.optim.SGD(layer.parameters(), lr=0.1, **options)
+        layer(nxt.ones(4, 3)).sum().backward()
+        optimizer.step()
+        assert sorted(asked) == sorted(expected)
+        assert len(optimizer.state) == (0 if not options else 2)
