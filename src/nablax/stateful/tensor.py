@@ -174,7 +174,8 @@ class Tensor:
 
     def _write(self, new: Expr, *, fill: bool = False) -> None:
         """Makes `new` (this tensor's shape and dtype) this tensor's value, in place. A
-        `fill` writes one value everywhere, which PyTorch allows into an expanded view."""
+        `fill` writes one value everywhere (or each element's own value back), which PyTorch
+        allows into an expanded view."""
         storage = self._storage
         own_history = None
         if new.requires_grad and not self._leaf:

@@ -4,7 +4,7 @@ autograd's rules, memory that partly overlaps, the broadcast shape and the cast.
 
 from __future__ import annotations
 
-from .. import engine
+from .. import engine, views
 from ..tensor import Tensor
 from . import arithmetic as A
 from . import copies, creation, elements
@@ -123,8 +123,19 @@ def copy_(self: Tensor, source: Tensor, non_blocking: bool = False):
     check_sources(self, source, broadcast=False)
     if source.shape != self.shape:
         source.expand(self.shape)  # PyTorch's error where the shapes do not broadcast
-    self._write(copies.overwrite(self, source, "CopyBackwards")._current_expr())
+    # A copy of the very elements written is allowed even into an expanded view, as in PyTorch
+    # (whose kernel skips it): every element shared by several positions gets its own value.
+    self._write(copies.overwrite(self, source, "CopyBackwards")._current_expr(), fill=_same_elements(self, source))
     return self
+
+
+def _same_elements(tensor: Tensor, source) -> bool:
+    """Whether `source` is `tensor`'s own elements, in the same order and of the same dtype."""
+    if not isinstance(source, Tensor) or source._storage is not tensor._storage or source.dtype != tensor.dtype:
+        return False
+    shape = tensor._storage.shape
+    return source._steps == tensor._steps or (source.shape == tensor.shape and bool(
+        (views.positions(shape, source._steps) == views.positions(shape, tensor._steps)).all()))
 
 
 FUNCTIONS = {function.__name__: function for function in
