@@ -551,6 +551,18 @@ def test_grad_fn_next_functions_without_scalar_inputs(torch, graph):
     assert structure(graph(nxt, leaf(nxt)).grad_fn) == structure(graph(torch, leaf(torch)).grad_fn)
 
 
+def test_hand_written_nodes_have_qualified_names_like_torchs(torch):
+    def case(T):
+        a = T.tensor([1.0, 2.0], requires_grad=True)
+        copied = T.zeros(2)
+        copied.copy_(a)
+        sliced = a * 1
+        sliced[0] = 5.0
+        return [t.grad_fn.name() for t in (copied, sliced, a // 1, a * 2)] + [(a * 2).grad_fn.next_functions[0][0].name()]
+
+    assert case(nxt) == case(torch)
+
+
 def test_grad_fn_objects_print_and_behave_like_torchs(torch):
     def case(T):
         x = leaf(T)
@@ -693,6 +705,21 @@ def test_fills_may_write_into_expanded_views(torch):
 
     check(torch, case)
     check_raises(torch, lambda T: T.tensor(1.0).expand(3).add_(1.0))
+
+
+def test_a_copy_of_its_own_elements_may_write_into_an_expanded_view(torch):
+    def case(T):
+        x = T.tensor([[[3]]])
+        expanded = x.expand(2, *x.shape)
+        expanded.view_as(expanded).copy_(expanded)  # the same elements in the same order
+        y = T.tensor([1.0, 2.0], requires_grad=True) * 2
+        wide = y.expand(3, 2)
+        wide.copy_(wide)
+        return x, y, wide, y.grad_fn.name()  # (a hand-written node of PyTorch's: a qualified name)
+
+    check(torch, case)
+    check_raises(torch, lambda T: T.tensor([1.0, 2.0]).expand(2, 2).copy_(T.tensor([1.0, 2.0]).expand(2, 2)))
+    check_raises(torch, lambda T: T.tensor([1, 2]).expand(2, 2).copy_(T.tensor([1, 2]).expand(2, 2).double()))
 
 
 def test_a_detached_alias_that_takes_in_history_keeps_it_for_itself(torch):

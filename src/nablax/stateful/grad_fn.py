@@ -35,6 +35,11 @@ NO_DERIVATIVE_IN = {
 }
 
 
+# Nodes PyTorch writes by hand in C++ rather than generating them from its derivative
+# formulas: their `name()` carries the namespace ("torch::autograd::CopySlices").
+_HAND_WRITTEN = frozenset({"AccumulateGrad", "CopyBackwards", "CopySlices", NOT_DIFFERENTIABLE})
+
+
 class Node:
     """A node of the backward graph, viewed from Python."""
 
@@ -44,7 +49,8 @@ class Node:
         self._expr = expr
 
     def name(self) -> str:
-        return type(self).__name__
+        name = type(self).__name__
+        return f"torch::autograd::{name}" if name in _HAND_WRITTEN else name
 
     @property
     def next_functions(self) -> tuple:
