@@ -104,7 +104,7 @@ class BackwardPass:
         through (`create_graph=True`): one node runs the pass's program as its op, with the
         leaves' variables as inputs, so a later backward pass differentiates it again."""
         plan, _, _ = self._plan(groups, old_gradients, as_inputs=True)
-        inputs = tuple(self._builder.arg_exprs)
+        inputs = tuple(self._builder.argument_exprs())
         edges = tuple(expr.op is VAR for expr in inputs)
         shapes = tuple(self.variables[group[0]].shape for group in groups)
         node = Expr(GRADIENTS, (("plan", plan),), inputs, edges, shapes, None, True, grad_name)

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 
 from .arguments import CONVERTED, program_argument
 from .graph import DETACH, SELECT, VAR, Expr, Op, is_computed_output, is_live, settle_output
+from .graph import source as known_value
 
 
 class Kind(enum.IntEnum):
@@ -136,11 +137,11 @@ _ZEROS = Op("zeros", lambda *, shape, dtype: jnp.zeros(shape, dtype))
 class PlanBuilder:
     """Numbers the exprs a program needs into a plan: one walk over the graph."""
 
-    __slots__ = ("args", "arg_exprs", "prelude", "body", "variables", "probes", "selections")
+    __slots__ = ("args", "inputs", "prelude", "body", "variables", "probes", "selections")
 
     def __init__(self, probes=()):
         self.args: list[Any] = []  # the known values the program is called with
-        self.arg_exprs: list[Expr] = []  # whose values they are
+        self.inputs: dict[int, Expr] = {}  # the arguments that are `input`s: their exprs by index
         self.prelude = _Section(_PRELUDE)
         self.body = _Section(_BODY)
         self.variables: list[Expr] = []  # leaf variables (VAR nodes) and probes, as the body reaches them
@@ -206,16 +207,21 @@ class PlanBuilder:
         ref = self.prelude.refs[id(expr)] = _ARGS[len(args)]
         value = expr.value
         args.append(program_argument(expr) if type(value) in CONVERTED else value)
-        self.arg_exprs.append(expr)
         return ref
 
     def input(self, expr: Expr) -> Ref:
         """A new argument whose value is `expr`'s, pending or not: the ref of an input of a
         node that runs this plan as its op (see `BackwardPass.gradient_exprs`)."""
         ref = _ARGS[len(self.args)]
+        self.inputs[len(self.args)] = expr
         self.args.append(None)
-        self.arg_exprs.append(expr)
         return ref
+
+    def argument_exprs(self) -> list[Expr]:
+        """An expr for each argument: an `input`'s own, a known value's source. (Known values
+        are not kept with their exprs as they are numbered: only a plan run as a node's op, a
+        rare case, asks for them.)"""
+        return [self.inputs[index] if index in self.inputs else known_value(value) for index, value in enumerate(self.args)]
 
     def _new_variable(self, expr: Expr) -> Ref:
         self.variables.append(expr)
