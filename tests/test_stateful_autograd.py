@@ -712,6 +712,8 @@ def test_a_copy_of_its_own_elements_may_write_into_an_expanded_view(torch):
         x = T.tensor([[[3]]])
         expanded = x.expand(2, *x.shape)
         expanded.view_as(expanded).copy_(expanded)  # the same elements in the same order
+        expanded[:] = expanded  # a write through a view of its own elements: a copy_ in PyTorch
+        expanded[1] = expanded[0]  # (the same storage elements, seen by another row)
         y = T.tensor([1.0, 2.0], requires_grad=True) * 2
         wide = y.expand(3, 2)
         wide.copy_(wide)
@@ -720,6 +722,7 @@ def test_a_copy_of_its_own_elements_may_write_into_an_expanded_view(torch):
     check(torch, case)
     check_raises(torch, lambda T: T.tensor([1.0, 2.0]).expand(2, 2).copy_(T.tensor([1.0, 2.0]).expand(2, 2)))
     check_raises(torch, lambda T: T.tensor([1, 2]).expand(2, 2).copy_(T.tensor([1, 2]).expand(2, 2).double()))
+    check_raises(torch, lambda T: T.arange(4.0).reshape(2, 2)[:, :1].expand(2, 2).__setitem__(slice(None), T.ones(2, 2)))
 
 
 def test_a_detached_alias_that_takes_in_history_keeps_it_for_itself(torch):

@@ -14,7 +14,7 @@ from ..storage import COPY_SLICES
 from ..tensor import Tensor
 from . import elements
 from .copies import to_dtype
-from .inplace import check_no_partial_overlap
+from .inplace import check_no_partial_overlap, same_elements
 from .shape import expanded_shape
 
 
@@ -249,18 +249,25 @@ def setitem(x: Tensor, index, value) -> None:
         value_shape = _check_value_shape(value, _shape_after(x.shape, layout, arrays), basic=not arrays)
         if value.dtype is not x.dtype:
             value = to_dtype(value, x.dtype)
+    _write_at(x, value, basic, through_view, layout, arrays, value_shape)
+
+
+def _write_at(x: Tensor, value, basic: bool, through_view: bool, layout, arrays, value_shape) -> None:
+    """`setitem`'s write, its checks done: through a view of `x` (a `basic` index), or a scatter."""
     # PyTorch writes through a view (CopySlices), or into the tensor itself: index_put_, or
     # where no index component selects anything, copy_ (fill_ from a 0-d tensor).
     grad_name = "CopySlices" if through_view else ("IndexPutBackward0" if arrays else
                                                    "FillBackward3" if _is_0d_tensor(value) else "CopyBackwards")
     if basic:  # a write through a view, its positions arguments of the program (see views.split_positions)
-        static, positions = views.split_positions((("index", layout[0]),))
+        steps = (("index", layout[0]),)
+        static, positions = views.split_positions(steps)
         new = record(COPY_SLICES, (x, value, *positions), x.shape, x.dtype.numpy, grad_name, (("steps", static),),
                      differentiable=(True, True))
-    else:
-        sources = [engine.source(engine.on_device(a)) for a in arrays]
-        new = record(SCATTER, (x, value, *sources), x.shape, x.dtype.numpy, grad_name,
-                     (("layout", layout), ("value_shape", value_shape)), differentiable=(True, True))
+        x._write(new._current_expr(), fill=same_elements(x, value, steps))  # (allowed into an expanded view: see `same_elements`)
+        return
+    sources = [engine.source(engine.on_device(a)) for a in arrays]
+    new = record(SCATTER, (x, value, *sources), x.shape, x.dtype.numpy, grad_name,
+                 (("layout", layout), ("value_shape", value_shape)), differentiable=(True, True))
     x._write(new._current_expr())
 
 

@@ -4,6 +4,8 @@ autograd's rules, memory that partly overlaps, the broadcast shape and the cast.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import engine, views
 from ..tensor import Tensor
 from . import arithmetic as A
@@ -29,6 +31,17 @@ def check_no_partial_overlap(written: Tensor, source, steps: tuple = (), strides
         return
     if ours[0] < theirs[1] and theirs[0] < ours[1]:
         raise RuntimeError(_PARTIAL_OVERLAP)
+
+
+def same_elements(written: Tensor, source, steps: tuple = ()) -> bool:
+    """Whether `source` is the very elements of `written` (seen through `steps`), in the same
+    order and of the same dtype. PyTorch's copy skips such a copy, so it is allowed even into
+    an expanded view (a write `fill`s it: every element shared by several positions gets its
+    own value back)."""
+    if not isinstance(source, Tensor) or source._storage is not written._storage or source.dtype != written.dtype:
+        return False
+    ours, shape = written._steps + steps, written._storage.shape
+    return source._steps == ours or bool(np.array_equal(views.positions(shape, source._steps), views.positions(shape, ours)))
 
 
 def _can_cast(source, target) -> bool:
@@ -123,19 +136,8 @@ def copy_(self: Tensor, source: Tensor, non_blocking: bool = False):
     check_sources(self, source, broadcast=False)
     if source.shape != self.shape:
         source.expand(self.shape)  # PyTorch's error where the shapes do not broadcast
-    # A copy of the very elements written is allowed even into an expanded view, as in PyTorch
-    # (whose kernel skips it): every element shared by several positions gets its own value.
-    self._write(copies.overwrite(self, source, "CopyBackwards")._current_expr(), fill=_same_elements(self, source))
+    self._write(copies.overwrite(self, source, "CopyBackwards")._current_expr(), fill=same_elements(self, source))
     return self
-
-
-def _same_elements(tensor: Tensor, source) -> bool:
-    """Whether `source` is `tensor`'s own elements, in the same order and of the same dtype."""
-    if not isinstance(source, Tensor) or source._storage is not tensor._storage or source.dtype != tensor.dtype:
-        return False
-    shape = tensor._storage.shape
-    return source._steps == tensor._steps or (source.shape == tensor.shape and bool(
-        (views.positions(shape, source._steps) == views.positions(shape, tensor._steps)).all()))
 
 
 FUNCTIONS = {function.__name__: function for function in
